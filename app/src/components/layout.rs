@@ -1,0 +1,107 @@
+//! The frame of every page: header with the product name, the main navigation, the signed-in
+//! user with their menu, and the theme switch.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+
+use crate::client::{self, Method};
+use crate::session::use_current_user;
+use crate::theme::ThemeToggle;
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let user = use_current_user();
+    let signed_in = user.0.is_some();
+    view! {
+        <div class="app">
+            <header class="topbar">
+                <a class="brand" href="/">
+                    <span class="brand-mark" aria-hidden="true">"▶"</span>
+                    <span class="brand-name">"PyTask"</span>
+                </a>
+                {signed_in.then(|| view! {
+                    <nav class="mainnav" aria-label="Main">
+                        <A href="/" exact=true>"Scripts"</A>
+                        <A href="/executions">"Executions"</A>
+                        {user.is_admin().then(|| view! { <A href="/users">"Users"</A> })}
+                    </nav>
+                })}
+                <div class="topbar-end">
+                    <ThemeToggle />
+                    {user.0.clone().map(|me| view! { <UserMenu username=me.username role=me.role.as_str() /> })}
+                </div>
+            </header>
+            <main class="content">{children()}</main>
+        </div>
+    }
+}
+
+#[component]
+fn UserMenu(username: String, role: &'static str) -> impl IntoView {
+    let signing_out = RwSignal::new(false);
+    let sign_out = move |_| {
+        signing_out.set(true);
+        spawn_local(async move {
+            // Whatever the answer, the session is unusable now: go to the sign-in page.
+            let _ = client::call_empty::<()>(Method::Post, "/api/auth/logout", None).await;
+            client::go_to("/login");
+        });
+    };
+    view! {
+        <div class="user-menu">
+            <A href="/settings/tokens" attr:class="user-chip" attr:title="Your API tokens">
+                <span class="avatar" aria-hidden="true">{username.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()}</span>
+                <span class="user-name">{username.clone()}</span>
+                <span class="role-badge">{role}</span>
+            </A>
+            <button type="button" class="button ghost" on:click=sign_out disabled=move || signing_out.get()>
+                {move || if signing_out.get() { "Signing out…" } else { "Sign out" }}
+            </button>
+        </div>
+    }
+}
+
+/// A page's title row: heading, optional sub-line, and actions on the right.
+#[component]
+pub fn PageHeader(
+    title: &'static str,
+    #[prop(optional)] subtitle: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <div class="page-header">
+            <div>
+                <h1>{title}</h1>
+                {subtitle.map(|text| view! { <p class="subtitle">{text}</p> })}
+            </div>
+        </div>
+    }
+}
+
+/// A form field: label, control, and the error for it if any.
+#[component]
+pub fn Field(
+    label: &'static str,
+    #[prop(into, optional)] error: MaybeProp<String>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span class="field-label">{label}</span>
+            {children()}
+            <Show when=move || error.get().is_some()>
+                <span class="field-error" role="alert">{move || error.get()}</span>
+            </Show>
+        </label>
+    }
+}
+
+/// An error box for problems not tied to one field.
+#[component]
+pub fn ErrorBox(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <Show when=move || error.get().is_some()>
+            <div class="alert error" role="alert">{move || error.get()}</div>
+        </Show>
+    }
+}

@@ -1,0 +1,13 @@
+use serde::{Deserialize, Serialize};
+
+/// Answer of `GET /api/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Health {
+    /// `ok` when the process serves requests.
+    pub status: String,
+    /// Whether the database answered (only checked with `?ready=true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<bool>,
+    pub version: String,
+}

@@ -1,0 +1,143 @@
+//! The closed sets of words of the product (statuses, triggers, roles, streams). Each is one enum
+//! used as-is by the JSON API, the database column and the browser, so adding a variant breaks
+//! the build wherever it must be handled.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[cfg(feature = "ssr")]
+use sea_orm::sea_query::StringLen;
+use serde::{Deserialize, Serialize};
+
+/// A word that is not one of an enum's variants; names the accepted ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{given}` is not one of: {accepted}")]
+pub struct UnknownVariant {
+    pub given: String,
+    pub accepted: String,
+}
+
+macro_rules! word_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+        #[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))"))]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                #[serde(rename = $text)]
+                #[cfg_attr(feature = "ssr", sea_orm(string_value = $text))]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownVariant;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| UnknownVariant {
+                    given: s.to_string(),
+                    accepted: Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
+                })
+            }
+        }
+    };
+}
+
+word_enum! {
+    /// Where a run is in its life: `queued` → `running` → one final status.
+    ExecutionStatus {
+        Queued = "queued",
+        Running = "running",
+        /// Exit code 0.
+        Succeeded = "succeeded",
+        /// Non-zero exit, or the process could not start.
+        Failed = "failed",
+        /// Stopped by a user or by a shutdown.
+        Stopped = "stopped",
+        TimedOut = "timed_out",
+        /// The instance that ran it died.
+        Lost = "lost",
+    }
+}
+
+impl ExecutionStatus {
+    pub fn is_final(self) -> bool {
+        !matches!(self, ExecutionStatus::Queued | ExecutionStatus::Running)
+    }
+}
+
+word_enum! {
+    /// What started a run.
+    Trigger {
+        Manual = "manual",
+        Schedule = "schedule",
+        Api = "api",
+    }
+}
+
+word_enum! {
+    /// What a user may do: `admin` everything, `editor` scripts, runs and schedules, `viewer` read.
+    Role {
+        Admin = "admin",
+        Editor = "editor",
+        Viewer = "viewer",
+    }
+}
+
+impl Role {
+    pub fn can_edit(self) -> bool {
+        matches!(self, Role::Admin | Role::Editor)
+    }
+
+    pub fn is_admin(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+word_enum! {
+    /// Which pipe of the process a log line came from.
+    LogStream {
+        Stdout = "stdout",
+        Stderr = "stderr",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip_through_text_and_json() {
+        for status in ExecutionStatus::ALL {
+            assert_eq!(status.as_str().parse::<ExecutionStatus>(), Ok(*status));
+            let json = serde_json::to_string(status).unwrap();
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+        }
+        assert_eq!(ExecutionStatus::TimedOut.as_str(), "timed_out");
+    }
+
+    #[test]
+    fn unknown_word_names_the_accepted_ones() {
+        let err = "done".parse::<ExecutionStatus>().unwrap_err();
+        assert!(err.to_string().contains("queued, running, succeeded"));
+        assert!("Admin".parse::<Role>().is_err());
+    }
+}

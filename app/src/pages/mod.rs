@@ -1,0 +1,8 @@
+//! One module per page of the app.
+
+pub mod auth;
+pub mod executions;
+pub mod not_found;
+pub mod scripts;
+pub mod tokens;
+pub mod users;

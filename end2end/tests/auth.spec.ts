@@ -1,0 +1,74 @@
+import { test, expect } from '@playwright/test';
+import { ADMIN, PASSWORD, hydrated, openHydrated, signIn, signOut } from './helpers';
+
+test('a stranger is sent to sign in, and back where they wanted after', async ({ page }) => {
+  await signIn(page); // makes sure the first admin exists
+  await signOut(page);
+  await page.goto('/executions');
+  await expect(page).toHaveURL(/\/login\?next=%2Fexecutions$/);
+  await hydrated(page);
+  await page.screenshot({ path: 'end2end/screenshots/login.png', fullPage: true });
+
+  await page.getByLabel('User name').fill(ADMIN);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('wrong user name or password');
+
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/executions$/);
+  await expect(page.getByRole('link', { name: /admin/ })).toBeVisible();
+
+  await signOut(page);
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test('an admin adds a viewer, who sees no admin controls', async ({ page }) => {
+  await signIn(page);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+  await expect(page.getByRole('heading', { name: 'Users' })).toBeVisible();
+  await hydrated(page);
+  const form = page.locator('form.form-row');
+  await form.getByLabel('User name').fill('vera');
+  await form.getByLabel('Password').fill('short');
+  await form.getByLabel('Role').selectOption('viewer');
+  await form.getByRole('button', { name: 'Add user' }).click();
+  await expect(form.getByText('a password has at least 8 characters')).toBeVisible();
+  await form.getByLabel('Password').fill('vera-password');
+  await form.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.getByRole('cell', { name: 'vera' })).toBeVisible();
+  await page.screenshot({ path: 'end2end/screenshots/users.png', fullPage: true });
+  await signOut(page);
+
+  await signIn(page, 'vera', 'vera-password');
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav.getByRole('link', { name: 'Scripts' })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'Users' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: /^Run/ })).toHaveCount(0);
+  await openHydrated(page, '/users');
+  await expect(page.getByText('Only admins manage users')).toBeVisible();
+});
+
+test('a user creates an API token, sees its secret once, and revokes it', async ({ page, request }) => {
+  await signIn(page);
+  await openHydrated(page, '/settings/tokens');
+  await page.getByLabel('Token name').fill('e2e-ci');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const secret = (await page.getByTestId('token-secret').textContent())!.trim();
+  expect(secret).toMatch(/^pt_[0-9a-f]{64}$/);
+  await expect(page.getByRole('cell', { name: 'e2e-ci' })).toBeVisible();
+  await page.screenshot({ path: 'end2end/screenshots/tokens.png', fullPage: true });
+
+  const me = await request.get('/api/auth/me', { headers: { Authorization: `Bearer ${secret}` } });
+  expect(me.status()).toBe(200);
+  expect((await me.json()).username).toBe(ADMIN);
+
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('token-secret')).toHaveCount(0);
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('row', { name: /e2e-ci/ }).getByRole('button', { name: 'Revoke' }).click();
+  await expect(page.getByRole('cell', { name: 'e2e-ci' })).toHaveCount(0);
+  const after = await request.get('/api/auth/me', { headers: { Authorization: `Bearer ${secret}` } });
+  expect(after.status()).toBe(401);
+});

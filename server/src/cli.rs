@@ -1,0 +1,75 @@
+//! `pytask user add|list|passwd|token`: user management from the shell, through the same
+//! services as the API, so the same rules hold (valid names, Argon2id, never the last admin).
+
+use std::io::{BufRead, IsTerminal};
+
+use app::model::{NewToken, NewUser, UserUpdate};
+
+use crate::auth::{tokens, users, AuthError};
+use crate::config::{Config, UserCommand};
+use crate::{db, StartError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("there is no user named `{0}`")]
+    NoSuchUser(String),
+    #[error("cannot read the password: {0}")]
+    Read(std::io::Error),
+}
+
+pub async fn run(config: Config, action: UserCommand) -> Result<(), CliError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+    let db = db::connect(&config.database()).await.map_err(StartError::from)?;
+    match action {
+        UserCommand::Add { username, role } => {
+            let password = read_password()?;
+            let user = users::create(&db, NewUser { username, password, role }).await?;
+            println!("added {} ({})", user.username, user.role);
+        }
+        UserCommand::List => {
+            println!("{:<6} {:<32} {:<8} {:<8} created", "id", "username", "role", "active");
+            for user in users::list(&db).await? {
+                println!(
+                    "{:<6} {:<32} {:<8} {:<8} {}",
+                    user.id,
+                    user.username,
+                    user.role,
+                    if user.is_active { "yes" } else { "no" },
+                    user.created_at.format("%Y-%m-%d %H:%M")
+                );
+            }
+        }
+        UserCommand::Passwd { username } => {
+            let user = users::find_by_name(&db, &username).await?.ok_or(CliError::NoSuchUser(username))?;
+            let password = read_password()?;
+            users::update(&db, user.id, UserUpdate { password: Some(password), ..Default::default() }).await?;
+            println!("password changed for {}; their sessions have ended", user.username);
+        }
+        UserCommand::Token { username, name, days } => {
+            let user = users::find_by_name(&db, &username).await?.ok_or(CliError::NoSuchUser(username))?;
+            let created = tokens::create(&db, user.id, NewToken { name, expires_in_days: days }).await?;
+            eprintln!("token `{}` for {} (shown once; send as `Authorization: Bearer <token>`):", created.token.name, user.username);
+            println!("{}", created.secret);
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> Result<String, CliError> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(CliError::Read)?;
+        let again = rpassword::prompt_password("Again: ").map_err(CliError::Read)?;
+        if first != again {
+            return Err(CliError::Read(std::io::Error::other("the two passwords differ")));
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(CliError::Read)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}

@@ -1,0 +1,243 @@
+//! The command line and the one typed `Config`, read once in `main` from flags and environment
+//! variables (a flag wins over its variable). Nothing else in the server reads the environment.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use app::model::Role;
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pytask",
+    version,
+    about = "PyTask Manager: keep, schedule and run Python scripts, each with its own dependencies.",
+    after_help = "Every setting can be given as a flag or as the environment variable shown beside it."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run web, API and worker (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Manage users from the shell, against the configured database.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from the terminal (or the first line of stdin).
+    Add {
+        username: String,
+        /// admin, editor or viewer.
+        #[arg(id = "user_role", value_name = "ROLE", default_value = "viewer", value_parser = parse_role)]
+        role: Role,
+    },
+    /// List the users.
+    List,
+    /// Set a user's password (read like `add`); their sessions end.
+    Passwd { username: String },
+    /// Create an API token for a user and print its secret.
+    Token {
+        username: String,
+        /// A name to recognise the token by.
+        #[arg(long)]
+        name: String,
+        /// Days until it expires; without it, it never does.
+        #[arg(long)]
+        days: Option<u32>,
+    },
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    value.parse::<Role>().map_err(|err| err.to_string())
+}
+
+impl Cli {
+    /// Parses the command line; a bad value exits with clap's message, which names the flag,
+    /// plus the variable that may have carried it.
+    pub fn parse_or_exit() -> Cli {
+        match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(err) => {
+                let kind = err.kind();
+                let _ = err.print();
+                if matches!(kind, clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::ValueValidation) {
+                    eprintln!("\nThe value may come from an environment variable: `pytask --help` lists each setting's variable.");
+                }
+                std::process::exit(err.exit_code());
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Database URL: `postgres://…` for PostgreSQL, `sqlite://…` for SQLite. Unset: SQLite at
+    /// <data dir>/pytask.db.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<DatabaseUrl>,
+
+    /// Directory for the SQLite database, virtual environments, working directories and the uv cache.
+    #[arg(long, env = "PYTASK_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "PYTASK_BIND", default_value = "127.0.0.1:3000", global = true)]
+    pub bind: SocketAddr,
+
+    /// Executions that may run at once on this instance.
+    #[arg(long, env = "PYTASK_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024), global = true)]
+    pub workers: u16,
+
+    /// What this instance does: `all` (web and worker), `web` (pages, API, WebSockets) or
+    /// `worker` (runs, installs, schedules).
+    #[arg(long, env = "PYTASK_ROLE", value_enum, default_value_t = InstanceRole::All, global = true)]
+    pub role: InstanceRole,
+
+    /// Directory of the built web assets (wasm, JS, CSS) made by `cargo leptos build`.
+    #[arg(long, env = "PYTASK_SITE_ROOT", default_value = "target/site", global = true)]
+    pub site_root: PathBuf,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "PYTASK_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024), global = true)]
+    pub max_body_bytes: u64,
+
+    /// Hours a sign-in lasts before the user must sign in again.
+    #[arg(long, env = "PYTASK_SESSION_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u32).range(1..=8760), global = true)]
+    pub session_hours: u32,
+
+    /// With --admin-password: create this admin at start when there is no user yet (for automation).
+    #[arg(long, env = "PYTASK_ADMIN_USER", global = true)]
+    pub admin_user: Option<String>,
+
+    /// The password of --admin-user.
+    #[arg(long, env = "PYTASK_ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    pub admin_password: Option<String>,
+
+    /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `server=debug,tower_http=debug`).
+    #[arg(long, env = "PYTASK_LOG", default_value = "info,sqlx=warn,sea_orm=warn", global = true)]
+    pub log: String,
+}
+
+impl Config {
+    /// The database to use: the configured URL, or the SQLite file in the data directory.
+    pub fn database(&self) -> DatabaseUrl {
+        self.database_url.clone().unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join("pytask.db")))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InstanceRole {
+    All,
+    Web,
+    Worker,
+}
+
+/// A database URL that has been checked to name a backend we support.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    pub fn connection_string(&self) -> String {
+        match self {
+            DatabaseUrl::Postgres(url) => url.clone(),
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
+        }
+    }
+}
+
+/// Hides the password of a PostgreSQL URL in logs and `--help`.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Postgres(url) => {
+                let shown = match (url.find("://"), url.rfind('@')) {
+                    (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+                    _ => url.clone(),
+                };
+                write!(f, "Postgres({shown})")
+            }
+            DatabaseUrl::Sqlite(path) => write!(f, "Sqlite({})", path.display()),
+        }
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            if s.len() <= "postgresql://".len() {
+                return Err("the PostgreSQL URL has no host or database".into());
+            }
+            return Ok(DatabaseUrl::Postgres(s.to_string()));
+        }
+        if let Some(rest) = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")) {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err("the SQLite URL has no file path (e.g. sqlite://data/pytask.db)".into());
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        Err("expected a postgres:// or sqlite:// URL".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("pytask").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_are_sqlite_in_data_dir() {
+        let cli = parse(&[]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.config.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(cli.config.database(), DatabaseUrl::Sqlite(PathBuf::from("./data/pytask.db")));
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = parse(&["--workers", "0"]).unwrap_err().to_string();
+        assert!(err.contains("--workers"), "{err}");
+        let err = parse(&["--bind", "nowhere"]).unwrap_err().to_string();
+        assert!(err.contains("--bind"), "{err}");
+        let err = parse(&["--database-url", "mysql://x"]).unwrap_err().to_string();
+        assert!(err.contains("--database-url") && err.contains("postgres://"), "{err}");
+        let err = parse(&["--role", "boss"]).unwrap_err().to_string();
+        assert!(err.contains("--role"), "{err}");
+    }
+
+    #[test]
+    fn flags_work_after_the_subcommand() {
+        let cli = parse(&["migrate", "--data-dir", "/tmp/x"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Migrate)));
+        assert_eq!(cli.config.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn postgres_password_is_hidden() {
+        let url: DatabaseUrl = "postgres://me:secret@db:5432/pytask".parse().unwrap();
+        assert_eq!(format!("{url:?}"), "Postgres(postgres://***@db:5432/pytask)");
+    }
+}

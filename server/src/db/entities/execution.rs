@@ -1,0 +1,39 @@
+use app::model::{ExecutionStatus, Trigger};
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "executions")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub script_id: i64,
+    pub status: ExecutionStatus,
+    pub trigger: Trigger,
+    pub schedule_id: Option<i64>,
+    pub queued_at: DateTimeUtc,
+    pub started_at: Option<DateTimeUtc>,
+    pub finished_at: Option<DateTimeUtc>,
+    pub exit_code: Option<i32>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub error: Option<String>,
+    /// The instance that claimed the run (for `lost` detection).
+    pub worker_id: Option<String>,
+    /// Highest `seq` stored, so a viewer knows where the log ends without counting rows.
+    pub log_lines: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(belongs_to = "super::script::Entity", from = "Column::ScriptId", to = "super::script::Column::Id", on_delete = "Cascade")]
+    Script,
+    #[sea_orm(belongs_to = "super::schedule::Entity", from = "Column::ScheduleId", to = "super::schedule::Column::Id", on_delete = "SetNull")]
+    Schedule,
+}
+
+impl Related<super::script::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Script.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,50 @@
+//! The database: connect (SQLite file or PostgreSQL), apply the migrations, and the entities.
+
+pub mod entities;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+use crate::config::DatabaseUrl;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the directory of the SQLite database {path}: {source}")]
+    SqliteDir { path: String, source: std::io::Error },
+    #[error("cannot connect to the database (DATABASE_URL / --database-url): {0}")]
+    Connect(DbErr),
+    #[error("cannot apply the database migrations: {0}")]
+    Migrate(DbErr),
+}
+
+pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbError> {
+    let mut options = ConnectOptions::new(url.connection_string());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10));
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|source| DbError::SqliteDir { path: path.display().to_string(), source })?;
+            }
+            // WAL lets readers go on while the worker writes log lines; the busy timeout turns
+            // writer contention into a short wait instead of an error.
+            options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        }
+        DatabaseUrl::Postgres(_) => {
+            options.max_connections(16).min_connections(1);
+        }
+    }
+    let db = Database::connect(options).await.map_err(DbError::Connect)?;
+    Migrator::up(&db, None).await.map_err(DbError::Migrate)?;
+    Ok(db)
+}

@@ -1,0 +1,107 @@
+//! The HTTP surface: one router for the pages (Leptos SSR + static assets), the REST API under
+//! `/api` (described by the OpenAPI document it is built with) and, later, the WebSockets.
+
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+
+use std::any::Any;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use self::error::ApiError;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let api = openapi::api_router();
+    let pages = generate_route_list(app::App);
+    let shell_options = state.leptos.clone();
+    let body_limit = usize::try_from(state.config.max_body_bytes).unwrap_or(usize::MAX);
+    Router::new()
+        .merge(api)
+        .leptos_routes(&state, pages, move || app::shell(shell_options.clone()))
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(catch_panic())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<Body>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// The paths of the app's pages, as the router serves them (for tests and tools).
+pub fn page_paths() -> Vec<String> {
+    generate_route_list(app::App).iter().map(|route| route.path().to_string()).collect()
+}
+
+/// Anything no route matched: a JSON 404 under `/api`, else a static file or the app's 404 page.
+async fn fallback(uri: Uri, State(state): State<AppState>, req: Request<Body>) -> Response {
+    if is_api(&uri) {
+        return ApiError::NotFound(format!("there is no API route {}", uri.path())).into_response();
+    }
+    leptos_axum::file_and_error_handler::<AppState, _>(app::shell)(uri, State(state), req).await
+}
+
+async fn method_not_allowed(req: Request<Body>) -> Response {
+    ApiError::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.uri().path())).into_response()
+}
+
+fn is_api(uri: &Uri) -> bool {
+    let path = uri.path();
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Turns a panic in a handler into the usual JSON 500 (logged with its message) instead of a
+/// dropped connection.
+pub fn catch_panic() -> CatchPanicLayer<fn(Box<dyn Any + Send + 'static>) -> Response> {
+    CatchPanicLayer::custom(panic_response as fn(Box<dyn Any + Send + 'static>) -> Response)
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic payload");
+    ApiError::Internal(format!("a request handler panicked: {message}").into()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn boom() -> &'static str {
+        panic!("kaboom")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_json_500() {
+        let router: Router = Router::new()
+            .route("/boom", get(boom))
+            .layer(catch_panic());
+        let response = router.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: app::error::ErrorBody = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body.error.code, "internal");
+        assert!(!body.error.message.contains("kaboom"), "the panic message must not leak");
+    }
+}

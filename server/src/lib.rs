@@ -1,0 +1,136 @@
+//! The PyTask server: one process serving the pages (Leptos SSR), the REST and WebSocket API,
+//! and running the worker.
+//!
+//! - `auth`: users, sessions, API tokens and the gate in front of every route.
+//! - `cli`: `pytask user …`.
+//! - `config`: the command line and the typed `Config`.
+//! - `db`: connection, migrations, SeaORM entities.
+//! - `http`: the router, the API's error type and extractors, health and OpenAPI.
+//! - `state`: what every request handler can reach.
+//! - `telemetry`: tracing setup.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod state;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::state::AppState;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] db::DbError),
+    #[error("cannot listen on {addr} (PYTASK_BIND / --bind): {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot create the data directory {} (PYTASK_DATA_DIR / --data-dir): {source}", path.display())]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot create the admin from PYTASK_ADMIN_USER / PYTASK_ADMIN_PASSWORD: {0}")]
+    Admin(#[from] auth::AuthError),
+    #[error("set both PYTASK_ADMIN_USER and PYTASK_ADMIN_PASSWORD (or --admin-user and --admin-password), or neither")]
+    AdminHalfSet,
+    #[error("the HTTP server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A built server, bound to its port but not yet serving. Tests build it on port 0.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    pub state: AppState,
+}
+
+impl App {
+    pub async fn build(config: Config) -> Result<App, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+        let db = db::connect(&config.database()).await?;
+        bootstrap_admin(&config, &db).await?;
+        let state = AppState::new(config, db);
+        let listener = TcpListener::bind(state.config.bind)
+            .await
+            .map_err(|source| StartError::Bind { addr: state.config.bind, source })?;
+        let router = http::router(state.clone());
+        Ok(App { listener, router, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound listener always has an address; the bind address is the fallback for the log line.
+        self.listener.local_addr().unwrap_or(self.state.config.bind)
+    }
+
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(StartError::Serve)
+    }
+}
+
+/// Creates the admin named by the configuration when there is no user yet, so an automated
+/// install never shows the setup page.
+async fn bootstrap_admin(config: &Config, db: &sea_orm::DatabaseConnection) -> Result<(), StartError> {
+    match (&config.admin_user, &config.admin_password) {
+        (None, None) => Ok(()),
+        (Some(username), Some(password)) => {
+            match auth::users::setup_first_admin(db, username.clone(), password.clone()).await {
+                Ok(_) | Err(auth::AuthError::AlreadySetUp) => Ok(()),
+                Err(err) => Err(err.into()),
+            }
+        }
+        _ => Err(StartError::AdminHalfSet),
+    }
+}
+
+/// `pytask serve`: run until SIGTERM or Ctrl-C.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let app = App::build(config).await?;
+    tracing::info!(addr = %app.local_addr(), "PyTask Manager is listening on http://{}", app.local_addr());
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `pytask migrate`: bring the database schema up to date and exit.
+pub async fn migrate(config: Config) -> Result<(), StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+    db::connect(&config.database()).await?;
+    tracing::info!("the database schema is up to date");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received, finishing requests");
+}

@@ -1,0 +1,48 @@
+//! `AppState`: what every handler can reach. Cheap to clone (everything inside is shared).
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub leptos: LeptosOptions,
+    pub throttle: Arc<LoginThrottle>,
+    /// Serialises first-admin creation within this process.
+    pub setup_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Set once a user exists; see `needs_setup`.
+    pub has_users: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: DatabaseConnection) -> AppState {
+        let leptos = LeptosOptions::builder()
+            .output_name("pytask")
+            .site_root(config.site_root.to_string_lossy().as_ref())
+            .site_pkg_dir("pkg")
+            .site_addr(config.bind)
+            .build();
+        AppState {
+            config: Arc::new(config),
+            db,
+            leptos,
+            throttle: Arc::default(),
+            setup_lock: Arc::default(),
+            has_users: Arc::default(),
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}

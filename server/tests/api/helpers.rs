@@ -1,0 +1,218 @@
+//! `spawn_app`: the real router on 127.0.0.1:0 with a fresh database per test (a temp-file
+//! SQLite, or a PostgreSQL database created for the test and dropped with it), and helpers to
+//! act as a signed-in user.
+
+use std::net::SocketAddr;
+
+use app::model::{Credentials, NewUser, Role};
+use clap::Parser;
+use reqwest::Method;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use server::config::Cli;
+use server::App;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Backend)` once per backend, as `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
+
+pub const ADMIN: &str = "admin";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub db_url: String,
+    pub data_dir: tempfile::TempDir,
+    _test_db: TestDb,
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// How a request proves who sends it.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Cookie(String),
+    Token(String),
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET failed")
+    }
+
+    /// A request, signed as `actor` if given.
+    pub fn request(&self, method: Method, path: &str, actor: Option<&Actor>) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match actor {
+            Some(Actor::Cookie(cookie)) => builder.header("cookie", cookie),
+            Some(Actor::Token(token)) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn get_as(&self, actor: &Actor, path: &str) -> reqwest::Response {
+        self.request(Method::GET, path, Some(actor)).send().await.expect("GET failed")
+    }
+
+    /// Creates the first admin through `/api/setup` and returns its session.
+    pub async fn setup_admin(&self) -> Actor {
+        let response = self
+            .client
+            .post(self.url("/api/setup"))
+            .json(&Credentials { username: ADMIN.into(), password: PASSWORD.into() })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "setup failed");
+        session_of(&response)
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/auth/login"))
+            .json(&Credentials { username: username.into(), password: password.into() })
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Adds a user as `admin` and returns the new user's session.
+    pub async fn add_user(&self, admin: &Actor, username: &str, role: Role) -> Actor {
+        let response = self
+            .request(Method::POST, "/api/users", Some(admin))
+            .json(&NewUser { username: username.into(), password: PASSWORD.into(), role })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "adding {username} failed");
+        let response = self.sign_in(username, PASSWORD).await;
+        assert_eq!(response.status(), 200);
+        session_of(&response)
+    }
+}
+
+/// The `cookie` header value that carries the session set by `response`.
+pub fn session_of(response: &reqwest::Response) -> Actor {
+    let set_cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("pytask_session="))
+        .expect("a session cookie is set");
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    Actor::Cookie(set_cookie.split(';').next().unwrap().to_string())
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Like `spawn_app`, with more command-line flags.
+pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let test_db = TestDb::create(backend, data_dir.path()).await;
+    let mut args = vec![
+        "pytask".to_string(),
+        "--bind".into(),
+        "127.0.0.1:0".into(),
+        "--data-dir".into(),
+        data_dir.path().to_str().expect("utf-8 temp dir").into(),
+        "--database-url".into(),
+        test_db.url.clone(),
+        "--max-body-bytes".into(),
+        "65536".into(),
+        "--log".into(),
+        "warn".into(),
+        "--site-root".into(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site").into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let cli = Cli::try_parse_from(args).expect("test config parses");
+    let app = App::build(cli.config).await.expect("server builds");
+    let addr = app.local_addr();
+    let db = app.state.db.clone();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    TestApp { addr, client, db, db_url: test_db.url.clone(), data_dir, _test_db: test_db, _shutdown: shutdown }
+}
+
+/// The database of one test. A PostgreSQL one is dropped when the test ends.
+struct TestDb {
+    url: String,
+    postgres: Option<(String, String)>,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("PYTASK_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+impl TestDb {
+    async fn create(backend: Backend, dir: &std::path::Path) -> TestDb {
+        match backend {
+            Backend::Sqlite => TestDb { url: format!("sqlite://{}", dir.join("test.db").display()), postgres: None },
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("pytask_test_{}", uuid::Uuid::new_v4().simple());
+                let conn = Database::connect(&admin).await.expect("PostgreSQL for tests (PYTASK_TEST_POSTGRES_URL)");
+                conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                let _ = conn.close().await;
+                let base = admin.rsplit_once('/').map(|(base, _)| base).expect("database URL has a path");
+                TestDb { url: format!("{base}/{name}"), postgres: Some((admin, name)) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else { return };
+        // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                if let Ok(conn) = Database::connect(&admin).await {
+                    let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Reads a JSON error body and checks its shape.
+pub async fn error_of(response: reqwest::Response) -> app::error::ErrorDetail {
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert!(content_type.starts_with("application/json"), "error is not JSON: {content_type}");
+    response.json::<app::error::ErrorBody>().await.expect("error body has the SPEC's shape").error
+}

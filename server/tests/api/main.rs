@@ -1,0 +1,9 @@
+//! API integration tests: one binary, every test on SQLite and on PostgreSQL against the real
+//! server on a random port.
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod health;
+mod pages;
