@@ -22,7 +22,7 @@ export async function signIn(page: Page, username = ADMIN, password = PASSWORD) 
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByLabel('Repeat the password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Create admin and sign in' }).click();
-    await expect(page.getByRole('heading', { name: 'Scripts' })).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'Scripts', exact: true })).toBeVisible();
     if (username === ADMIN) return;
     await signOut(page);
   }

@@ -9,7 +9,7 @@ test('the shell renders, hydrates and navigates', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   await openHydrated(page, '/');
-  await expect(page.getByRole('heading', { name: 'Scripts' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Scripts', exact: true })).toBeVisible();
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Executions' }).click();
   await expect(page).toHaveURL(/\/executions$/);
   await expect(page.getByRole('heading', { name: 'Executions' })).toBeVisible();
@@ -47,5 +47,5 @@ test('an unknown address shows the not-found page with a way back', async ({ pag
   await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
   await page.screenshot({ path: 'end2end/screenshots/not-found.png', fullPage: true });
   await page.getByRole('link', { name: 'Back to scripts' }).click();
-  await expect(page.getByRole('heading', { name: 'Scripts' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Scripts', exact: true })).toBeVisible();
 });

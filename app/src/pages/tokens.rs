@@ -39,7 +39,7 @@ pub fn TokensPage() -> impl IntoView {
 
     view! {
         <Title text="API tokens" />
-        <PageHeader title="API tokens" subtitle="Tokens let scripts and CI call the API as you: send `Authorization: Bearer <token>`." />
+        <PageHeader title="API tokens" subtitle="Tokens let scripts and CI call the API as you, with the header Authorization: Bearer <token>." />
         <NewTokenForm on_created=Callback::new(move |token: CreatedToken| { created.set(Some(token)); reload(); }) />
         {move || created.get().map(|token| {
             let secret = token.secret.clone();
