@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod scripts;
 pub mod state;
 pub mod telemetry;
 

@@ -26,6 +26,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict about one field (a taken name, a stale version).
+    #[error("{message}")]
+    ConflictOn { field: &'static str, message: String },
     #[error("{message}")]
     Invalid { message: String, field: Option<String> },
     #[error("the request body is larger than the limit of {limit} bytes")]
@@ -60,7 +63,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::ConflictOn { .. } => StatusCode::CONFLICT,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -79,7 +82,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
-            ApiError::Conflict(_) => "conflict",
+            ApiError::Conflict(_) | ApiError::ConflictOn { .. } => "conflict",
             ApiError::Invalid { .. } => "invalid",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -91,6 +94,7 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         let field = match self {
             ApiError::BadRequest { field, .. } | ApiError::Invalid { field, .. } => field.clone(),
+            ApiError::ConflictOn { field, .. } => Some(field.to_string()),
             _ => None,
         };
         ErrorBody { error: ErrorDetail { code: self.code().to_string(), message: self.to_string(), field } }

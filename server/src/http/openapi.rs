@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::health;
 use crate::auth::routes as auth;
+use crate::scripts::routes as scripts;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -51,7 +52,10 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(auth::list_users, auth::create_user))
                 .routes(routes!(auth::update_user, auth::delete_user))
                 .routes(routes!(auth::list_tokens, auth::create_token))
-                .routes(routes!(auth::revoke_token)),
+                .routes(routes!(auth::revoke_token))
+                .routes(routes!(scripts::list, scripts::create))
+                .routes(routes!(scripts::read, scripts::update, scripts::delete))
+                .routes(routes!(scripts::tags)),
         )
         .split_for_parts()
 }

@@ -230,6 +230,28 @@ async fn foreign_origins_are_refused(backend: Backend) {
     assert_eq!(same.status(), 204);
 }
 
+async fn websockets_need_identity_and_same_origin(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let upgrade = |actor: Option<&Actor>, origin: Option<String>| {
+        let mut request = app
+            .request(Method::GET, "/ws/executions/1", actor)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    let stranger = upgrade(None, Some(format!("http://{}", app.addr))).await.unwrap();
+    assert_eq!(stranger.status(), 401);
+    let foreign = upgrade(Some(&admin), Some("http://evil.example".into())).await.unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert!(error_of(foreign).await.message.contains("another site"));
+}
+
 async fn bad_credentials_input_changes_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
@@ -365,6 +387,7 @@ on_both_backends!(
     sessions_expire,
     tokens_are_created_used_and_revoked,
     foreign_origins_are_refused,
+    websockets_need_identity_and_same_origin,
     bad_credentials_input_changes_nothing,
     repeated_failures_are_slowed_down,
     there_is_always_an_admin,

@@ -1,0 +1,130 @@
+//! `/api/scripts` and `/api/tags`: thin handlers over the script services.
+
+use app::error::ErrorBody;
+use app::model::{NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+
+use super::service::{self, ScriptFilter};
+use crate::auth::{Editor, Identity};
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiPath, IdPath};
+use crate::state::AppState;
+
+/// Reads `?q=&tag=&tag=&active=` (serde's query format cannot repeat a key).
+fn parse_filter(query: Option<&str>) -> Result<ScriptFilter, ApiError> {
+    let mut filter = ScriptFilter::default();
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "q" => filter.q = Some(value.into_owned()),
+            "tag" => filter.tags.extend(value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string)),
+            "active" => {
+                filter.active = Some(value.parse().map_err(|_| ApiError::BadRequest {
+                    message: format!("`active` is `true` or `false`, not `{value}`"),
+                    field: Some("active".into()),
+                })?)
+            }
+            _ => {}
+        }
+    }
+    Ok(filter)
+}
+
+/// The scripts, by name, with their tags and last run; `tag` may repeat (all must match).
+#[utoipa::path(get, path = "/scripts", tag = "scripts",
+    params(
+        ("q" = Option<String>, Query, description = "Part of the name, any case"),
+        ("tag" = Option<Vec<String>>, Query, description = "A tag the script carries; repeat for several"),
+        ("active" = Option<bool>, Query, description = "Only active (true) or inactive (false) scripts"),
+    ),
+    responses((status = 200, body = Vec<ScriptSummary>), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _identity: Identity,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<ScriptSummary>>, ApiError> {
+    let filter = parse_filter(query.as_deref())?;
+    Ok(Json(service::list(&state.db, &filter).await?))
+}
+
+/// Create a script.
+#[utoipa::path(post, path = "/scripts", tag = "scripts", request_body = NewScript, responses(
+    (status = 201, body = Script),
+    (status = 403, description = "Viewers cannot create scripts", body = ErrorBody),
+    (status = 409, description = "The name is taken", body = ErrorBody),
+    (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody),
+))]
+pub async fn create(
+    State(state): State<AppState>,
+    _editor: Editor,
+    ApiJson(new): ApiJson<NewScript>,
+) -> Result<(StatusCode, Json<Script>), ApiError> {
+    Ok((StatusCode::CREATED, Json(service::create(&state.db, new).await?)))
+}
+
+/// One script with its source.
+#[utoipa::path(get, path = "/scripts/{id}", tag = "scripts", params(("id" = i64, Path)), responses(
+    (status = 200, body = Script),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn read(
+    State(state): State<AppState>,
+    _identity: Identity,
+    ApiPath(IdPath { id }): ApiPath<IdPath>,
+) -> Result<Json<Script>, ApiError> {
+    Ok(Json(service::get(&state.db, id).await?))
+}
+
+/// Change a script; `updated_at` must be the version the change is based on.
+#[utoipa::path(put, path = "/scripts/{id}", tag = "scripts", params(("id" = i64, Path)), request_body = ScriptUpdate, responses(
+    (status = 200, body = Script),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "The name is taken, or the script changed since `updated_at`", body = ErrorBody),
+    (status = 422, body = ErrorBody),
+))]
+pub async fn update(
+    State(state): State<AppState>,
+    _editor: Editor,
+    ApiPath(IdPath { id }): ApiPath<IdPath>,
+    ApiJson(change): ApiJson<ScriptUpdate>,
+) -> Result<Json<Script>, ApiError> {
+    Ok(Json(service::update(&state.db, id, change).await?))
+}
+
+/// Delete a script with its dependencies, schedules, runs, logs and files.
+#[utoipa::path(delete, path = "/scripts/{id}", tag = "scripts", params(("id" = i64, Path)), responses(
+    (status = 204),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn delete(
+    State(state): State<AppState>,
+    _editor: Editor,
+    ApiPath(IdPath { id }): ApiPath<IdPath>,
+) -> Result<StatusCode, ApiError> {
+    service::delete(&state.db, &state.config.data_dir, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every tag in use, with how many scripts carry it.
+#[utoipa::path(get, path = "/tags", tag = "scripts", responses((status = 200, body = Vec<TagCount>)))]
+pub async fn tags(State(state): State<AppState>, _identity: Identity) -> Result<Json<Vec<TagCount>>, ApiError> {
+    Ok(Json(service::tag_counts(&state.db).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_filter;
+
+    #[test]
+    fn filters_read_repeated_tags_and_escapes() {
+        let filter = parse_filter(Some("q=night%20ly&tag=etl&tag=daily,ops&active=true")).unwrap();
+        assert_eq!(filter.q.as_deref(), Some("night ly"));
+        assert_eq!(filter.tags, ["etl", "daily", "ops"]);
+        assert_eq!(filter.active, Some(true));
+        assert!(parse_filter(Some("active=yes")).is_err());
+        assert!(parse_filter(None).unwrap().tags.is_empty());
+    }
+}

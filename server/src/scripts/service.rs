@@ -1,0 +1,292 @@
+//! The rules and queries of scripts. Every write runs in one transaction, so a refused change
+//! leaves nothing half-written.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use app::model::{LastExecution, NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
+use app::validate;
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, Set, TransactionTrait,
+};
+
+use super::ScriptError;
+use crate::auth::users::is_unique_violation;
+use crate::db::entities::{execution, script, script_tag, tag};
+
+/// Filters of the list; all given ones must hold.
+#[derive(Debug, Default, Clone)]
+pub struct ScriptFilter {
+    /// Part of the name, any case.
+    pub q: Option<String>,
+    /// Tags the script must all carry.
+    pub tags: Vec<String>,
+    pub active: Option<bool>,
+}
+
+/// Stored times are cut to microseconds, the precision of PostgreSQL, so the `updated_at` a
+/// client sends back compares equal to the stored one on both backends.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<ScriptSummary>, ScriptError> {
+    let mut query = script::Entity::find().order_by_asc(script::Column::Name);
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        query = query.filter(Expr::expr(Func::lower(Expr::col(script::Column::Name))).like(LikeExpr::new(pattern).escape('\\')));
+    }
+    for name in &filter.tags {
+        let carriers = Query::select()
+            .column((script_tag::Entity, script_tag::Column::ScriptId))
+            .from(script_tag::Entity)
+            .inner_join(tag::Entity, Expr::col((tag::Entity, tag::Column::Id)).equals((script_tag::Entity, script_tag::Column::TagId)))
+            .and_where(Expr::col((tag::Entity, tag::Column::Name)).eq(name.trim().to_lowercase()))
+            .to_owned();
+        query = query.filter(script::Column::Id.in_subquery(carriers));
+    }
+    if let Some(active) = filter.active {
+        query = query.filter(script::Column::IsActive.eq(active));
+    }
+    let scripts = query.all(db).await?;
+    let mut tags = tags_by_script(db).await?;
+    let mut last = last_executions(db).await?;
+    Ok(scripts
+        .into_iter()
+        .map(|model| ScriptSummary {
+            tags: tags.remove(&model.id).unwrap_or_default(),
+            last_execution: last.remove(&model.id),
+            id: model.id,
+            name: model.name,
+            description: model.description,
+            is_active: model.is_active,
+            updated_at: model.updated_at,
+        })
+        .collect())
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+async fn tags_by_script(db: &impl ConnectionTrait) -> Result<HashMap<i64, Vec<String>>, ScriptError> {
+    let pairs: Vec<(i64, String)> = script_tag::Entity::find()
+        .select_only()
+        .column(script_tag::Column::ScriptId)
+        .column(tag::Column::Name)
+        .join(JoinType::InnerJoin, script_tag::Relation::Tag.def())
+        .order_by_asc(tag::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut map: HashMap<i64, Vec<String>> = HashMap::new();
+    for (script_id, name) in pairs {
+        map.entry(script_id).or_default().push(name);
+    }
+    Ok(map)
+}
+
+/// The newest run of every script: the highest id, since ids grow with queue time.
+async fn last_executions(db: &DatabaseConnection) -> Result<HashMap<i64, LastExecution>, ScriptError> {
+    let newest = Query::select()
+        .expr(Expr::col(execution::Column::Id).max())
+        .from(execution::Entity)
+        .group_by_col(execution::Column::ScriptId)
+        .to_owned();
+    let runs = execution::Entity::find().filter(execution::Column::Id.in_subquery(newest)).all(db).await?;
+    Ok(runs
+        .into_iter()
+        .map(|run| {
+            let last = LastExecution { id: run.id, status: run.status, queued_at: run.queued_at, finished_at: run.finished_at };
+            (run.script_id, last)
+        })
+        .collect())
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Script, ScriptError> {
+    let model = script::Entity::find_by_id(id).one(db).await?.ok_or(ScriptError::NotFound(id))?;
+    let tags: Vec<String> = script_tag::Entity::find()
+        .select_only()
+        .column(tag::Column::Name)
+        .join(JoinType::InnerJoin, script_tag::Relation::Tag.def())
+        .filter(script_tag::Column::ScriptId.eq(id))
+        .order_by_asc(tag::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(Script {
+        id: model.id,
+        name: model.name,
+        description: model.description,
+        content: model.content,
+        is_active: model.is_active,
+        tags,
+        timeout_seconds: model.timeout_seconds.and_then(|s| u32::try_from(s).ok()),
+        created_at: model.created_at,
+        updated_at: model.updated_at,
+    })
+}
+
+pub async fn create(db: &DatabaseConnection, new: NewScript) -> Result<Script, ScriptError> {
+    let name = validate::script_name(&new.name)?;
+    let description = validate::description(&new.description)?;
+    validate::content(&new.content)?;
+    let tags = validate::tags(&new.tags)?;
+    let timeout = validate::timeout(new.timeout_seconds)?;
+    let txn = db.begin().await?;
+    ensure_name_free(&txn, &name, None).await?;
+    let at = now();
+    let model = script::ActiveModel {
+        name: Set(name.clone()),
+        description: Set(description),
+        content: Set(new.content),
+        is_active: Set(new.is_active),
+        timeout_seconds: Set(timeout.and_then(|s| i32::try_from(s).ok())),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|err| name_conflict(err, &name))?;
+    set_tags(&txn, model.id, &tags).await?;
+    let script = get(&txn, model.id).await?;
+    txn.commit().await?;
+    Ok(script)
+}
+
+pub async fn update(db: &DatabaseConnection, id: i64, change: ScriptUpdate) -> Result<Script, ScriptError> {
+    let name = change.name.as_deref().map(validate::script_name).transpose()?;
+    let description = change.description.as_deref().map(validate::description).transpose()?;
+    if let Some(content) = &change.content {
+        validate::content(content)?;
+    }
+    let tags = change.tags.as_deref().map(validate::tags).transpose()?;
+    let timeout = change.timeout_seconds.map(validate::timeout).transpose()?;
+
+    let txn = db.begin().await?;
+    let current = script::Entity::find_by_id(id).one(&txn).await?.ok_or(ScriptError::NotFound(id))?;
+    if current.updated_at != change.updated_at {
+        return Err(ScriptError::Stale(current.updated_at.to_rfc3339()));
+    }
+    if let Some(name) = &name {
+        ensure_name_free(&txn, name, Some(id)).await?;
+    }
+    let mut model: script::ActiveModel = current.into();
+    if let Some(name) = name.clone() {
+        model.name = Set(name);
+    }
+    if let Some(description) = description {
+        model.description = Set(description);
+    }
+    if let Some(content) = change.content {
+        model.content = Set(content);
+    }
+    if let Some(active) = change.is_active {
+        model.is_active = Set(active);
+    }
+    if let Some(timeout) = timeout {
+        model.timeout_seconds = Set(timeout.and_then(|s| i32::try_from(s).ok()));
+    }
+    model.updated_at = Set(now());
+    // The version check again, inside the write: a concurrent save between our read and this
+    // update matches no row and is reported as stale instead of being overwritten.
+    let written = script::Entity::update_many()
+        .set(model)
+        .filter(script::Column::Id.eq(id))
+        .filter(script::Column::UpdatedAt.eq(change.updated_at))
+        .exec(&txn)
+        .await
+        .map_err(|err| name_conflict(err, name.as_deref().unwrap_or_default()))?;
+    if written.rows_affected == 0 {
+        return Err(ScriptError::Stale(change.updated_at.to_rfc3339()));
+    }
+    if let Some(tags) = tags {
+        set_tags(&txn, id, &tags).await?;
+    }
+    let script = get(&txn, id).await?;
+    txn.commit().await?;
+    Ok(script)
+}
+
+/// Deletes the script; the database cascades to its tags, dependencies, schedules, runs and
+/// logs; its directory (venv, working directories) under the data dir goes too.
+pub async fn delete(db: &DatabaseConnection, data_dir: &Path, id: i64) -> Result<(), ScriptError> {
+    let txn = db.begin().await?;
+    let deleted = script::Entity::delete_by_id(id).exec(&txn).await?;
+    if deleted.rows_affected == 0 {
+        return Err(ScriptError::NotFound(id));
+    }
+    drop_orphan_tags(&txn).await?;
+    txn.commit().await?;
+    let dir = script_dir(data_dir, id);
+    match tokio::fs::remove_dir_all(&dir).await {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(ScriptError::Files { path: dir.display().to_string(), source }),
+    }
+}
+
+/// Where a script's files live: `<data dir>/scripts/<id>`.
+pub fn script_dir(data_dir: &Path, id: i64) -> std::path::PathBuf {
+    data_dir.join("scripts").join(id.to_string())
+}
+
+pub async fn tag_counts(db: &DatabaseConnection) -> Result<Vec<TagCount>, ScriptError> {
+    let rows: Vec<(String, i64)> = tag::Entity::find()
+        .select_only()
+        .column(tag::Column::Name)
+        .column_as(Expr::col((script_tag::Entity, script_tag::Column::ScriptId)).count(), "count")
+        .join_rev(JoinType::InnerJoin, script_tag::Relation::Tag.def())
+        .group_by(tag::Column::Name)
+        .order_by_asc(tag::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(name, count)| TagCount { name, count: u64::try_from(count).unwrap_or(0) }).collect())
+}
+
+async fn ensure_name_free(db: &impl ConnectionTrait, name: &str, except: Option<i64>) -> Result<(), ScriptError> {
+    let mut query = script::Entity::find().filter(script::Column::Name.eq(name));
+    if let Some(id) = except {
+        query = query.filter(script::Column::Id.ne(id));
+    }
+    match query.one(db).await? {
+        Some(_) => Err(ScriptError::NameTaken(name.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// Two creations of one name at once: the unique index decides, the loser hears why.
+fn name_conflict(err: sea_orm::DbErr, name: &str) -> ScriptError {
+    if is_unique_violation(&err) {
+        ScriptError::NameTaken(name.to_string())
+    } else {
+        err.into()
+    }
+}
+
+async fn set_tags(db: &impl ConnectionTrait, script_id: i64, tags: &[String]) -> Result<(), ScriptError> {
+    script_tag::Entity::delete_many().filter(script_tag::Column::ScriptId.eq(script_id)).exec(db).await?;
+    for name in tags {
+        tag::Entity::insert(tag::ActiveModel { name: Set(name.clone()), ..Default::default() })
+            .on_conflict(OnConflict::column(tag::Column::Name).do_nothing().to_owned())
+            .exec_without_returning(db)
+            .await?;
+        let Some(found) = tag::Entity::find().filter(tag::Column::Name.eq(name)).one(db).await? else {
+            continue;
+        };
+        script_tag::ActiveModel { script_id: Set(script_id), tag_id: Set(found.id) }.insert(db).await?;
+    }
+    drop_orphan_tags(db).await
+}
+
+/// Tags no script carries any more are forgotten, so suggestions stay relevant.
+async fn drop_orphan_tags(db: &impl ConnectionTrait) -> Result<(), ScriptError> {
+    let used = Query::select().column(script_tag::Column::TagId).from(script_tag::Entity).to_owned();
+    tag::Entity::delete_many().filter(tag::Column::Id.not_in_subquery(used)).exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! Scripts and tags through the API: CRUD, combined filters, unique names, stale updates,
+//! cascades, and every validation error.
+
+use app::model::{Script, ScriptSummary, TagCount};
+use reqwest::Method;
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use serde_json::json;
+use server::db::entities::{execution, script_tag, tag};
+
+use crate::helpers::{error_of, spawn_app, Actor, Backend, TestApp};
+use crate::on_both_backends;
+
+async fn create(app: &TestApp, actor: &Actor, body: serde_json::Value) -> reqwest::Response {
+    app.request(Method::POST, "/api/scripts", Some(actor)).json(&body).send().await.unwrap()
+}
+
+async fn created(app: &TestApp, actor: &Actor, body: serde_json::Value) -> Script {
+    let response = create(app, actor, body).await;
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn list(app: &TestApp, actor: &Actor, query: &str) -> Vec<String> {
+    let scripts: Vec<ScriptSummary> = app.get_as(actor, &format!("/api/scripts{query}")).await.json().await.unwrap();
+    scripts.into_iter().map(|s| s.name).collect()
+}
+
+async fn crud_round_trip(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let script = created(
+        &app,
+        &admin,
+        json!({"name": "  Nightly report ", "description": "Sends the report", "content": "print('hi')\n", "tags": ["Reports", "daily", "reports"], "timeout_seconds": 60}),
+    )
+    .await;
+    assert_eq!(script.name, "Nightly report");
+    assert_eq!(script.tags, ["daily", "reports"]);
+    assert!(script.is_active);
+    assert_eq!(script.timeout_seconds, Some(60));
+
+    let read: Script = app.get_as(&admin, &format!("/api/scripts/{}", script.id)).await.json().await.unwrap();
+    assert_eq!(read, script);
+
+    let response = app
+        .request(Method::PUT, &format!("/api/scripts/{}", script.id), Some(&admin))
+        .json(&json!({"updated_at": script.updated_at, "content": "print('bye')\n", "tags": ["daily"], "timeout_seconds": null, "is_active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let updated: Script = response.json().await.unwrap();
+    assert_eq!((updated.content.as_str(), updated.is_active, updated.timeout_seconds), ("print('bye')\n", false, None));
+    assert_eq!(updated.tags, ["daily"]);
+    assert!(updated.updated_at > script.updated_at);
+
+    let tags: Vec<TagCount> = app.get_as(&admin, "/api/tags").await.json().await.unwrap();
+    assert_eq!(tags, [TagCount { name: "daily".into(), count: 1 }], "unused tags are forgotten");
+
+    let gone = app.request(Method::DELETE, &format!("/api/scripts/{}", script.id), Some(&admin)).send().await.unwrap();
+    assert_eq!(gone.status(), 204);
+    assert_eq!(app.get_as(&admin, &format!("/api/scripts/{}", script.id)).await.status(), 404);
+    let again = app.request(Method::DELETE, &format!("/api/scripts/{}", script.id), Some(&admin)).send().await.unwrap();
+    assert_eq!(again.status(), 404);
+}
+
+async fn filters_combine(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    created(&app, &admin, json!({"name": "Backup DB", "tags": ["ops", "nightly"]})).await;
+    created(&app, &admin, json!({"name": "backup files", "tags": ["ops"], "is_active": false})).await;
+    created(&app, &admin, json!({"name": "Send report", "tags": ["nightly"]})).await;
+    created(&app, &admin, json!({"name": "100%_done", "tags": []})).await;
+
+    assert_eq!(list(&app, &admin, "").await, ["100%_done", "Backup DB", "Send report", "backup files"]);
+    assert_eq!(list(&app, &admin, "?q=BACKUP").await, ["Backup DB", "backup files"]);
+    assert_eq!(list(&app, &admin, "?tag=ops").await, ["Backup DB", "backup files"]);
+    assert_eq!(list(&app, &admin, "?tag=ops&tag=nightly").await, ["Backup DB"]);
+    assert_eq!(list(&app, &admin, "?q=backup&active=false").await, ["backup files"]);
+    assert_eq!(list(&app, &admin, "?q=%25_").await, ["100%_done"], "% and _ are literal");
+    assert!(list(&app, &admin, "?tag=nope").await.is_empty());
+    let response = app.get_as(&admin, "/api/scripts?active=maybe").await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(response).await.field.as_deref(), Some("active"));
+
+    let counts: Vec<TagCount> = app.get_as(&admin, "/api/tags").await.json().await.unwrap();
+    assert_eq!(counts, [TagCount { name: "nightly".into(), count: 2 }, TagCount { name: "ops".into(), count: 2 }]);
+}
+
+async fn names_are_unique_and_edits_never_overwrite(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let first = created(&app, &admin, json!({"name": "Alpha"})).await;
+    let second = created(&app, &admin, json!({"name": "Beta"})).await;
+    let taken = create(&app, &admin, json!({"name": " Alpha "})).await;
+    assert_eq!(taken.status(), 409);
+    let error = error_of(taken).await;
+    assert_eq!(error.field.as_deref(), Some("name"));
+    assert!(error.message.contains("Alpha"));
+
+    let rename = app
+        .request(Method::PUT, &format!("/api/scripts/{}", second.id), Some(&admin))
+        .json(&json!({"updated_at": second.updated_at, "name": "Alpha"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rename.status(), 409);
+
+    // Two people opened Alpha; the first saves, the second's save is refused, not applied.
+    let save = |content: &'static str| {
+        app.request(Method::PUT, &format!("/api/scripts/{}", first.id), Some(&admin))
+            .json(&json!({"updated_at": first.updated_at, "content": content}))
+            .send()
+    };
+    assert_eq!(save("print(1)").await.unwrap().status(), 200);
+    let stale = save("print(2)").await.unwrap();
+    assert_eq!(stale.status(), 409);
+    let error = error_of(stale).await;
+    assert_eq!(error.field.as_deref(), Some("updated_at"));
+    assert!(error.message.contains("reload"));
+    let now: Script = app.get_as(&admin, &format!("/api/scripts/{}", first.id)).await.json().await.unwrap();
+    assert_eq!(now.content, "print(1)");
+}
+
+async fn every_invalid_field_is_named(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let cases = [
+        (json!({"name": ""}), "name"),
+        (json!({"name": "   "}), "name"),
+        (json!({"name": "n".repeat(101)}), "name"),
+        (json!({"name": "ok", "tags": ["Not A Tag"]}), "tags"),
+        (json!({"name": "ok", "tags": ["-x"]}), "tags"),
+        (json!({"name": "ok", "content": "x".repeat(600 * 1024)}), "content"),
+        (json!({"name": "ok", "timeout_seconds": 0}), "timeout_seconds"),
+        (json!({"name": 5}), "name"),
+        (json!({"name": "ok", "tags": "daily"}), "tags"),
+        (json!({"name": "ok", "is_active": "yes"}), "is_active"),
+        (json!({"name": "ok", "timeout_seconds": -1}), "timeout_seconds"),
+        (json!({"name": "ok", "colour": "red"}), "colour"),
+    ];
+    for (body, field) in cases {
+        let response = app
+            .request(Method::POST, "/api/scripts", Some(&admin))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let error = error_of(response).await;
+        if field == "content" {
+            // Beyond the body limit of the test server the request itself is refused.
+            assert!(status == 422 || status == 413, "{status} {error:?}");
+            continue;
+        }
+        assert_eq!(status, 422, "{body}: {error:?}");
+        assert!(error.field.as_deref().is_some_and(|f| f.contains(field)) || error.message.contains(field), "{body}: {error:?}");
+    }
+    assert!(list(&app, &admin, "").await.is_empty(), "nothing was stored");
+    let response = app.request(Method::PUT, "/api/scripts/1", Some(&admin)).json(&json!({"name": "x"})).send().await.unwrap();
+    assert_eq!(response.status(), 422, "a change without its version is refused");
+}
+
+async fn delete_cascades(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let script = created(&app, &admin, json!({"name": "Doomed", "tags": ["solo"]})).await;
+    let keep = created(&app, &admin, json!({"name": "Kept", "tags": ["kept"]})).await;
+    for (id, at) in [(script.id, "2026-01-01 00:00:00+00:00"), (keep.id, "2026-01-02 00:00:00+00:00")] {
+        app.db
+            .execute_unprepared(&format!(
+                "INSERT INTO executions (script_id, status, \"trigger\", queued_at, log_lines) VALUES ({id}, 'succeeded', 'manual', '{at}', 1)"
+            ))
+            .await
+            .unwrap();
+    }
+    let dir = app.data_dir.path().join("scripts").join(script.id.to_string());
+    std::fs::create_dir_all(dir.join("venv")).unwrap();
+    let listed: Vec<ScriptSummary> = app.get_as(&admin, "/api/scripts").await.json().await.unwrap();
+    assert!(listed.iter().all(|s| s.last_execution.is_some()));
+
+    let response = app.request(Method::DELETE, &format!("/api/scripts/{}", script.id), Some(&admin)).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    assert!(!dir.exists(), "the script's directory is removed");
+    assert_eq!(execution::Entity::find().count(&app.db).await.unwrap(), 1, "its runs went with it");
+    assert_eq!(script_tag::Entity::find().count(&app.db).await.unwrap(), 1);
+    assert_eq!(tag::Entity::find().count(&app.db).await.unwrap(), 1, "its lone tag is gone");
+}
+
+async fn viewers_read_but_do_not_write(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let script = created(&app, &admin, json!({"name": "Shared"})).await;
+    let viewer = app.add_user(&admin, "vic", app::model::Role::Viewer).await;
+    assert_eq!(list(&app, &viewer, "").await, ["Shared"]);
+    assert_eq!(app.get_as(&viewer, &format!("/api/scripts/{}", script.id)).await.status(), 200);
+    assert_eq!(create(&app, &viewer, json!({"name": "Mine"})).await.status(), 403);
+    let delete = app.request(Method::DELETE, &format!("/api/scripts/{}", script.id), Some(&viewer)).send().await.unwrap();
+    assert_eq!(delete.status(), 403);
+}
+
+on_both_backends!(
+    crud_round_trip,
+    filters_combine,
+    names_are_unique_and_edits_never_overwrite,
+    every_invalid_field_is_named,
+    delete_cascades,
+    viewers_read_but_do_not_write,
+);
