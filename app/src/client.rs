@@ -1,11 +1,14 @@
 //! The browser's calls to the REST API. Pages call these from event handlers and effects, which
 //! only ever run in the browser; the server build gets stand-ins that are never reached.
 
+use std::future::Future;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-/// A failed call, in words for the person who made it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A failed call, in words for the person who made it. Serializable so a failure met while
+/// the server renders a page reaches the browser with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
     pub status: u16,
     pub message: String,
@@ -28,29 +31,59 @@ pub enum Method {
 }
 
 /// Sends a request with an optional JSON body and reads a JSON answer.
-pub async fn call<B: Serialize, R: DeserializeOwned>(method: Method, url: &str, body: Option<&B>) -> Result<R, Failure> {
-    let text = send(method, url, body).await?;
-    serde_json::from_str(&text).map_err(|err| Failure {
-        status: 0,
-        message: format!("the server's answer could not be read: {err}"),
-        field: None,
+pub fn call<B: Serialize, R: DeserializeOwned + 'static>(
+    method: Method,
+    url: &str,
+    body: Option<&B>,
+) -> impl Future<Output = Result<R, Failure>> + Send + 'static {
+    let request = prepare(url, body);
+    sendable(async move {
+        let (url, body) = request?;
+        let text = send(method, &url, body).await?;
+        serde_json::from_str(&text).map_err(|err| Failure {
+            status: 0,
+            message: format!("the server's answer could not be read: {err}"),
+            field: None,
+        })
     })
 }
 
 /// Sends a request whose answer has no body (204).
-pub async fn call_empty<B: Serialize>(method: Method, url: &str, body: Option<&B>) -> Result<(), Failure> {
-    send(method, url, body).await.map(|_| ())
+pub fn call_empty<B: Serialize>(method: Method, url: &str, body: Option<&B>) -> impl Future<Output = Result<(), Failure>> + Send + 'static {
+    let request = prepare(url, body);
+    sendable(async move {
+        let (url, body) = request?;
+        send(method, &url, body).await.map(|_| ())
+    })
 }
 
-pub async fn get<R: DeserializeOwned>(url: &str) -> Result<R, Failure> {
-    call::<(), R>(Method::Get, url, None).await
+pub fn get<R: DeserializeOwned + 'static>(url: &str) -> impl Future<Output = Result<R, Failure>> + Send + 'static {
+    call::<(), R>(Method::Get, url, None)
+}
+
+fn prepare<B: Serialize>(url: &str, body: Option<&B>) -> Result<(String, Option<String>), Failure> {
+    let body = body.map(serde_json::to_string).transpose().map_err(|err| Failure {
+        status: 0,
+        message: format!("the request could not be written: {err}"),
+        field: None,
+    })?;
+    Ok((url.to_string(), body))
+}
+
+/// The browser has one thread, so its futures may be marked Send, which resources require.
+#[cfg(feature = "hydrate")]
+fn sendable<F: Future>(future: F) -> impl Future<Output = F::Output> + Send {
+    send_wrapper::SendWrapper::new(future)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn sendable<F: Future + Send>(future: F) -> impl Future<Output = F::Output> + Send {
+    future
 }
 
 #[cfg(feature = "hydrate")]
-async fn send<B: Serialize>(method: Method, url: &str, body: Option<&B>) -> Result<String, Failure> {
+async fn send(method: Method, url: &str, body: Option<String>) -> Result<String, Failure> {
     use gloo_net::http::RequestBuilder;
-
-    use crate::error::ErrorBody;
 
     let offline = |err: gloo_net::Error| Failure {
         status: 0,
@@ -64,28 +97,72 @@ async fn send<B: Serialize>(method: Method, url: &str, body: Option<&B>) -> Resu
         Method::Delete => RequestBuilder::new(url).method(gloo_net::http::Method::DELETE),
     };
     let request = match body {
-        Some(body) => builder.json(body).map_err(offline)?,
+        Some(body) => builder.header("content-type", "application/json").body(body).map_err(offline)?,
         None => builder.build().map_err(offline)?,
     };
     let response = request.send().await.map_err(offline)?;
     let status = response.status();
     let text = response.text().await.map_err(offline)?;
-    if (200..300).contains(&status) {
-        return Ok(text);
-    }
     if status == 401 && !url.starts_with("/api/auth/login") && !url.starts_with("/api/setup") {
         // The session ended (expired or signed out elsewhere): back to the sign-in page.
         go_to(&format!("/login?next={}", current_path()));
     }
-    Err(match serde_json::from_str::<ErrorBody>(&text) {
+    answer(status, text)
+}
+
+/// While the server renders a page, API calls go straight into its own router (no network),
+/// carrying the visitor's credentials, so a page sees exactly what the visitor may see.
+#[cfg(feature = "ssr")]
+async fn send(method: Method, url: &str, body: Option<String>) -> Result<String, Failure> {
+    use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST};
+
+    let unavailable = |message: String| Failure { status: 0, message, field: None };
+    let loopback = leptos::prelude::use_context::<Loopback>().ok_or_else(|| unavailable("no API on this server".into()))?;
+    let mut request = http::Request::builder()
+        .method(match method {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
+            Method::Put => http::Method::PUT,
+            Method::Delete => http::Method::DELETE,
+        })
+        .uri(url)
+        .header(CONTENT_TYPE, "application/json");
+    if let Some(parts) = leptos::prelude::use_context::<http::request::Parts>() {
+        for name in [COOKIE, AUTHORIZATION, HOST] {
+            if let Some(value) = parts.headers.get(&name) {
+                request = request.header(name, value);
+            }
+        }
+    }
+    let request = request.body(body.unwrap_or_default()).map_err(|err| unavailable(err.to_string()))?;
+    let (status, text) = (loopback.0)(request).await;
+    answer(status, text)
+}
+
+#[cfg(not(any(feature = "hydrate", feature = "ssr")))]
+async fn send(_method: Method, _url: &str, _body: Option<String>) -> Result<String, Failure> {
+    Err(Failure { status: 0, message: "the API is reached from the browser or the server only".into(), field: None })
+}
+
+/// The server's half of in-process API calls: it answers a request with (status, body).
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct Loopback(
+    pub  std::sync::Arc<
+        dyn Fn(http::Request<String>) -> std::pin::Pin<Box<dyn std::future::Future<Output = (u16, String)> + Send>>
+            + Send
+            + Sync,
+    >,
+);
+
+fn answer(status: u16, text: String) -> Result<String, Failure> {
+    if (200..300).contains(&status) {
+        return Ok(text);
+    }
+    Err(match serde_json::from_str::<crate::error::ErrorBody>(&text) {
         Ok(body) => Failure { status, message: body.error.message, field: body.error.field },
         Err(_) => Failure { status, message: format!("the server answered {status}"), field: None },
     })
-}
-
-#[cfg(not(feature = "hydrate"))]
-async fn send<B: Serialize>(_method: Method, _url: &str, _body: Option<&B>) -> Result<String, Failure> {
-    Err(Failure { status: 0, message: "only the browser calls the API".into(), field: None })
 }
 
 /// Loads another page fully, so the server renders it with the new session.

@@ -23,6 +23,7 @@ use crate::pages::{
     auth::{LoginPage, SetupPage},
     executions::ExecutionsPage,
     not_found::NotFound,
+    script_edit::ScriptEditPage,
     scripts::ScriptsPage,
     tokens::TokensPage,
     users::UsersPage,
@@ -73,6 +74,8 @@ pub fn App() -> impl IntoView {
             <Layout>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=ScriptsPage />
+                    <Route path=path!("/scripts/new") view=ScriptEditPage />
+                    <Route path=path!("/scripts/:id") view=ScriptEditPage />
                     <Route path=path!("/executions") view=ExecutionsPage />
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/setup") view=SetupPage />

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod executions;
 pub mod not_found;
+pub mod script_edit;
 pub mod scripts;
 pub mod tokens;
 pub mod users;

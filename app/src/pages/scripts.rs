@@ -1,19 +1,211 @@
-//! `/`: the scripts of the team.
+//! `/`: the scripts of the team, with search by name and filter by tags (both in the URL, so a
+//! shared link opens the same view), the active switch, and quick actions.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
 
-use crate::components::layout::PageHeader;
+use crate::client::{self, Method};
+use crate::components::layout::ErrorBox;
+use crate::components::status_badge::StatusBadge;
+use crate::model::{Script, ScriptSummary, ScriptUpdate};
+use crate::session::use_current_user;
+
+/// `/?q=..&tag=a,b`: the address of a filtered view.
+fn view_url(base: &str, q: &str, tags: &[String]) -> String {
+    let mut pairs = Vec::new();
+    if !q.is_empty() {
+        pairs.push(format!("q={}", encode(q)));
+    }
+    if !tags.is_empty() {
+        pairs.push(format!("tag={}", encode(&tags.join(","))));
+    }
+    if pairs.is_empty() { base.to_string() } else { format!("{base}?{}", pairs.join("&")) }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 #[component]
 pub fn ScriptsPage() -> impl IntoView {
+    let can_edit = use_current_user().can_edit();
+    let query = use_query_map();
+    let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
+    let tags = Memo::new(move |_| {
+        query
+            .read()
+            .get("tag")
+            .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect::<Vec<_>>())
+            .unwrap_or_default()
+    });
+    let reloads = RwSignal::new(0u32);
+    let scripts = Resource::new(
+        move || (q.get(), tags.get(), reloads.get()),
+        |(q, tags, _)| async move { client::get::<Vec<ScriptSummary>>(&view_url("/api/scripts", &q, &tags)).await },
+    );
+    let navigate = use_navigate();
+    let show = move |q: String, tags: Vec<String>| {
+        navigate(&view_url("/", &q, &tags), NavigateOptions { replace: true, scroll: false, ..Default::default() })
+    };
+    let show_tag = show.clone();
+    let add_tag = Callback::new(move |tag: String| {
+        let mut current = tags.get_untracked();
+        if !current.contains(&tag) {
+            current.push(tag);
+        }
+        show_tag(q.get_untracked(), current);
+    });
+    let show_chip = show.clone();
+    let action_error = RwSignal::new(None::<String>);
+
     view! {
         <Title text="Scripts" />
-        <PageHeader title="Scripts" subtitle="Python scripts with their own dependencies, run by hand or on a schedule." />
+        <div class="page-header">
+            <div>
+                <h1>"Scripts"</h1>
+                <p class="subtitle">"Python scripts with their own dependencies, run by hand or on a schedule."</p>
+            </div>
+            {can_edit.then(|| view! { <a class="button primary" href="/scripts/new">"New script"</a> })}
+        </div>
+        <div class="toolbar">
+            <input type="search" class="search" placeholder="Search by name…" aria-label="Search scripts by name"
+                prop:value=move || q.get()
+                on:input=move |ev| show(event_target_value(&ev), tags.get_untracked()) />
+            {move || tags.get().into_iter().map(|tag| {
+                let show = show_chip.clone();
+                let label = tag.clone();
+                view! {
+                    <button type="button" class="chip active" title="Remove this filter"
+                        aria-label=format!("Remove tag filter {label}")
+                        on:click=move |_| {
+                            let rest: Vec<String> = tags.get_untracked().into_iter().filter(|t| *t != tag).collect();
+                            show(q.get_untracked(), rest);
+                        }>
+                        {label.clone()}" ×"
+                    </button>
+                }
+            }).collect_view()}
+        </div>
+        <ErrorBox error=action_error />
+        <Transition fallback=|| view! { <p class="loading">"Loading scripts…"</p> }>
+            {move || Suspend::new(async move {
+                let filtered = !q.get_untracked().is_empty() || !tags.get_untracked().is_empty();
+                match scripts.await {
+                    Err(failure) => view! { <div class="alert error">{failure.message}</div> }.into_any(),
+                    Ok(list) if list.is_empty() && !filtered => view! { <EmptyState can_edit /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <div class="empty-state"><h2>"No script matches"</h2><p>"Try another name, or remove a tag filter."</p></div>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <div class="card table-card">
+                            <table class="table scripts">
+                                <thead><tr><th>"Script"</th><th>"Tags"</th><th>"Last run"</th><th>"Active"</th><th class="actions"></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|script| view! {
+                                        <ScriptRow script can_edit add_tag reloads action_error />
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn EmptyState(can_edit: bool) -> impl IntoView {
+    view! {
         <section class="empty-state">
             <div class="empty-icon" aria-hidden="true">"{ }"</div>
             <h2>"No scripts yet"</h2>
-            <p>"Scripts you add appear here with their tags and the status of their last run."</p>
+            <p>"Add a Python script, give it the packages it needs, and run it by hand or on a schedule."</p>
+            {can_edit.then(|| view! { <a class="button primary" href="/scripts/new">"Create your first script"</a> })}
         </section>
+    }
+}
+
+#[component]
+fn ScriptRow(
+    script: ScriptSummary,
+    can_edit: bool,
+    add_tag: Callback<String>,
+    reloads: RwSignal<u32>,
+    action_error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let id = script.id;
+    let name = script.name.clone();
+    let version = script.updated_at;
+    let toggle = move |active: bool| {
+        spawn_local(async move {
+            let change = ScriptUpdate { updated_at: version, is_active: Some(active), ..Default::default() };
+            match client::call::<_, Script>(Method::Put, &format!("/api/scripts/{id}"), Some(&change)).await {
+                Ok(_) => action_error.set(None),
+                Err(failure) => action_error.set(Some(failure.message)),
+            }
+            reloads.update(|n| *n += 1);
+        });
+    };
+    let delete_name = name.clone();
+    let delete = move |_| {
+        if !client::confirm(&format!("Delete “{delete_name}” with its runs, logs and schedules? This cannot be undone.")) {
+            return;
+        }
+        spawn_local(async move {
+            match client::call_empty::<()>(Method::Delete, &format!("/api/scripts/{id}"), None).await {
+                Ok(()) => action_error.set(None),
+                Err(failure) => action_error.set(Some(failure.message)),
+            }
+            reloads.update(|n| *n += 1);
+        });
+    };
+    view! {
+        <tr class:inactive=!script.is_active>
+            <td class="script-cell">
+                <a class="strong" href=format!("/scripts/{id}")>{name.clone()}</a>
+                <div class="muted clamp">{script.description.clone()}</div>
+            </td>
+            <td class="tags-cell">
+                {script.tags.iter().cloned().map(|tag| {
+                    let clicked = tag.clone();
+                    view! {
+                        <button type="button" class="chip" title="Show only scripts with this tag"
+                            on:click=move |_| add_tag.run(clicked.clone())>{tag}</button>
+                    }
+                }).collect_view()}
+            </td>
+            <td>
+                {match script.last_execution.clone() {
+                    Some(run) => view! {
+                        <span class="last-run"><StatusBadge status=run.status />
+                        <span class="muted small">{run.queued_at.format("%Y-%m-%d %H:%M").to_string()}</span></span>
+                    }.into_any(),
+                    None => view! { <span class="muted">"never run"</span> }.into_any(),
+                }}
+            </td>
+            <td>
+                <label class="switch" title=if can_edit { "Active scripts can run and their schedules fire" } else { "Only editors change this" }>
+                    <input type="checkbox" role="switch" aria-label=format!("{name} is active")
+                        prop:checked=script.is_active disabled=!can_edit
+                        on:change=move |ev| toggle(event_target_checked(&ev)) />
+                    <span class="slider"></span>
+                </label>
+            </td>
+            <td class="actions">
+                {can_edit.then(|| view! {
+                    <a class="button small" href=format!("/scripts/{id}")>"Edit"</a>
+                    <button type="button" class="button small danger" on:click=delete>"Delete"</button>
+                })}
+            </td>
+        </tr>
     }
 }

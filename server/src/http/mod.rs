@@ -26,9 +26,15 @@ pub fn router(state: AppState) -> Router {
     let pages = generate_route_list(app::App);
     let shell_options = state.leptos.clone();
     let body_limit = usize::try_from(state.config.max_body_bytes).unwrap_or(usize::MAX);
+    let loopback = loopback(api.clone(), state.clone());
     Router::new()
         .merge(api)
-        .leptos_routes(&state, pages, move || app::shell(shell_options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            pages,
+            move || leptos::prelude::provide_context(loopback.clone()),
+            move || app::shell(shell_options.clone()),
+        )
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate))
@@ -42,6 +48,29 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// Lets pages call the API while the server renders them: the request goes through the same
+/// gate and handlers as one from the browser, without a network hop.
+fn loopback(api: Router<AppState>, state: AppState) -> app::client::Loopback {
+    let service = api.layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate)).with_state(state);
+    app::client::Loopback(std::sync::Arc::new(move |request: axum::http::Request<String>| {
+        let service = service.clone();
+        Box::pin(async move {
+            let mut request = request.map(Body::from);
+            let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            request.extensions_mut().insert(axum::extract::ConnectInfo(local));
+            let response = match tower::ServiceExt::oneshot(service, request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            let status = response.status().as_u16();
+            match axum::body::to_bytes(response.into_body(), usize::MAX).await {
+                Ok(bytes) => (status, String::from_utf8_lossy(&bytes).into_owned()),
+                Err(err) => (500, format!("the API answer could not be read: {err}")),
+            }
+        })
+    }))
 }
 
 /// The paths of the app's pages, as the router serves them (for tests and tools).

@@ -41,4 +41,23 @@ async fn unknown_page_is_404(backend: Backend) {
     assert!(response.text().await.unwrap().contains("Page not found"));
 }
 
-on_both_backends!(shell_is_server_rendered, theme_cookie_is_rendered, unknown_page_is_404);
+async fn pages_render_their_data_on_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let response = app
+        .request(reqwest::Method::POST, "/api/scripts", Some(&admin))
+        .json(&serde_json::json!({"name": "Rendered <on> server", "tags": ["ssr"], "content": "print(1)"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let script: app::model::Script = response.json().await.unwrap();
+    let html = app.get_as(&admin, "/?tag=ssr").await.text().await.unwrap();
+    assert!(html.contains("Rendered &lt;on&gt; server"), "the list is in the first HTML, escaped: {html}");
+    let html = app.get_as(&admin, &format!("/scripts/{}", script.id)).await.text().await.unwrap();
+    assert!(html.contains("print(1)"), "{html}");
+    let html = app.get_as(&admin, "/scripts/999999").await.text().await.unwrap();
+    assert!(html.contains("there is no script 999999"), "{html}");
+}
+
+on_both_backends!(pages_render_their_data_on_the_server, shell_is_server_rendered, theme_cookie_is_rendered, unknown_page_is_404);
