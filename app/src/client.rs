@@ -165,6 +165,20 @@ fn answer(status: u16, text: String) -> Result<String, Failure> {
     })
 }
 
+/// Data loaded from the API once the page is live in the browser, and a function that loads
+/// it again (after a change). `None` while loading; an error in words.
+pub fn use_loaded<T>(url: &'static str) -> (leptos::prelude::RwSignal<Option<Result<T, String>>>, impl Fn() + Copy)
+where
+    T: DeserializeOwned + Send + Sync + 'static,
+{
+    use leptos::prelude::{Effect, RwSignal, Set};
+
+    let data = RwSignal::new(None);
+    let reload = move || leptos::task::spawn_local(async move { data.set(Some(get::<T>(url).await.map_err(|f| f.message))) });
+    Effect::new(move |_| reload());
+    (data, reload)
+}
+
 /// Loads another page fully, so the server renders it with the new session.
 pub fn go_to(url: &str) {
     #[cfg(feature = "hydrate")]

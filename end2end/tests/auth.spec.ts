@@ -38,13 +38,20 @@ test('an admin adds a viewer, who sees no admin controls', async ({ page }) => {
   await form.getByRole('button', { name: 'Add user' }).click();
   await expect(page.getByRole('cell', { name: 'vera' })).toBeVisible();
   await page.screenshot({ path: 'end2end/screenshots/users.png', fullPage: true });
+  const created = await page.request.post('/api/scripts', { data: { name: 'Seen by viewers' } });
+  expect(created.status()).toBe(201);
   await signOut(page);
 
   await signIn(page, 'vera', 'vera-password');
   const nav = page.getByRole('navigation', { name: 'Main' });
   await expect(nav.getByRole('link', { name: 'Scripts' })).toBeVisible();
   await expect(nav.getByRole('link', { name: 'Users' })).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'Seen by viewers' })).toBeVisible();
   await expect(page.getByRole('button', { name: /^Run/ })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Delete' })).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'Edit' })).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'New script' })).toHaveCount(0);
+  await expect(page.getByRole('switch', { name: 'Seen by viewers is active' })).toBeDisabled();
   await openHydrated(page, '/users');
   await expect(page.getByText('Only admins manage users')).toBeVisible();
 });

@@ -15,13 +15,7 @@ fn when(at: Option<chrono::DateTime<chrono::Utc>>, none: &'static str) -> String
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
-    let tokens = RwSignal::new(None::<Result<Vec<TokenInfo>, String>>);
-    let reload = move || {
-        spawn_local(async move {
-            tokens.set(Some(client::get::<Vec<TokenInfo>>("/api/tokens").await.map_err(|f| f.message)));
-        })
-    };
-    Effect::new(move |_| reload());
+    let (tokens, reload) = client::use_loaded::<Vec<TokenInfo>>("/api/tokens");
     let created = RwSignal::new(None::<CreatedToken>);
     let action_error = RwSignal::new(None::<String>);
     let revoke = move |token: TokenInfo| {

@@ -21,13 +21,7 @@ pub fn UsersPage() -> impl IntoView {
         .into_any();
     }
     let my_id = me.0.map(|u| u.id).unwrap_or_default();
-    let users = RwSignal::new(None::<Result<Vec<UserInfo>, String>>);
-    let reload = move || {
-        spawn_local(async move {
-            users.set(Some(client::get::<Vec<UserInfo>>("/api/users").await.map_err(|f| f.message)));
-        })
-    };
-    Effect::new(move |_| reload());
+    let (users, reload) = client::use_loaded::<Vec<UserInfo>>("/api/users");
     let action_error = RwSignal::new(None::<String>);
     let change = move |id: i64, update: UserUpdate| {
         spawn_local(async move {
