@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 pub struct Health {
     /// `ok` when the process serves requests.
     pub status: String,
-    /// Whether the database answered (only checked with `?ready=true`).
+    /// Whether the database answered; absent for a liveness check (`?ready=false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<bool>,
     pub version: String,
