@@ -43,9 +43,14 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let access = access_of(&method, &path);
-    let identity = match identify(&state, req.headers()).await {
-        Ok(identity) => identity,
-        Err(err) => return err.into_response(),
+    // Public routes (assets, health, sign-in, setup) never use the identity: asking the
+    // database who sent each asset request would be wasted work.
+    let identity = match access {
+        Access::Public => None,
+        _ => match identify(&state, req.headers()).await {
+            Ok(identity) => identity,
+            Err(err) => return err.into_response(),
+        },
     };
     let by_cookie = identity.as_ref().is_none_or(|i| matches!(i.via, AuthVia::Session(_)));
     let websocket = path.starts_with("/ws/");
