@@ -4,6 +4,8 @@
 
 pub mod client;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod cookies;
 pub mod error;
 pub mod model;
 pub mod pages;

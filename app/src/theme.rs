@@ -38,15 +38,7 @@ impl Theme {
     #[cfg(feature = "ssr")]
     pub fn from_request() -> Option<Theme> {
         let parts = use_context::<http::request::Parts>()?;
-        parts
-            .headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)
-            .and_then(|(_, value)| Theme::parse(value))
+        crate::cookies::get(&parts.headers, COOKIE).and_then(|value| Theme::parse(&value))
     }
 
     #[cfg(not(feature = "ssr"))]

@@ -3,7 +3,7 @@
 //! few public routes (health, sign-in, first-admin setup, static assets).
 
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, HOST, LOCATION, ORIGIN};
+use axum::http::header::{AUTHORIZATION, HOST, LOCATION, ORIGIN};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -104,7 +104,7 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Identi
             None => Err(ApiError::InvalidToken("the API token is unknown, expired or revoked")),
         };
     }
-    let Some(secret) = cookie(headers, sessions::COOKIE) else {
+    let Some(secret) = app::cookies::get(headers, sessions::COOKIE) else {
         return Ok(None);
     };
     Ok(sessions::user_of(&state.db, &secret)
@@ -130,17 +130,6 @@ fn same_origin(headers: &HeaderMap) -> bool {
         .or_else(|| headers.get(HOST))
         .and_then(|h| h.to_str().ok());
     host.is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
-}
-
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_string())
 }
 
 fn next_param(query: &str) -> Option<String> {
