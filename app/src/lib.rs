@@ -1,12 +1,15 @@
 //! Everything the server and the browser share: the data types of the API (`model`), the JSON
 //! error shape (`error`), and the Leptos components and pages, rendered on the server (`ssr`)
 //! and hydrated in the browser (`hydrate`).
+// Leptos views are nested types; the script page goes beyond the default depth of 128.
+#![recursion_limit = "256"]
 
 pub mod client;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod cookies;
 pub mod error;
+pub mod live;
 pub mod model;
 pub mod pages;
 pub mod session;

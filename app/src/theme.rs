@@ -69,6 +69,9 @@ pub fn ThemeToggle() -> impl IntoView {
 }
 
 #[cfg(feature = "hydrate")]
+pub use browser::effective_theme;
+
+#[cfg(feature = "hydrate")]
 mod browser {
     use wasm_bindgen::JsCast;
 
@@ -81,11 +84,7 @@ mod browser {
         let Some(root) = document.document_element() else {
             return;
         };
-        let current = root
-            .get_attribute("data-theme")
-            .and_then(|value| Theme::parse(&value))
-            .unwrap_or_else(system_theme);
-        let next = current.other();
+        let next = effective_theme().other();
         // An attribute change cannot fail for a valid name; ignoring the Result keeps the UI going.
         let _ = root.set_attribute("data-theme", next.as_str());
         if let Ok(html) = document.dyn_into::<web_sys::HtmlDocument>() {
@@ -94,6 +93,16 @@ mod browser {
                 next.as_str()
             ));
         }
+    }
+
+    /// The theme the page shows: the one chosen with the switch, else the system's.
+    pub fn effective_theme() -> Theme {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+            .and_then(|root| root.get_attribute("data-theme"))
+            .and_then(|value| Theme::parse(&value))
+            .unwrap_or_else(system_theme)
     }
 
     fn system_theme() -> Theme {

@@ -1,46 +1,145 @@
-import { test, expect } from '@playwright/test';
+import { test, expect, Page } from '@playwright/test';
 import { hydrated, openHydrated, signIn } from './helpers';
 
-test('create a script, find it by search and tag, toggle, edit and delete it', async ({ page }) => {
+/** Monaco, once it has replaced the server-rendered text area. */
+function editor(page: Page) {
+  return page.locator('.code-editor.ready .monaco-editor');
+}
+
+/** The editor's visible text (Monaco renders spaces as no-break spaces). */
+async function editorText(page: Page) {
+  return (await editor(page).locator('.view-lines').innerText()).replace(/\u00a0/g, ' ');
+}
+
+/** Clears the editor and types `text` key by key, as a person would. */
+async function typeCode(page: Page, text: string) {
+  await editor(page).click();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.press('Delete');
+  await page.keyboard.type(text);
+}
+
+async function scriptJson(page: Page) {
+  const id = new URL(page.url()).pathname.split('/').pop();
+  const response = await page.request.get(`/api/scripts/${id}`);
+  expect(response.ok()).toBeTruthy();
+  return response.json();
+}
+
+test('write a script in Monaco with tags, check, format and save it', async ({ page }) => {
   await signIn(page);
   await openHydrated(page, '/');
   await page.getByRole('link', { name: /New script|Create your first script/ }).first().click();
   await expect(page.getByRole('heading', { name: 'New script' })).toBeVisible();
   await hydrated(page);
+  await expect(editor(page)).toBeVisible();
+
   await page.getByLabel('Name').fill('Nightly report');
-  await page.getByLabel('Tags (comma-separated)').fill('reports, nightly');
   await page.getByLabel('Description').fill('Mails the numbers every night');
-  await page.getByLabel('Code').fill('print("numbers")\n');
+  const tags = page.getByRole('combobox', { name: 'Add a tag' });
+  await tags.fill('reports');
+  await tags.press('Enter');
+  await tags.pressSequentially('nightly,');
+  await tags.fill('Not a tag!');
+  await tags.press('Enter');
+  await expect(page.getByText('is not a tag')).toBeVisible();
+  await tags.fill('');
+  await tags.press('Backspace'); // removes "nightly"
+  await tags.pressSequentially('nightly');
+  await tags.press('Enter');
+  await expect(page.getByRole('list', { name: 'Tags' }).getByRole('listitem')).toHaveText([/reports/, /nightly/]);
+
+  // Typed into Monaco; completion offers Python's builtins.
+  await typeCode(page, 'pri');
+  await expect(page.locator('.suggest-widget .monaco-list-row', { hasText: 'print' }).first()).toBeVisible();
+  await page.keyboard.press('Escape');
+  await typeCode(page, 'total = 40 + 2\nprint("numbers", total)\n');
+  await expect(page.locator('.check-state.ok')).toHaveText('✓ No syntax errors');
+
+  // A syntax error is marked in the editor and said in words.
+  await page.keyboard.type('print(1 +');
+  await expect(page.locator('.check-state.error')).toContainText('Line 3');
+  await expect(editor(page).locator('.squiggly-error')).toBeVisible();
+  await page.screenshot({ path: 'end2end/screenshots/script-syntax-error.png', fullPage: true });
+  await page.keyboard.press('ControlOrMeta+z');
+  await page.keyboard.press('ControlOrMeta+z');
+  await typeCode(page, 'total = 40 + 2\nprint("numbers", total)\n');
+  await expect(page.locator('.check-state.ok')).toBeVisible();
+
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page).toHaveURL(/\/scripts\/\d+$/);
   await expect(page.getByRole('heading', { name: 'Nightly report' })).toBeVisible();
   await hydrated(page);
+  let stored = await scriptJson(page);
+  expect(stored.content).toBe('total = 40 + 2\nprint("numbers", total)\n');
+  expect(stored.tags).toEqual(['nightly', 'reports']);
+  await expect(page.getByText('No runs yet')).toBeVisible();
 
-  // Ctrl+S saves an edit in place.
-  await page.getByLabel('Code').fill('print("more numbers")\n');
+  // Format with ruff, then Ctrl+S from inside the editor saves in place.
+  await expect(editor(page)).toBeVisible();
+  await editor(page).click();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.insertText('x=[1,2 ,3]\ndef f( a ):\n  return a\n');
   await expect(page.getByText('Unsaved changes')).toBeVisible();
-  await page.keyboard.press('Control+s');
+  await page.getByRole('button', { name: 'Format' }).click();
+  await expect.poll(() => editorText(page)).toContain('x = [1, 2, 3]');
+  expect(await editorText(page)).toContain('def f(a):\n    return a');
+  await editor(page).click();
+  await page.keyboard.press('ControlOrMeta+s');
   await expect(page.getByText('Saved', { exact: true })).toBeVisible();
-  await page.screenshot({ path: 'end2end/screenshots/script-edit.png', fullPage: true });
+  stored = await scriptJson(page);
+  expect(stored.content).toBe('x = [1, 2, 3]\n\n\ndef f(a):\n    return a\n');
+  await page.screenshot({ path: 'end2end/screenshots/script-edit-light.png', fullPage: true });
 
-  await page.getByRole('link', { name: '← Scripts' }).click();
-  await expect(page.getByRole('link', { name: 'Nightly report' })).toBeVisible();
-  await hydrated(page);
-  await page.screenshot({ path: 'end2end/screenshots/dashboard.png', fullPage: true });
+  // The editor follows the app's theme.
+  await page.getByRole('button', { name: 'Switch light/dark theme' }).click();
+  await expect(editor(page)).toHaveClass(/vs-dark/);
+  await page.screenshot({ path: 'end2end/screenshots/script-edit-dark.png', fullPage: true });
+  await page.getByRole('button', { name: 'Switch light/dark theme' }).click();
+  await expect(editor(page)).not.toHaveClass(/vs-dark/);
 
-  // A name that is taken is refused next to the field.
-  await page.goto('/scripts/new');
-  await hydrated(page);
+  // A shared link opens the same script, editor and all.
+  await openHydrated(page, new URL(page.url()).pathname);
+  await expect.poll(() => editorText(page)).toContain('x = [1, 2, 3]');
+});
+
+test('suggest tags, filter the list, toggle, and delete with confirmation', async ({ page }) => {
+  await signIn(page);
+  // A script carrying tags to suggest (the first test's may be gone if it ran alone).
+  await page.request.post('/api/scripts', { data: { name: 'Tagged', tags: ['reports', 'nightly'] } });
+
+  await openHydrated(page, '/scripts/new');
   await page.getByLabel('Name').fill('Nightly report');
   await page.getByRole('button', { name: 'Save' }).click();
-  await expect(page.getByText('a script named `Nightly report` exists already')).toBeVisible();
+  await expect(page.getByText('a script named `Nightly report` exists already').or(page.getByRole('heading', { name: 'Nightly report' }))).toBeVisible();
+  await openHydrated(page, '/scripts/new');
   await page.getByLabel('Name').fill('Backup');
-  await page.getByLabel('Tags (comma-separated)').fill('ops');
+  const tags = page.getByRole('combobox', { name: 'Add a tag' });
+  await tags.pressSequentially('rep');
+  const suggestion = page.getByRole('option', { name: /reports/ });
+  await expect(suggestion).toBeVisible();
+  await tags.press('ArrowDown');
+  await expect(suggestion).toHaveAttribute('aria-selected', 'true');
+  await tags.press('Enter');
+  await tags.pressSequentially('ops');
+  await tags.press('Enter');
+  await expect(page.getByRole('list', { name: 'Tags' }).getByRole('listitem')).toHaveText([/reports/, /ops/]);
+  await page.getByRole('button', { name: 'Remove tag reports' }).click();
+  await expect(page.getByRole('list', { name: 'Tags' }).getByRole('listitem')).toHaveText([/ops/]);
+  await expect(editor(page)).toBeVisible();
+  await typeCode(page, 'print("backup done")\n');
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByRole('heading', { name: 'Backup' })).toBeVisible();
+  await hydrated(page);
+  await page.getByRole('link', { name: '← Scripts' }).click();
+  await hydrated(page);
+  await expect(page.getByRole('link', { name: 'Backup' })).toBeVisible();
+  await page.screenshot({ path: 'end2end/screenshots/dashboard-light.png', fullPage: true });
+  await page.getByRole('button', { name: 'Switch light/dark theme' }).click();
+  await page.screenshot({ path: 'end2end/screenshots/dashboard-dark.png', fullPage: true });
+  await page.getByRole('button', { name: 'Switch light/dark theme' }).click();
 
   // Search and tag filters live in the URL.
-  await openHydrated(page, '/');
   await page.getByRole('searchbox', { name: 'Search scripts by name' }).fill('night');
   await expect(page).toHaveURL(/\?q=night$/);
   await expect(page.getByRole('link', { name: 'Backup' })).toHaveCount(0);
@@ -50,7 +149,7 @@ test('create a script, find it by search and tag, toggle, edit and delete it', a
   await expect(page.getByRole('link', { name: 'Nightly report' })).toHaveCount(0);
   await page.goto('/?tag=reports');
   await hydrated(page);
-  await expect(page.getByRole('link', { name: 'Nightly report' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Tagged' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Backup' })).toHaveCount(0);
   await page.getByRole('button', { name: 'Remove tag filter reports' }).click();
   await expect(page.getByRole('link', { name: 'Backup' })).toBeVisible();

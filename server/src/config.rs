@@ -127,6 +127,18 @@ pub struct Config {
     #[arg(long, env = "PYTASK_ADMIN_PASSWORD", hide_env_values = true, global = true)]
     pub admin_password: Option<String>,
 
+    /// The Python interpreter that checks scripts' syntax and that venvs are made from.
+    #[arg(long, env = "PYTASK_PYTHON", default_value = "python3", global = true)]
+    pub python: PathBuf,
+
+    /// The `uv` program that makes and fills the scripts' venvs (scripts/setup installs it in .tools/venv).
+    #[arg(long, env = "PYTASK_UV", default_value = "uv", global = true)]
+    pub uv: PathBuf,
+
+    /// The `ruff` program behind "Format" (scripts/setup installs it in .tools/venv).
+    #[arg(long, env = "PYTASK_RUFF", default_value = "ruff", global = true)]
+    pub ruff: PathBuf,
+
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `server=debug,tower_http=debug`).
     #[arg(long, env = "PYTASK_LOG", default_value = "info,sqlx=warn,sea_orm=warn", global = true)]
     pub log: String,

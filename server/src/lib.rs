@@ -11,8 +11,12 @@
 
 pub mod auth;
 pub mod cli;
+pub mod code;
 pub mod config;
 pub mod db;
+pub mod deps;
+pub mod events;
+pub mod executions;
 pub mod http;
 pub mod scripts;
 pub mod state;

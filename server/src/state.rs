@@ -8,6 +8,10 @@ use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::throttle::LoginThrottle;
+use crate::code::CodeTools;
+use crate::deps::service::Installer;
+use crate::deps::uv::Uv;
+use crate::events::EventBus;
 use crate::config::Config;
 
 #[derive(Clone)]
@@ -20,6 +24,10 @@ pub struct AppState {
     pub setup_lock: Arc<tokio::sync::Mutex<()>>,
     /// Set once a user exists; see `needs_setup`.
     pub has_users: Arc<AtomicBool>,
+    /// Syntax check and formatting of script source.
+    pub code: Arc<CodeTools>,
+    /// Venvs: uv, the install registry and the event bus installs report to.
+    pub installer: Installer,
 }
 
 impl AppState {
@@ -30,8 +38,13 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(config.bind)
             .build();
+        let code = Arc::new(CodeTools::new(config.python.clone(), config.ruff.clone()));
+        let uv = Uv { program: config.uv.clone(), python: config.python.clone(), cache_dir: config.data_dir.join("uv-cache") };
+        let installer = Installer { db: db.clone(), uv, data_dir: config.data_dir.clone(), events: EventBus::default(), installs: Arc::default() };
         AppState {
             config: Arc::new(config),
+            code,
+            installer,
             db,
             leptos,
             throttle: Arc::default(),

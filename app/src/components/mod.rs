@@ -1,4 +1,7 @@
 //! Building blocks shared by the pages.
 
+pub mod code_editor;
+pub mod dependencies;
 pub mod layout;
 pub mod status_badge;
+pub mod tag_input;

@@ -60,6 +60,20 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The script the event is about, when it says (a log line names only its run).
+    pub fn script_id(&self) -> Option<i64> {
+        match self {
+            Event::ExecutionStarted { script_id, .. }
+            | Event::InstallationStarted { script_id, .. }
+            | Event::InstallationProgress { script_id, .. }
+            | Event::InstallationFinished { script_id, .. }
+            | Event::InstallationError { script_id, .. } => Some(*script_id),
+            Event::LogOutput { .. } | Event::ExecutionFinished { .. } | Event::ExecutionError { .. } => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

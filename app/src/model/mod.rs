@@ -1,12 +1,18 @@
 //! The API's data types, shared by server, database and browser.
 
+pub mod code;
+pub mod dependency;
 pub mod event;
+pub mod execution;
 pub mod health;
 pub mod script;
 pub mod status;
 pub mod user;
 
+pub use code::{CheckReport, Problem, Severity, Source};
+pub use dependency::{Dependency, DependencyCheck, DependencyState, DependencyUpdate, InlineMetadata, InstallStarted, MetadataWrite, NewDependency};
 pub use event::{Event, InstalledPackage};
+pub use execution::{Execution, ExecutionPage, ExecutionSort};
 pub use health::Health;
 pub use script::{LastExecution, NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
 pub use status::{ExecutionStatus, LogStream, Role, Trigger};

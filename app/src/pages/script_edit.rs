@@ -1,6 +1,8 @@
 //! `/scripts/new` and `/scripts/:id`: a script's name, description, tags, active flag, timeout
-//! and source, saved with the button or Ctrl/Cmd+S. A save based on an old version is refused by
-//! the server and said so; leaving with unsaved changes asks first.
+//! and source in the code editor, saved with the button or Ctrl/Cmd+S. A save based on an old
+//! version is refused by the server and said so; leaving with unsaved changes asks first. The
+//! source is checked by the server's Python as it is typed, and "Format" runs ruff. Below, the
+//! script's recent runs.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,8 +10,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::client::{self, Failure, Method};
+use crate::components::code_editor::CodeEditor;
+use crate::components::dependencies::DependencyPanel;
 use crate::components::layout::{ErrorBox, Field};
-use crate::model::{NewScript, Script, ScriptUpdate};
+use crate::components::status_badge::StatusBadge;
+use crate::components::tag_input::TagInput;
+use crate::model::{CheckReport, ExecutionPage, NewScript, Problem, Script, ScriptUpdate, Severity, Source};
 use crate::session::use_current_user;
 
 #[component]
@@ -50,7 +56,7 @@ struct Draft {
     name: String,
     description: String,
     content: String,
-    tags: String,
+    tags: Vec<String>,
     is_active: bool,
     timeout: String,
 }
@@ -62,7 +68,7 @@ impl Draft {
                 name: s.name.clone(),
                 description: s.description.clone(),
                 content: s.content.clone(),
-                tags: s.tags.join(", "),
+                tags: s.tags.clone(),
                 is_active: s.is_active,
                 timeout: s.timeout_seconds.map(|t| t.to_string()).unwrap_or_default(),
             },
@@ -70,15 +76,11 @@ impl Draft {
                 name: String::new(),
                 description: String::new(),
                 content: "print(\"Hello from PyTask\")\n".into(),
-                tags: String::new(),
+                tags: Vec::new(),
                 is_active: true,
                 timeout: String::new(),
             },
         }
-    }
-
-    fn tag_list(&self) -> Vec<String> {
-        self.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()
     }
 
     fn timeout_seconds(&self) -> Result<Option<u32>, Failure> {
@@ -128,7 +130,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                         description: Some(current.description.clone()),
                         content: Some(current.content.clone()),
                         is_active: Some(current.is_active),
-                        tags: Some(current.tag_list()),
+                        tags: Some(current.tags.clone()),
                         timeout_seconds: Some(timeout),
                     };
                     client::call::<_, Script>(Method::Put, &format!("/api/scripts/{id}"), Some(&change)).await
@@ -139,7 +141,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                         description: current.description.clone(),
                         content: current.content.clone(),
                         is_active: current.is_active,
-                        tags: current.tag_list(),
+                        tags: current.tags.clone(),
                         timeout_seconds: timeout,
                     };
                     client::call::<_, Script>(Method::Post, "/api/scripts", Some(&new)).await
@@ -186,6 +188,26 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
             draft.update(|d| *field(d) = value);
         }
     };
+    let content = Memo::new(move |_| draft.with(|d| d.content.clone()));
+    let problems = use_syntax_check(content);
+    let formatting = RwSignal::new(false);
+    let format = move |_| {
+        if formatting.get_untracked() {
+            return;
+        }
+        formatting.set(true);
+        let source = Source { content: content.get_untracked() };
+        spawn_local(async move {
+            match client::call::<_, Source>(Method::Post, "/api/code/format", Some(&source)).await {
+                Ok(formatted) => {
+                    failure.update(|f| *f = f.take().filter(|f| f.field.as_deref() != Some("content")));
+                    draft.update(|d| d.content = formatted.content);
+                }
+                Err(err) => failure.set(Some(Failure { field: Some("content".into()), ..err })),
+            }
+            formatting.set(false);
+        });
+    };
 
     view! {
         <Title text=title.clone() />
@@ -200,7 +222,8 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                         {move || if dirty.get() { "Unsaved changes".to_string() } else { notice.get().unwrap_or_default() }}
                     </span>
                     {can_edit.then(|| view! {
-                        <button type="submit" class="button primary" disabled=move || pending.get()>
+                        <button type="submit" class="button primary" disabled=move || pending.get()
+                            title="Save (Ctrl+S)">
                             {move || if pending.get() { "Saving…" } else { "Save" }}
                         </button>
                     })}
@@ -209,31 +232,169 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
             <ErrorBox error=Signal::derive(move || failure.get().filter(|f| f.field.is_none() || f.field.as_deref() == Some("updated_at")).map(|f| f.message)) />
             <div class="card form-grid">
                 <Field label="Name" error=field_error("name")>
-                    <input type="text" required maxlength="100" prop:value=move || draft.with(|d| d.name.clone())
+                    <input type="text" name="name" required maxlength="100" prop:value=move || draft.with(|d| d.name.clone())
                         on:input=text_input(|d| &mut d.name) readonly=!can_edit />
                 </Field>
-                <Field label="Tags (comma-separated)" error=field_error("tags")>
-                    <input type="text" placeholder="e.g. reports, nightly" prop:value=move || draft.with(|d| d.tags.clone())
-                        on:input=text_input(|d| &mut d.tags) readonly=!can_edit />
-                </Field>
                 <Field label="Description" error=field_error("description")>
-                    <input type="text" prop:value=move || draft.with(|d| d.description.clone())
+                    <input type="text" name="description" placeholder="What it does, for the list" prop:value=move || draft.with(|d| d.description.clone())
                         on:input=text_input(|d| &mut d.description) readonly=!can_edit />
                 </Field>
+                <div class="field">
+                    <span class="field-label">"Tags"</span>
+                    <TagInput tags=Signal::derive(move || draft.with(|d| d.tags.clone()))
+                        on_change=Callback::new(move |tags| draft.update(|d| d.tags = tags))
+                        error=field_error("tags") read_only=!can_edit />
+                </div>
                 <Field label="Timeout (seconds)" error=field_error("timeout_seconds")>
-                    <input type="text" inputmode="numeric" placeholder="server default" prop:value=move || draft.with(|d| d.timeout.clone())
+                    <input type="text" name="timeout" inputmode="numeric" placeholder="server default" prop:value=move || draft.with(|d| d.timeout.clone())
                         on:input=text_input(|d| &mut d.timeout) readonly=!can_edit />
                 </Field>
                 <label class="check">
-                    <input type="checkbox" prop:checked=move || draft.with(|d| d.is_active) disabled=!can_edit
+                    <input type="checkbox" name="active" prop:checked=move || draft.with(|d| d.is_active) disabled=!can_edit
                         on:change=move |ev| { let on = event_target_checked(&ev); draft.update(|d| d.is_active = on) } />
                     " Active: may run and its schedules fire"
                 </label>
             </div>
-            <Field label="Code" error=field_error("content")>
-                <textarea class="code" spellcheck="false" rows="22" prop:value=move || draft.with(|d| d.content.clone())
-                    on:input=text_input(|d| &mut d.content) readonly=!can_edit></textarea>
-            </Field>
+            <section class="card code-card">
+                <div class="code-toolbar">
+                    <h2>"Code"</h2>
+                    <CheckState problems />
+                    {can_edit.then(|| view! {
+                        <button type="button" class="button small" on:click=format disabled=move || formatting.get()
+                            title="Format with ruff">
+                            {move || if formatting.get() { "Formatting…" } else { "Format" }}
+                        </button>
+                    })}
+                </div>
+                <CodeEditor value=content label="Python source" read_only=!can_edit
+                    on_change=Callback::new(move |text| draft.update(|d| d.content = text))
+                    problems=Signal::derive(move || problems.get().unwrap_or_default()) />
+                <Show when=move || field_error("content").get().is_some()>
+                    <p class="field-error code-error" role="alert">{move || field_error("content").get()}</p>
+                </Show>
+            </section>
         </form>
+        {match id {
+            Some(id) => view! {
+                <DependencyPanel script_id=id can_edit content
+                    set_content=Callback::new(move |text| draft.update(|d| d.content = text)) />
+            }.into_any(),
+            None => view! {
+                <section class="card deps"><div class="section-header"><h2>"Dependencies"</h2></div>
+                    <p class="muted empty-runs">"Save the script first; then add the PyPI packages it needs."</p></section>
+            }.into_any(),
+        }}
+        {id.map(|id| view! { <RunHistory script_id=id /> })}
+    }
+}
+
+/// What the server's Python says of the source, asked a moment after typing stops. `None`
+/// until the first answer.
+fn use_syntax_check(content: Memo<String>) -> RwSignal<Option<Vec<Problem>>> {
+    let problems = RwSignal::new(None);
+    // Each edit starts a new round; only the latest round's answer is kept.
+    let round = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let source = Source { content: content.get() };
+        let mine = round.get_value() + 1;
+        round.set_value(mine);
+        set_timeout(
+            move || {
+                if round.get_value() != mine {
+                    return;
+                }
+                spawn_local(async move {
+                    let report = client::call::<_, CheckReport>(Method::Post, "/api/code/check", Some(&source)).await;
+                    if round.get_value() == mine {
+                        // A failed check (offline, too large) says nothing about the code.
+                        if let Ok(report) = report {
+                            problems.set(Some(report.problems));
+                        }
+                    }
+                });
+            },
+            std::time::Duration::from_millis(400),
+        );
+    });
+    problems
+}
+
+/// The first syntax problem in words, or that there is none.
+#[component]
+fn CheckState(problems: RwSignal<Option<Vec<Problem>>>) -> impl IntoView {
+    move || match problems.get() {
+        None => view! { <span class="check-state muted">"Checking…"</span> }.into_any(),
+        Some(found) => match found.iter().find(|p| p.severity == Severity::Error).or(found.first()) {
+            None => view! { <span class="check-state ok">"✓ No syntax errors"</span> }.into_any(),
+            Some(problem) => {
+                let class = match problem.severity {
+                    Severity::Error => "check-state error",
+                    Severity::Warning => "check-state warning",
+                };
+                let more = if found.len() > 1 { format!(" (+{} more)", found.len() - 1) } else { String::new() };
+                view! {
+                    <span class=class role="status">
+                        {format!("Line {}, column {}: {}{more}", problem.line, problem.column, problem.message)}
+                    </span>
+                }
+                .into_any()
+            }
+        },
+    }
+}
+
+/// The script's latest runs, newest first.
+#[component]
+fn RunHistory(script_id: i64) -> impl IntoView {
+    let runs = Resource::new(
+        move || script_id,
+        |id| client::get::<ExecutionPage>(&format!("/api/executions?script_id={id}&per_page=10")),
+    );
+    view! {
+        <section class="card run-history">
+            <div class="section-header">
+                <h2>"Run history"</h2>
+            </div>
+            <Transition fallback=|| view! { <p class="loading">"Loading runs…"</p> }>
+                {move || Suspend::new(async move {
+                    match runs.await {
+                        Err(failure) => view! { <p class="field-error">{failure.message}</p> }.into_any(),
+                        Ok(page) if page.items.is_empty() => view! {
+                            <p class="muted empty-runs">"No runs yet. Each run of this script, by hand or on a schedule, will be listed here with its status and log."</p>
+                        }.into_any(),
+                        Ok(page) => {
+                            let more = (page.total > page.items.len() as u64).then(|| view! {
+                                <a class="more" href=format!("/executions?script_id={script_id}")>{format!("All {} runs →", page.total)}</a>
+                            });
+                            view! {
+                            <table class="table runs">
+                                <thead><tr><th>"Run"</th><th>"Status"</th><th>"Trigger"</th><th>"Queued"</th><th>"Duration"</th><th>"Exit"</th></tr></thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|run| {
+                                        let duration = match (run.started_at, run.finished_at) {
+                                            (Some(start), Some(end)) => format!("{:.1} s", (end - start).num_milliseconds() as f64 / 1000.0),
+                                            (Some(_), None) => "running".into(),
+                                            _ => "—".into(),
+                                        };
+                                        view! {
+                                            <tr>
+                                                <td><a href=format!("/executions/{}", run.id)>{format!("#{}", run.id)}</a></td>
+                                                <td><StatusBadge status=run.status /></td>
+                                                <td>{run.trigger.as_str()}</td>
+                                                <td>{run.queued_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                                <td>{duration}</td>
+                                                <td>{run.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            {more}
+                        }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }

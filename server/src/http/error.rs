@@ -42,6 +42,12 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl From<app::validate::Invalid> for ApiError {
+    fn from(invalid: app::validate::Invalid) -> Self {
+        ApiError::invalid(invalid.field, invalid.message)
+    }
+}
+
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::BadRequest { message: message.into(), field: None }

@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod ws;
 
 use std::any::Any;
 
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
     let loopback = loopback(api.clone(), state.clone());
     Router::new()
         .merge(api)
+        .route("/ws/scripts/{id}", axum::routing::get(ws::script_events))
         .leptos_routes_with_context(
             &state,
             pages,

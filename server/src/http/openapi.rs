@@ -11,6 +11,9 @@ use utoipa_axum::routes;
 
 use super::health;
 use crate::auth::routes as auth;
+use crate::code::routes as code;
+use crate::deps::routes as deps;
+use crate::executions::routes as executions;
 use crate::scripts::routes as scripts;
 use crate::state::AppState;
 
@@ -55,7 +58,18 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(auth::revoke_token))
                 .routes(routes!(scripts::list, scripts::create))
                 .routes(routes!(scripts::read, scripts::update, scripts::delete))
-                .routes(routes!(scripts::tags)),
+                .routes(routes!(scripts::tags))
+                .routes(routes!(code::check))
+                .routes(routes!(code::format))
+                .routes(routes!(code::metadata))
+                .routes(routes!(code::write_metadata))
+                .routes(routes!(executions::list))
+                .routes(routes!(executions::read))
+                .routes(routes!(deps::list, deps::add))
+                .routes(routes!(deps::update, deps::remove))
+                .routes(routes!(deps::install))
+                .routes(routes!(deps::check))
+                .routes(routes!(deps::validate)),
         )
         .split_for_parts()
 }

@@ -24,7 +24,7 @@ impl From<ScriptError> for ApiError {
             ScriptError::NotFound(_) => ApiError::NotFound(err.to_string()),
             ScriptError::NameTaken(_) => ApiError::ConflictOn { field: "name", message: err.to_string() },
             ScriptError::Stale(_) => ApiError::ConflictOn { field: "updated_at", message: err.to_string() },
-            ScriptError::Invalid(invalid) => ApiError::invalid(invalid.field, invalid.message),
+            ScriptError::Invalid(invalid) => invalid.into(),
             ScriptError::Files { .. } => ApiError::Internal(Box::new(err)),
             ScriptError::Db(db) => ApiError::internal(db),
         }

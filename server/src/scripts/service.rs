@@ -51,19 +51,25 @@ pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<
     if let Some(active) = filter.active {
         query = query.filter(script::Column::IsActive.eq(active));
     }
-    let scripts = query.all(db).await?;
+    // The list never shows the source, which can be most of a row's size.
+    let scripts: Vec<(i64, String, String, bool, DateTime<Utc>)> = query
+        .select_only()
+        .columns([script::Column::Id, script::Column::Name, script::Column::Description, script::Column::IsActive, script::Column::UpdatedAt])
+        .into_tuple()
+        .all(db)
+        .await?;
     let mut tags = tags_by_script(db).await?;
     let mut last = last_executions(db).await?;
     Ok(scripts
         .into_iter()
-        .map(|model| ScriptSummary {
-            tags: tags.remove(&model.id).unwrap_or_default(),
-            last_execution: last.remove(&model.id),
-            id: model.id,
-            name: model.name,
-            description: model.description,
-            is_active: model.is_active,
-            updated_at: model.updated_at,
+        .map(|(id, name, description, is_active, updated_at)| ScriptSummary {
+            tags: tags.remove(&id).unwrap_or_default(),
+            last_execution: last.remove(&id),
+            id,
+            name,
+            description,
+            is_active,
+            updated_at,
         })
         .collect())
 }

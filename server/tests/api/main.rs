@@ -4,7 +4,10 @@
 mod helpers;
 
 mod auth;
+mod code;
+mod deps;
 mod errors;
+mod executions;
 mod health;
 mod pages;
 mod scripts;

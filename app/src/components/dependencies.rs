@@ -1,0 +1,399 @@
+//! `DependencyPanel`: a script's requirements on its page. Add one (name + optional version,
+//! checked by the server as you type), change or remove one, install them all with uv's progress
+//! streamed live, and move the list in or out of the script's PEP 723 header.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::client::{self, Failure, Method};
+use crate::live::use_script_events;
+use crate::model::{Dependency, DependencyState, DependencyUpdate, Event, InlineMetadata, MetadataWrite, NewDependency, Source};
+
+/// What the progress panel shows of the last install.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Install {
+    Idle,
+    Running { lines: Vec<String> },
+    Done { lines: Vec<String>, summary: String },
+    Failed { lines: Vec<String>, error: String },
+}
+
+#[component]
+pub fn DependencyPanel(
+    script_id: i64,
+    can_edit: bool,
+    /// The source in the editor, for the PEP 723 header.
+    #[prop(into)]
+    content: Signal<String>,
+    /// Replaces the source in the editor (after writing the header).
+    set_content: Callback<String>,
+) -> impl IntoView {
+    let refresh = RwSignal::new(0u32);
+    let deps = Resource::new(
+        move || (script_id, refresh.get()),
+        |(id, _)| client::get::<Vec<Dependency>>(&format!("/api/scripts/{id}/dependencies")),
+    );
+    let reload = move || refresh.update(|n| *n += 1);
+    let install = RwSignal::new(Install::Idle);
+    let failure = RwSignal::new(None::<String>);
+
+    let live = use_script_events(script_id, move |event| match event {
+        Event::InstallationStarted { .. } => install.set(Install::Running { lines: Vec::new() }),
+        Event::InstallationProgress { message, .. } => install.update(|state| {
+            if let Install::Running { lines } = state {
+                lines.push(message);
+            } else {
+                *state = Install::Running { lines: vec![message] };
+            }
+        }),
+        Event::InstallationFinished { installed, .. } => {
+            let lines = current_lines(install);
+            let summary = format!("Installed {} package{} in the script's environment", installed.len(), if installed.len() == 1 { "" } else { "s" });
+            install.set(Install::Done { lines, summary });
+            reload();
+        }
+        Event::InstallationError { error, .. } => {
+            install.set(Install::Failed { lines: current_lines(install), error });
+            reload();
+        }
+        _ => {}
+    });
+
+    let start_install = move |_| {
+        failure.set(None);
+        install.set(Install::Running { lines: Vec::new() });
+        spawn_local(async move {
+            let url = format!("/api/scripts/{script_id}/dependencies/install");
+            if let Err(err) = client::call::<(), serde_json::Value>(Method::Post, &url, None).await {
+                install.set(Install::Idle);
+                failure.set(Some(err.message));
+            }
+        });
+    };
+    let remove = move |name: String| {
+        failure.set(None);
+        spawn_local(async move {
+            let url = format!("/api/scripts/{script_id}/dependencies/{name}");
+            match client::call_empty::<()>(Method::Delete, &url, None).await {
+                Ok(()) => reload(),
+                Err(err) => failure.set(Some(err.message)),
+            }
+        });
+    };
+    let change = move |name: String, version_spec: String| {
+        failure.set(None);
+        spawn_local(async move {
+            let url = format!("/api/scripts/{script_id}/dependencies/{name}");
+            match client::call::<_, Dependency>(Method::Put, &url, Some(&DependencyUpdate { version_spec })).await {
+                Ok(_) => reload(),
+                Err(err) => failure.set(Some(format!("{name}: {}", err.message))),
+            }
+        });
+    };
+    let installing = move || matches!(install.get(), Install::Running { .. });
+
+    view! {
+        <section class="card deps" aria-labelledby="deps-title">
+            <div class="section-header">
+                <h2 id="deps-title">"Dependencies"</h2>
+                <div class="header-actions">
+                    <span class="live-state muted small" title="Progress arrives live over a WebSocket">
+                        {move || if live.get() { "● live" } else { "○ connecting…" }}
+                    </span>
+                    {can_edit.then(|| view! {
+                        <button type="button" class="button primary small" on:click=start_install disabled=installing>
+                            {move || if installing() { "Installing…" } else { "Install" }}
+                        </button>
+                    })}
+                </div>
+            </div>
+            {can_edit.then(|| view! { <AddDependency script_id on_added=Callback::new(move |_| reload()) /> })}
+            <Show when=move || failure.get().is_some()>
+                <div class="alert error" role="alert">{move || failure.get()}</div>
+            </Show>
+            <Transition fallback=|| view! { <p class="loading">"Loading dependencies…"</p> }>
+                {move || Suspend::new(async move {
+                    match deps.await {
+                        Err(err) => view! { <p class="field-error">{err.message}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="muted empty-runs">"No dependencies: the script runs with Python's standard library. Add PyPI packages above, then Install."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table deps-table">
+                                <thead><tr><th>"Package"</th><th>"Wanted"</th><th>"Installed"</th><th>"State"</th><th></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|dep| view! { <DependencyRow dep can_edit remove change /> }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <InstallProgress install />
+            {can_edit.then(|| view! { <InlineHeader script_id content set_content deps=Signal::derive(move || deps.get().and_then(Result::ok).unwrap_or_default()) on_added=Callback::new(move |_| reload()) /> })}
+        </section>
+    }
+}
+
+fn current_lines(install: RwSignal<Install>) -> Vec<String> {
+    match install.get_untracked() {
+        Install::Running { lines } | Install::Done { lines, .. } | Install::Failed { lines, .. } => lines,
+        Install::Idle => Vec::new(),
+    }
+}
+
+#[component]
+fn DependencyRow(
+    dep: Dependency,
+    can_edit: bool,
+    remove: impl Fn(String) + Copy + Send + Sync + 'static,
+    change: impl Fn(String, String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let (label, class) = match dep.state {
+        DependencyState::Installed => ("installed", "pill ok"),
+        DependencyState::NotInstalled => ("not installed", "pill"),
+        DependencyState::Unsatisfied => ("needs install", "pill warn"),
+    };
+    let name = dep.name.clone();
+    let spec = RwSignal::new(dep.version_spec.clone());
+    let original = dep.version_spec.clone();
+    let commit = {
+        let name = name.clone();
+        move || {
+            let wanted = spec.get_untracked();
+            if wanted.trim() != original.trim() {
+                change(name.clone(), wanted);
+            }
+        }
+    };
+    let commit_on_enter = commit.clone();
+    view! {
+        <tr>
+            <td class="strong mono">{dep.name.clone()}</td>
+            <td>
+                {if can_edit {
+                    view! {
+                        <input type="text" class="spec-input mono" placeholder="any version" aria-label=format!("Version of {}", dep.name)
+                            prop:value=move || spec.get() on:input=move |ev| spec.set(event_target_value(&ev))
+                            on:change=move |_| commit()
+                            on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" { ev.prevent_default(); commit_on_enter() } />
+                    }.into_any()
+                } else {
+                    view! { <span class="mono">{if dep.version_spec.is_empty() { "any".to_string() } else { dep.version_spec.clone() }}</span> }.into_any()
+                }}
+            </td>
+            <td class="mono">{dep.installed_version.clone().unwrap_or_else(|| "—".into())}</td>
+            <td><span class=class>{label}</span></td>
+            <td class="actions">
+                {can_edit.then(|| {
+                    let name = name.clone();
+                    view! {
+                        <button type="button" class="button small danger" aria-label=format!("Remove {name}")
+                            on:click=move |_| remove(name.clone())>"Remove"</button>
+                    }
+                })}
+            </td>
+        </tr>
+    }
+}
+
+/// Name + version inputs, checked by the server a moment after typing stops.
+#[component]
+fn AddDependency(script_id: i64, on_added: Callback<()>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let spec = RwSignal::new(String::new());
+    let verdict = RwSignal::new(None::<Result<NewDependency, Failure>>);
+    let round = StoredValue::new(0u64);
+    let pending = RwSignal::new(false);
+
+    Effect::new(move |_| {
+        let wanted = NewDependency { name: name.get(), version_spec: spec.get() };
+        let mine = round.get_value() + 1;
+        round.set_value(mine);
+        if wanted.name.trim().is_empty() && wanted.version_spec.trim().is_empty() {
+            verdict.set(None);
+            return;
+        }
+        set_timeout(
+            move || {
+                if round.get_value() != mine {
+                    return;
+                }
+                spawn_local(async move {
+                    let answer = client::call::<_, NewDependency>(Method::Post, "/api/requirements/check", Some(&wanted)).await;
+                    if round.get_value() == mine {
+                        verdict.set(Some(answer));
+                    }
+                });
+            },
+            std::time::Duration::from_millis(250),
+        );
+    });
+
+    let add = move || {
+        if pending.get_untracked() {
+            return;
+        }
+        pending.set(true);
+        let wanted = NewDependency { name: name.get_untracked(), version_spec: spec.get_untracked() };
+        spawn_local(async move {
+            let url = format!("/api/scripts/{script_id}/dependencies");
+            match client::call::<_, crate::model::Dependency>(Method::Post, &url, Some(&wanted)).await {
+                Ok(_) => {
+                    name.set(String::new());
+                    spec.set(String::new());
+                    verdict.set(None);
+                    on_added.run(());
+                }
+                Err(err) => verdict.set(Some(Err(err))),
+            }
+            pending.set(false);
+        });
+    };
+    let on_enter = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" {
+            ev.prevent_default();
+            add();
+        }
+    };
+    let refusal = move |field: &'static str| {
+        verdict.get().and_then(|v| v.err()).filter(|f| f.field.as_deref() == Some(field) || (field == "name" && f.field.is_none())).map(|f| f.message)
+    };
+
+    view! {
+        <div class="add-dep">
+            <div class="add-dep-row">
+                <input type="text" class="mono" placeholder="package, e.g. requests" aria-label="Package name"
+                    class:invalid=move || refusal("name").is_some()
+                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) on:keydown=on_enter />
+                <input type="text" class="mono spec" placeholder="version, e.g. >=2.31 (optional)" aria-label="Version specifier"
+                    class:invalid=move || refusal("version_spec").is_some()
+                    prop:value=move || spec.get() on:input=move |ev| spec.set(event_target_value(&ev)) on:keydown=on_enter />
+                <button type="button" class="button" on:click=move |_| add()
+                    disabled=move || pending.get() || name.with(|n| n.trim().is_empty())>"Add"</button>
+            </div>
+            <p class="add-dep-hint" aria-live="polite">
+                {move || match verdict.get() {
+                    None => view! { <span class="muted small">"A PyPI package name, and a PEP 440 version specifier if you need one."</span> }.into_any(),
+                    Some(Ok(ok)) => view! { <span class="ok small">{format!("✓ {}{}", ok.name, ok.version_spec)}</span> }.into_any(),
+                    Some(Err(err)) => view! { <span class="field-error">{err.message}</span> }.into_any(),
+                }}
+            </p>
+        </div>
+    }
+}
+
+/// uv's own lines, as they arrive, and the outcome.
+#[component]
+fn InstallProgress(install: RwSignal<Install>) -> impl IntoView {
+    move || {
+        let (lines, footer) = match install.get() {
+            Install::Idle => return None,
+            Install::Running { lines } => (lines, view! { <p class="progress-state"><span class="spinner" aria-hidden="true"></span>"Installing with uv…"</p> }.into_any()),
+            Install::Done { lines, summary } => (lines, view! { <p class="progress-state ok">{format!("✓ {summary}")}</p> }.into_any()),
+            Install::Failed { lines, error } => (lines, view! {
+                <div class="alert error" role="alert"><strong>"The install failed; the previous environment is unchanged. "</strong><pre class="uv-error">{error}</pre></div>
+            }.into_any()),
+        };
+        Some(view! {
+            <div class="install-progress" aria-live="polite">
+                <pre class="progress-log">{lines.join("\n")}</pre>
+                {footer}
+            </div>
+        })
+    }
+}
+
+/// PEP 723: offers the requirements a script's `# /// script` header declares, and writes the
+/// list back into the header.
+#[component]
+fn InlineHeader(
+    script_id: i64,
+    content: Signal<String>,
+    set_content: Callback<String>,
+    deps: Signal<Vec<Dependency>>,
+    on_added: Callback<()>,
+) -> impl IntoView {
+    let offer = RwSignal::new(Vec::<NewDependency>::new());
+    let message = RwSignal::new(None::<String>);
+    let round = StoredValue::new(0u64);
+
+    // Whenever the source has a header, see whether it declares packages the list lacks.
+    Effect::new(move |_| {
+        let source = content.get();
+        let mine = round.get_value() + 1;
+        round.set_value(mine);
+        if !source.contains("# /// script") {
+            offer.set(Vec::new());
+            return;
+        }
+        set_timeout(
+            move || {
+                if round.get_value() != mine {
+                    return;
+                }
+                spawn_local(async move {
+                    let Ok(meta) = client::call::<_, InlineMetadata>(Method::Post, "/api/code/metadata", Some(&Source { content: source })).await else { return };
+                    if round.get_value() == mine {
+                        let known = deps.get_untracked();
+                        offer.set(meta.dependencies.into_iter().filter(|d| !known.iter().any(|k| k.name == d.name)).collect());
+                    }
+                });
+            },
+            std::time::Duration::from_millis(500),
+        );
+    });
+
+    let take = move |_| {
+        let wanted = offer.get_untracked();
+        spawn_local(async move {
+            let url = format!("/api/scripts/{script_id}/dependencies");
+            let mut refused = Vec::new();
+            for dep in wanted {
+                if let Err(err) = client::call::<_, Dependency>(Method::Post, &url, Some(&dep)).await {
+                    refused.push(format!("{}: {}", dep.name, err.message));
+                }
+            }
+            offer.set(Vec::new());
+            message.set((!refused.is_empty()).then(|| refused.join("; ")));
+            on_added.run(());
+        });
+    };
+    let write = move |_| {
+        let change = MetadataWrite {
+            content: content.get_untracked(),
+            dependencies: deps.get_untracked().into_iter().map(|d| NewDependency { name: d.name, version_spec: d.version_spec }).collect(),
+        };
+        spawn_local(async move {
+            match client::call::<_, Source>(Method::Post, "/api/code/metadata/write", Some(&change)).await {
+                Ok(source) => {
+                    set_content.run(source.content);
+                    message.set(Some("The list is now in the script's `# /// script` header; save to keep it.".into()));
+                }
+                Err(err) => message.set(Some(err.message)),
+            }
+        });
+    };
+
+    view! {
+        <div class="pep723">
+            <Show when=move || !offer.with(Vec::is_empty)>
+                <div class="alert offer" role="status">
+                    <span>{move || format!(
+                        "The script's header declares {}: take {} into the list?",
+                        offer.get().iter().map(|d| format!("{}{}", d.name, d.version_spec)).collect::<Vec<_>>().join(", "),
+                        if offer.with(Vec::len) == 1 { "it" } else { "them" },
+                    )}</span>
+                    <button type="button" class="button small primary" on:click=take>"Add from header"</button>
+                </div>
+            </Show>
+            <div class="pep723-actions">
+                <button type="button" class="button small ghost" on:click=write
+                    title="Write the list into a PEP 723 `# /// script` block at the top of the code">
+                    "Write list into the script header"
+                </button>
+                <span class="muted small">{move || message.get()}</span>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,186 @@
+//! Python source checked and formatted without being run: `compile()` in the real interpreter
+//! for syntax errors and warnings, `ruff format` for formatting. Both are short-lived child
+//! processes fed on stdin, bounded in number and time so typing in many editors cannot swamp
+//! the machine.
+
+pub mod pep723;
+pub mod routes;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use app::model::{CheckReport, Problem};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+use tokio::sync::Semaphore;
+
+use crate::http::error::ApiError;
+
+/// How long one check or format may take; far above what a 512 KiB script needs.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads the source on stdin, compiles it without running it and prints what Python said as
+/// JSON. Warnings are recorded too, but only those about the script itself.
+const CHECK_PROGRAM: &str = r#"
+import json, sys, warnings
+source = sys.stdin.buffer.read()
+problems = []
+def problem(severity, line, column, end_line, end_column, message):
+    problems.append({"severity": severity, "line": max(line or 1, 1), "column": max(column or 1, 1),
+                     "end_line": end_line, "end_column": end_column, "message": message})
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    try:
+        compile(source, "<script>", "exec", dont_inherit=True)
+    except SyntaxError as err:
+        end_line = getattr(err, "end_lineno", None)
+        end_column = getattr(err, "end_offset", None)
+        if end_line is not None and end_line < 1: end_line, end_column = None, None
+        problem("error", err.lineno, err.offset, end_line, end_column, f"{type(err).__name__}: {err.msg}")
+    except (ValueError, RecursionError, MemoryError) as err:
+        problem("error", 1, 1, None, None, f"{type(err).__name__}: {err}")
+for w in caught:
+    if w.filename == "<script>":
+        problem("warning", w.lineno, 1, None, None, f"{w.category.__name__}: {w.message}")
+json.dump(problems, sys.stdout)
+"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    #[error("cannot start `{program}` ({source}); install it with scripts/setup or point {variable} at it")]
+    Missing { program: String, variable: &'static str, source: std::io::Error },
+    #[error("`{0}` took longer than {secs} s on this source", secs = TOOL_TIMEOUT.as_secs())]
+    TimedOut(String),
+    #[error("the code cannot be formatted because it does not parse: {0}")]
+    Unparsable(String),
+    #[error("`{program}` failed: {detail}")]
+    Failed { program: String, detail: String },
+    #[error(transparent)]
+    Invalid(#[from] app::validate::Invalid),
+}
+
+impl From<CodeError> for ApiError {
+    fn from(err: CodeError) -> Self {
+        match err {
+            CodeError::Missing { .. } => ApiError::Unavailable(err.to_string()),
+            CodeError::TimedOut(_) | CodeError::Unparsable(_) => ApiError::invalid("content", err.to_string()),
+            CodeError::Invalid(invalid) => invalid.into(),
+            CodeError::Failed { .. } => ApiError::Internal(Box::new(err)),
+        }
+    }
+}
+
+/// The two programs and a bound on how many of them run at once.
+pub struct CodeTools {
+    python: PathBuf,
+    ruff: PathBuf,
+    permits: Semaphore,
+}
+
+impl CodeTools {
+    pub fn new(python: PathBuf, ruff: PathBuf) -> CodeTools {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        CodeTools { python, ruff, permits: Semaphore::new(cores * 2) }
+    }
+
+    /// What Python says of the source: nothing, one syntax error, and any warnings.
+    pub async fn check(&self, content: &str) -> Result<CheckReport, CodeError> {
+        app::validate::content(content)?;
+        let python = Tool { program: &self.python, variable: "PYTASK_PYTHON" };
+        // -I: ignore the environment and user site; -S: skip `site` (faster start); -B: no .pyc.
+        let output = self.run(python, &["-I", "-S", "-B", "-c", CHECK_PROGRAM], content).await?;
+        if !output.status.success() {
+            return Err(python.failed(&output));
+        }
+        let problems: Vec<Problem> = serde_json::from_slice(&output.stdout)
+            .map_err(|err| CodeError::Failed { program: python.name(), detail: format!("unreadable report: {err}") })?;
+        Ok(CheckReport { problems })
+    }
+
+    /// The source as `ruff format` writes it (its defaults, no configuration files read).
+    pub async fn format(&self, content: &str) -> Result<String, CodeError> {
+        app::validate::content(content)?;
+        let ruff = Tool { program: &self.ruff, variable: "PYTASK_RUFF" };
+        let args = ["format", "--isolated", "--no-cache", "--stdin-filename", "script.py", "-"];
+        let output = self.run(ruff, &args, content).await?;
+        match output.status.code() {
+            Some(0) => String::from_utf8(output.stdout)
+                .map_err(|_| CodeError::Failed { program: ruff.name(), detail: "wrote invalid UTF-8".into() }),
+            // ruff's exit code 2 is "could not format", which for stdin means the source does not parse.
+            Some(2) => Err(CodeError::Unparsable(ruff_message(&output.stderr))),
+            _ => Err(ruff.failed(&output)),
+        }
+    }
+
+    async fn run(&self, tool: Tool<'_>, args: &[&str], stdin: &str) -> Result<std::process::Output, CodeError> {
+        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        let mut child = Command::new(tool.program)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| CodeError::Missing { program: tool.name(), variable: tool.variable, source })?;
+        let mut input = child.stdin.take().expect("stdin is piped");
+        let source = stdin.as_bytes().to_vec();
+        // Written from its own task: a child that fills its stdout pipe before reading all of
+        // stdin would otherwise deadlock against us.
+        let writer = tokio::spawn(async move {
+            let _ = input.write_all(&source).await;
+        });
+        let output = tokio::time::timeout(TOOL_TIMEOUT, child.wait_with_output())
+            .await
+            .map_err(|_| CodeError::TimedOut(tool.name()))?
+            .map_err(|err| CodeError::Failed { program: tool.name(), detail: err.to_string() })?;
+        writer.abort();
+        Ok(output)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Tool<'a> {
+    program: &'a std::path::Path,
+    variable: &'static str,
+}
+
+impl Tool<'_> {
+    fn name(&self) -> String {
+        self.program.display().to_string()
+    }
+
+    fn failed(&self, output: &std::process::Output) -> CodeError {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        CodeError::Failed { program: self.name(), detail: format!("{}: {}", output.status, stderr.trim()) }
+    }
+}
+
+/// ruff's error without its `error: Failed to parse script.py:` preamble, which names a file
+/// the user never saw.
+fn ruff_message(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("ruff could not parse the source").trim();
+    let line = line.strip_prefix("error:").map(str::trim).unwrap_or(line);
+    let line = line.strip_prefix("Failed to parse").map(str::trim).unwrap_or(line);
+    match line.strip_prefix("script.py:") {
+        Some(rest) => format!("line {rest}"),
+        None => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ruff_message;
+
+    #[test]
+    fn ruff_errors_lose_the_file_name() {
+        assert_eq!(
+            ruff_message(b"error: Failed to parse script.py:2:5: Expected an expression\n"),
+            "line 2:5: Expected an expression"
+        );
+        assert_eq!(ruff_message(b""), "ruff could not parse the source");
+    }
+}

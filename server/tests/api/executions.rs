@@ -1,0 +1,68 @@
+//! Listing and reading runs: filters, order, pages, and refused parameters.
+
+use app::model::{Execution, ExecutionPage, ExecutionStatus, Script};
+use reqwest::Method;
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+use crate::helpers::{error_of, spawn_app, Backend, TestApp};
+use crate::on_both_backends;
+
+async fn insert_run(app: &TestApp, script_id: i64, status: &str, minute: u32) {
+    app.db
+        .execute_unprepared(&format!(
+            "INSERT INTO executions (script_id, status, \"trigger\", queued_at, log_lines) VALUES ({script_id}, '{status}', 'manual', '2026-03-01 10:{minute:02}:00+00:00', 0)"
+        ))
+        .await
+        .unwrap();
+}
+
+async fn filters_order_and_pages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let mut ids = Vec::new();
+    for name in ["One", "Two"] {
+        let response = app.request(Method::POST, "/api/scripts", Some(&admin)).json(&json!({ "name": name })).send().await.unwrap();
+        ids.push(response.json::<Script>().await.unwrap().id);
+    }
+    for minute in 0..7 {
+        insert_run(&app, ids[0], if minute % 2 == 0 { "succeeded" } else { "failed" }, minute).await;
+    }
+    insert_run(&app, ids[1], "succeeded", 30).await;
+
+    let page = |query: String| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let response = app.get_as(admin, &format!("/api/executions{query}")).await;
+            assert_eq!(response.status(), 200, "{query}");
+            response.json::<ExecutionPage>().await.unwrap()
+        }
+    };
+    let all = page(String::new()).await;
+    assert_eq!(all.total, 8);
+    assert_eq!(all.items[0].script_name, "Two", "newest first");
+
+    let first = page(format!("?script_id={}&per_page=3", ids[0])).await;
+    assert_eq!((first.total, first.items.len()), (7, 3));
+    let third = page(format!("?script_id={}&per_page=3&page=3", ids[0])).await;
+    assert_eq!(third.items.len(), 1);
+    assert!(first.items.windows(2).all(|w| w[0].id > w[1].id));
+
+    let failed = page(format!("?script_id={}&status=failed&sort=oldest", ids[0])).await;
+    assert_eq!(failed.total, 3);
+    assert!(failed.items.iter().all(|run| run.status == ExecutionStatus::Failed));
+    assert!(failed.items.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
+
+    let one: Execution = app.get_as(&admin, &format!("/api/executions/{}", all.items[0].id)).await.json().await.unwrap();
+    assert_eq!(one, all.items[0]);
+    assert_eq!(app.get_as(&admin, "/api/executions/999999").await.status(), 404);
+
+    for (query, status) in [("?status=done", 400), ("?page=0", 422), ("?per_page=1000", 422), ("?script_id=x", 400), ("?colour=red", 400)] {
+        let response = app.get_as(&admin, &format!("/api/executions{query}")).await;
+        assert_eq!(response.status(), status, "{query}");
+        assert!(!error_of(response).await.message.is_empty());
+    }
+}
+
+on_both_backends!(filters_order_and_pages);
