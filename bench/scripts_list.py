@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The script list at scale: GET /api/scripts and the server-rendered dashboard `/` with
+"""The script list at scale: GET /api/scripts (all, filtered, one page) and the server-rendered dashboard `/` (its first page) with
 10,000 scripts (tags, descriptions, sources of ~1.5 KB, 20,000 past runs), p50/p99 latency
 against the SPEC target (<50 ms p99), on SQLite and on PostgreSQL.
 
@@ -171,6 +171,7 @@ def main():
             for label, path in [
                 ("GET /api/scripts", "/api/scripts"),
                 ("GET /api/scripts?q=report 00&tag=…", "/api/scripts?q=report%2000&tag=tag-3"),
+                ("GET /api/scripts?limit=51 (a page)", "/api/scripts?limit=51&offset=5000"),
                 ("GET / (server-rendered)", "/"),
             ]:
                 p50, p99, size = measure(server, path, args.requests)

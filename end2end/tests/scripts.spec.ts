@@ -171,3 +171,21 @@ test('suggest tags, filter the list, toggle, and delete with confirmation', asyn
   await page.getByRole('row', { name: /Backup/ }).getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByRole('link', { name: 'Backup' })).toHaveCount(0);
 });
+
+test('a long list pages by 50, and the page lives in the URL', async ({ page }) => {
+  await signIn(page);
+  for (let n = 0; n < 52; n++) {
+    const response = await page.request.post('/api/scripts', { data: { name: `bulk ${String(n).padStart(2, '0')}` } });
+    expect(response.status()).toBe(201);
+  }
+  await page.goto('/?q=bulk');
+  await hydrated(page);
+  await expect(page.getByRole('link', { name: 'bulk 49' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'bulk 50' })).toHaveCount(0);
+  await page.getByRole('link', { name: 'Next →' }).click();
+  await expect(page).toHaveURL(/\?q=bulk&page=2$/);
+  await expect(page.getByRole('link', { name: 'bulk 51' })).toBeVisible();
+  await expect(page.getByText('Scripts 51–52 · page 2')).toBeVisible();
+  await page.getByRole('link', { name: '← Previous' }).click();
+  await expect(page.getByRole('link', { name: 'bulk 00' })).toBeVisible();
+});

@@ -1,5 +1,5 @@
 //! `/`: the scripts of the team, with search by name and filter by tags (both in the URL, so a
-//! shared link opens the same view), the active switch, and quick actions.
+//! shared link opens the same view), the active switch, and quick actions; a page at a time.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,8 +13,16 @@ use crate::components::status_badge::StatusBadge;
 use crate::model::{Script, ScriptSummary, ScriptUpdate};
 use crate::session::use_current_user;
 
+/// Scripts on one page of the list.
+const PAGE_SIZE: u64 = 50;
+
 /// `/?q=..&tag=a,b`: the address of a filtered view.
 fn view_url(base: &str, q: &str, tags: &[String]) -> String {
+    paged_url(base, q, tags, 1, &[])
+}
+
+/// The address of a filtered view's page (1-based), with extra `key=value` pairs.
+fn paged_url(base: &str, q: &str, tags: &[String], page: u64, extra: &[String]) -> String {
     let mut pairs = Vec::new();
     if !q.is_empty() {
         pairs.push(format!("q={}", encode(q)));
@@ -22,6 +30,10 @@ fn view_url(base: &str, q: &str, tags: &[String]) -> String {
     if !tags.is_empty() {
         pairs.push(format!("tag={}", encode(&tags.join(","))));
     }
+    if page > 1 {
+        pairs.push(format!("page={page}"));
+    }
+    pairs.extend(extra.iter().cloned());
     if pairs.is_empty() { base.to_string() } else { format!("{base}?{}", pairs.join("&")) }
 }
 
@@ -46,10 +58,15 @@ pub fn ScriptsPage() -> impl IntoView {
             .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect::<Vec<_>>())
             .unwrap_or_default()
     });
+    let page = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse::<u64>().ok()).filter(|p| *p > 0).unwrap_or(1));
     let reloads = RwSignal::new(0u32);
     let scripts = Resource::new(
-        move || (q.get(), tags.get(), reloads.get()),
-        |(q, tags, _)| async move { client::get::<Vec<ScriptSummary>>(&view_url("/api/scripts", &q, &tags)).await },
+        move || (q.get(), tags.get(), page.get(), reloads.get()),
+        |(q, tags, page, _)| async move {
+            // One more than a page tells whether there is a next one.
+            let window = [format!("limit={}", PAGE_SIZE + 1), format!("offset={}", (page - 1) * PAGE_SIZE)];
+            client::get::<Vec<ScriptSummary>>(&paged_url("/api/scripts", &q, &tags, 1, &window)).await
+        },
     );
     let navigate = use_navigate();
     let show = move |q: String, tags: Vec<String>| {
@@ -104,18 +121,33 @@ pub fn ScriptsPage() -> impl IntoView {
                     Ok(list) if list.is_empty() => view! {
                         <div class="empty-state"><h2>"No script matches"</h2><p>"Try another name, or remove a tag filter."</p></div>
                     }.into_any(),
-                    Ok(list) => view! {
-                        <div class="card table-card">
-                            <table class="table scripts">
-                                <thead><tr><th>"Script"</th><th>"Tags"</th><th>"Last run"</th><th>"Active"</th><th class="actions"></th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|script| view! {
-                                        <ScriptRow script can_edit add_tag reloads action_error />
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any(),
+                    Ok(mut list) => {
+                        let page = page.get_untracked();
+                        let has_next = list.len() as u64 > PAGE_SIZE;
+                        list.truncate(PAGE_SIZE as usize);
+                        let (q, tags) = (q.get_untracked(), tags.get_untracked());
+                        let first = (page - 1) * PAGE_SIZE + 1;
+                        let shown = format!("{first}–{}", first + list.len() as u64 - 1);
+                        view! {
+                            <div class="card table-card">
+                                <table class="table scripts">
+                                    <thead><tr><th>"Script"</th><th>"Tags"</th><th>"Last run"</th><th>"Active"</th><th class="actions"></th></tr></thead>
+                                    <tbody>
+                                        {list.into_iter().map(|script| view! {
+                                            <ScriptRow script can_edit add_tag reloads action_error />
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            {(page > 1 || has_next).then(|| view! {
+                                <nav class="pager" aria-label="Pages">
+                                    {(page > 1).then(|| view! { <a class="button small" href=paged_url("/", &q, &tags, page - 1, &[])>"← Previous"</a> })}
+                                    <span class="muted small">{format!("Scripts {shown} · page {page}")}</span>
+                                    {has_next.then(|| view! { <a class="button small" href=paged_url("/", &q, &tags, page + 1, &[])>"Next →"</a> })}
+                                </nav>
+                            })}
+                        }.into_any()
+                    }
                 }
             })}
         </Transition>

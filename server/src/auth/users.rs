@@ -6,7 +6,7 @@ use app::validate;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 
 use super::{password, AuthError};
@@ -54,7 +54,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<UserInfo,
 
 /// Creates the first admin, only while there is no user at all.
 pub async fn setup_first_admin(db: &DatabaseConnection, username: String, password: String) -> Result<UserInfo, AuthError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if count(&txn).await? > 0 {
         return Err(AuthError::AlreadySetUp);
     }
@@ -105,7 +105,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, change: UserUpdate) -> Res
         Some(password) => Some(password::hash(password).await?),
         None => None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = get(&txn, id).await?;
     let stays_admin = change.role.unwrap_or(current.role) == Role::Admin && change.is_active.unwrap_or(current.is_active);
     if current.role == Role::Admin && current.is_active && !stays_admin && other_active_admins(&txn, id).await? == 0 {
@@ -132,7 +132,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, change: UserUpdate) -> Res
 }
 
 pub async fn delete(db: &DatabaseConnection, id: i64) -> Result<(), AuthError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = get(&txn, id).await?;
     if current.role == Role::Admin && current.is_active && other_active_admins(&txn, id).await? == 0 {
         return Err(AuthError::LastAdmin("this is the last active admin and cannot be deleted"));

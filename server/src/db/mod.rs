@@ -5,7 +5,7 @@ pub mod entities;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 
 use crate::config::DatabaseUrl;
 
@@ -47,4 +47,17 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbError> {
     let db = Database::connect(options).await.map_err(DbError::Connect)?;
     Migrator::up(&db, None).await.map_err(DbError::Migrate)?;
     Ok(db)
+}
+
+/// A transaction that will write. On SQLite it takes the write lock at its start, waiting out the
+/// busy timeout like a single statement does: a transaction that reads first and writes later
+/// would instead fail at once with "database is locked" whenever another connection wrote in
+/// between (SQLite cannot upgrade that reader's snapshot).
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // A write statement that changes nothing still takes the lock.
+        txn.execute_unprepared("UPDATE seaql_migrations SET version = version WHERE 0 = 1").await?;
+    }
+    Ok(txn)
 }

@@ -12,7 +12,10 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, IdPath};
 use crate::state::AppState;
 
-/// Reads `?q=&tag=&tag=&active=` (serde's query format cannot repeat a key).
+/// The most a page of the list may hold.
+const LIMIT_MAX: u64 = 10_000;
+
+/// Reads `?q=&tag=&tag=&active=&limit=&offset=` (serde's query format cannot repeat a key).
 fn parse_filter(query: Option<&str>) -> Result<ScriptFilter, ApiError> {
     let mut filter = ScriptFilter::default();
     for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
@@ -24,6 +27,13 @@ fn parse_filter(query: Option<&str>) -> Result<ScriptFilter, ApiError> {
                     message: format!("`active` is `true` or `false`, not `{value}`"),
                     field: Some("active".into()),
                 })?)
+            }
+            "limit" => match value.parse::<u64>() {
+                Ok(limit @ 1..=LIMIT_MAX) => filter.limit = Some(limit),
+                _ => return Err(ApiError::invalid("limit", format!("`limit` is a whole number from 1 to {LIMIT_MAX}, not `{value}`"))),
+            },
+            "offset" => {
+                filter.offset = value.parse().map_err(|_| ApiError::invalid("offset", format!("`offset` is a whole number, not `{value}`")))?
             }
             _ => {}
         }
@@ -37,8 +47,10 @@ fn parse_filter(query: Option<&str>) -> Result<ScriptFilter, ApiError> {
         ("q" = Option<String>, Query, description = "Part of the name, any case"),
         ("tag" = Option<Vec<String>>, Query, description = "A tag the script carries; repeat for several"),
         ("active" = Option<bool>, Query, description = "Only active (true) or inactive (false) scripts"),
+        ("limit" = Option<u64>, Query, description = "At most this many (1 to 10000); absent: all"),
+        ("offset" = Option<u64>, Query, description = "Skip this many first (by name)"),
     ),
-    responses((status = 200, body = Vec<ScriptSummary>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Vec<ScriptSummary>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     _identity: Identity,
@@ -126,5 +138,9 @@ mod tests {
         assert_eq!(filter.active, Some(true));
         assert!(parse_filter(Some("active=yes")).is_err());
         assert!(parse_filter(None).unwrap().tags.is_empty());
+        let page = parse_filter(Some("limit=50&offset=100")).unwrap();
+        assert_eq!((page.limit, page.offset), (Some(50), 100));
+        assert!(parse_filter(Some("limit=0")).is_err());
+        assert!(parse_filter(Some("offset=-1")).is_err());
     }
 }

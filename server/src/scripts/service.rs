@@ -1,21 +1,20 @@
 //! The rules and queries of scripts. Every write runs in one transaction, so a refused change
 //! leaves nothing half-written.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use app::model::{LastExecution, NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
 use app::validate;
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict, Query};
+use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, JoinType, QueryFilter, Statement,
+    QueryOrder, QuerySelect, RelationTrait, Set,
 };
 
 use super::ScriptError;
 use crate::auth::users::is_unique_violation;
-use crate::db::entities::{execution, script, script_tag, tag};
+use crate::db::entities::{script, script_tag, tag};
 
 /// Filters of the list; all given ones must hold.
 #[derive(Debug, Default, Clone)]
@@ -25,6 +24,9 @@ pub struct ScriptFilter {
     /// Tags the script must all carry.
     pub tags: Vec<String>,
     pub active: Option<bool>,
+    /// At most this many, after skipping `offset` (by name).
+    pub limit: Option<u64>,
+    pub offset: u64,
 }
 
 /// Stored times are cut to microseconds, the precision of PostgreSQL, so the `updated_at` a
@@ -33,11 +35,40 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// One row of the list query: the script, its tags joined by commas, its newest run.
+#[derive(Debug, FromQueryResult)]
+struct SummaryRow {
+    id: i64,
+    name: String,
+    description: String,
+    is_active: bool,
+    updated_at: DateTime<Utc>,
+    tags: Option<String>,
+    last_id: Option<i64>,
+    last_status: Option<String>,
+    last_queued_at: Option<DateTime<Utc>>,
+    last_finished_at: Option<DateTime<Utc>>,
+}
+
+/// The list in one query, one row per script, with its tags joined by commas and its newest
+/// run. The filtered, ordered, paged scripts come first as a subquery; a page or a filtered
+/// view then looks up tags and runs per row (index seeks, only for its rows), while the whole
+/// list joins them in bulk, which is what scales to tens of thousands of scripts on both
+/// backends.
 pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<ScriptSummary>, ScriptError> {
-    let mut query = script::Entity::find().order_by_asc(script::Column::Name);
+    let backend = db.get_database_backend();
+    let join_names = match backend {
+        DbBackend::Postgres => "string_agg(t.name, ',')",
+        _ => "group_concat(t.name, ',')",
+    };
+    let mut scripts = Query::select();
+    scripts
+        .columns([script::Column::Id, script::Column::Name, script::Column::Description, script::Column::IsActive, script::Column::UpdatedAt])
+        .from(script::Entity)
+        .order_by(script::Column::Name, Order::Asc);
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-        query = query.filter(Expr::expr(Func::lower(Expr::col(script::Column::Name))).like(LikeExpr::new(pattern).escape('\\')));
+        scripts.and_where(Expr::expr(Func::lower(Expr::col(script::Column::Name))).like(LikeExpr::new(pattern).escape('\\')));
     }
     for name in &filter.tags {
         let carriers = Query::select()
@@ -46,70 +77,61 @@ pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<
             .inner_join(tag::Entity, Expr::col((tag::Entity, tag::Column::Id)).equals((script_tag::Entity, script_tag::Column::TagId)))
             .and_where(Expr::col((tag::Entity, tag::Column::Name)).eq(name.trim().to_lowercase()))
             .to_owned();
-        query = query.filter(script::Column::Id.in_subquery(carriers));
+        scripts.and_where(Expr::col(script::Column::Id).in_subquery(carriers));
     }
     if let Some(active) = filter.active {
-        query = query.filter(script::Column::IsActive.eq(active));
+        scripts.and_where(Expr::col(script::Column::IsActive).eq(active));
     }
-    // The list never shows the source, which can be most of a row's size.
-    let scripts: Vec<(i64, String, String, bool, DateTime<Utc>)> = query
-        .select_only()
-        .columns([script::Column::Id, script::Column::Name, script::Column::Description, script::Column::IsActive, script::Column::UpdatedAt])
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut tags = tags_by_script(db).await?;
-    let mut last = last_executions(db).await?;
-    Ok(scripts
-        .into_iter()
-        .map(|(id, name, description, is_active, updated_at)| ScriptSummary {
-            tags: tags.remove(&id).unwrap_or_default(),
-            last_execution: last.remove(&id),
-            id,
-            name,
-            description,
-            is_active,
-            updated_at,
-        })
-        .collect())
+    if let Some(limit) = filter.limit {
+        scripts.limit(limit).offset(filter.offset);
+    } else if filter.offset > 0 {
+        // Both backends need a LIMIT to take an OFFSET; this one means "no limit".
+        scripts.limit(i64::MAX as u64).offset(filter.offset);
+    }
+    let inner = backend.build(&scripts);
+    let tags_of_s = format!("(SELECT {join_names} FROM script_tags st JOIN tags t ON t.id = st.tag_id WHERE st.script_id = s.id)");
+    // Per-row lookups for a page or a filtered view (few rows); bulk joins for the whole list.
+    let whole_list = filter.limit.is_none() && filter.q.is_none() && filter.tags.is_empty() && filter.active.is_none();
+    let sql = if !whole_list {
+        format!(
+            "SELECT s.id, s.name, s.description, s.is_active, s.updated_at, {tags_of_s} AS tags, e.id AS last_id, \
+               e.status AS last_status, e.queued_at AS last_queued_at, e.finished_at AS last_finished_at \
+             FROM ({}) s \
+             LEFT JOIN executions e ON e.id = (SELECT MAX(x.id) FROM executions x WHERE x.script_id = s.id) \
+             ORDER BY s.name",
+            inner.sql
+        )
+    } else {
+        format!(
+            "SELECT s.id, s.name, s.description, s.is_active, s.updated_at, tg.tags, e.id AS last_id, \
+               e.status AS last_status, e.queued_at AS last_queued_at, e.finished_at AS last_finished_at \
+             FROM ({}) s \
+             LEFT JOIN (SELECT script_id, MAX(id) AS id FROM executions GROUP BY script_id) lx ON lx.script_id = s.id \
+             LEFT JOIN executions e ON e.id = lx.id \
+             LEFT JOIN (SELECT st.script_id, {join_names} AS tags FROM script_tags st JOIN tags t ON t.id = st.tag_id \
+                        GROUP BY st.script_id) tg ON tg.script_id = s.id \
+             ORDER BY s.name",
+            inner.sql
+        )
+    };
+    let values = inner.values.map(|v| v.0).unwrap_or_default();
+    let statement = Statement::from_sql_and_values(backend, sql, values);
+    let rows = SummaryRow::find_by_statement(statement).all(db).await?;
+    Ok(rows.into_iter().map(summary).collect())
+}
+
+fn summary(row: SummaryRow) -> ScriptSummary {
+    let mut tags: Vec<String> = row.tags.as_deref().unwrap_or_default().split(',').filter(|t| !t.is_empty()).map(str::to_string).collect();
+    tags.sort_unstable();
+    let last_execution = match (row.last_id, row.last_status.as_deref().map(str::parse), row.last_queued_at) {
+        (Some(id), Some(Ok(status)), Some(queued_at)) => Some(LastExecution { id, status, queued_at, finished_at: row.last_finished_at }),
+        _ => None,
+    };
+    ScriptSummary { id: row.id, name: row.name, description: row.description, is_active: row.is_active, tags, last_execution, updated_at: row.updated_at }
 }
 
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
-async fn tags_by_script(db: &impl ConnectionTrait) -> Result<HashMap<i64, Vec<String>>, ScriptError> {
-    let pairs: Vec<(i64, String)> = script_tag::Entity::find()
-        .select_only()
-        .column(script_tag::Column::ScriptId)
-        .column(tag::Column::Name)
-        .join(JoinType::InnerJoin, script_tag::Relation::Tag.def())
-        .order_by_asc(tag::Column::Name)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut map: HashMap<i64, Vec<String>> = HashMap::new();
-    for (script_id, name) in pairs {
-        map.entry(script_id).or_default().push(name);
-    }
-    Ok(map)
-}
-
-/// The newest run of every script: the highest id, since ids grow with queue time.
-async fn last_executions(db: &DatabaseConnection) -> Result<HashMap<i64, LastExecution>, ScriptError> {
-    let newest = Query::select()
-        .expr(Expr::col(execution::Column::Id).max())
-        .from(execution::Entity)
-        .group_by_col(execution::Column::ScriptId)
-        .to_owned();
-    let runs = execution::Entity::find().filter(execution::Column::Id.in_subquery(newest)).all(db).await?;
-    Ok(runs
-        .into_iter()
-        .map(|run| {
-            let last = LastExecution { id: run.id, status: run.status, queued_at: run.queued_at, finished_at: run.finished_at };
-            (run.script_id, last)
-        })
-        .collect())
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Script, ScriptError> {
@@ -142,7 +164,7 @@ pub async fn create(db: &DatabaseConnection, new: NewScript) -> Result<Script, S
     validate::content(&new.content)?;
     let tags = validate::tags(&new.tags)?;
     let timeout = validate::timeout(new.timeout_seconds)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     ensure_name_free(&txn, &name, None).await?;
     let at = now();
     let model = script::ActiveModel {
@@ -173,7 +195,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, change: ScriptUpdate) -> R
     let tags = change.tags.as_deref().map(validate::tags).transpose()?;
     let timeout = change.timeout_seconds.map(validate::timeout).transpose()?;
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = script::Entity::find_by_id(id).one(&txn).await?.ok_or(ScriptError::NotFound(id))?;
     if current.updated_at != change.updated_at {
         return Err(ScriptError::Stale(current.updated_at.to_rfc3339()));
@@ -221,7 +243,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, change: ScriptUpdate) -> R
 /// Deletes the script; the database cascades to its tags, dependencies, schedules, runs and
 /// logs; its directory (venv, working directories) under the data dir goes too.
 pub async fn delete(db: &DatabaseConnection, data_dir: &Path, id: i64) -> Result<(), ScriptError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let deleted = script::Entity::delete_by_id(id).exec(&txn).await?;
     if deleted.rows_affected == 0 {
         return Err(ScriptError::NotFound(id));

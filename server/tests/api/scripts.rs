@@ -206,4 +206,46 @@ on_both_backends!(
     every_invalid_field_is_named,
     delete_cascades,
     viewers_read_but_do_not_write,
+    concurrent_writers_all_succeed,
+    pages_walk_the_list_by_name,
 );
+
+/// Many writers at once: every create succeeds (SQLite must wait for its write lock, not fail).
+async fn concurrent_writers_all_succeed(backend: Backend) {
+    let app = std::sync::Arc::new(spawn_app(backend).await);
+    let admin = app.setup_admin().await;
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let (app, admin) = (app.clone(), admin.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            for n in 0..10 {
+                let body = json!({"name": format!("w{worker}-{n}"), "tags": ["shared", format!("t{n}")]});
+                statuses.push(create(&app, &admin, body).await.status().as_u16());
+            }
+            statuses
+        }));
+    }
+    for task in tasks {
+        assert!(task.await.unwrap().iter().all(|s| *s == 201));
+    }
+    assert_eq!(list(&app, &admin, "?tag=shared").await.len(), 80);
+}
+
+/// `limit`/`offset` walk the list by name; a bad value is refused, naming the parameter.
+async fn pages_walk_the_list_by_name(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    for n in (0..7).rev() {
+        created(&app, &admin, json!({"name": format!("s{n}"), "tags": ["all"]})).await;
+    }
+    assert_eq!(list(&app, &admin, "?limit=3").await, ["s0", "s1", "s2"]);
+    assert_eq!(list(&app, &admin, "?limit=3&offset=3&tag=all").await, ["s3", "s4", "s5"]);
+    assert_eq!(list(&app, &admin, "?limit=3&offset=6").await, ["s6"]);
+    assert!(list(&app, &admin, "?offset=7").await.is_empty());
+    for (query, field) in [("?limit=0", "limit"), ("?limit=x", "limit"), ("?limit=10001", "limit"), ("?offset=-2", "offset")] {
+        let response = app.get_as(&admin, &format!("/api/scripts{query}")).await;
+        assert_eq!(response.status(), 422, "{query}");
+        assert_eq!(error_of(response).await.field.as_deref(), Some(field));
+    }
+}
