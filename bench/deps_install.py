@@ -41,7 +41,7 @@ class App:
         self.port = free_port()
         env = dict(os.environ, PYTASK_ADMIN_USER=ADMIN, PYTASK_ADMIN_PASSWORD=PASSWORD, PYTASK_LOG="warn")
         self.proc = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{self.port}", "--data-dir", data_dir],
-                                     env=env, stdout=subprocess.DEVNULL)
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(300):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health", timeout=1)
@@ -50,12 +50,13 @@ class App:
                 time.sleep(0.1)
         # The app keeps its uv cache in the data dir; point it at the shared warm one.
         os.makedirs(data_dir, exist_ok=True)
+        os.makedirs(uv_cache, exist_ok=True)
         link = os.path.join(data_dir, "uv-cache")
         if not os.path.exists(link):
             os.symlink(uv_cache, link)
         status, headers, _ = self.request("POST", "/api/auth/login", {"username": ADMIN, "password": PASSWORD})
         assert status == 200, status
-        self.cookie = headers["Set-Cookie"].split(";")[0]
+        self.cookie = headers["set-cookie"].split(";")[0]
 
     def request(self, method, path, body=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port)
@@ -66,11 +67,11 @@ class App:
         response = conn.getresponse()
         data = response.read()
         conn.close()
-        return response.status, dict(response.getheaders()), data
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
 
     def events(self, script_id):
         """A minimal WebSocket client (stdlib only): the handshake, then unmasked text frames."""
-        sock = socket.create_connection(("127.0.0.1", self.port))
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=120)
         key = base64.b64encode(os.urandom(16)).decode()
         sock.sendall((f"GET /ws/scripts/{script_id} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
                       f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
@@ -109,6 +110,7 @@ def app_round(app, script_id, reader):
         if event["type"] == "installation_finished":
             return time.perf_counter() - start
         if event["type"] == "installation_error":
+            app.stop()
             sys.exit(f"install failed: {event['error']}")
 
 

@@ -12,6 +12,7 @@ use crate::code::CodeTools;
 use crate::deps::service::Installer;
 use crate::deps::uv::Uv;
 use crate::events::EventBus;
+use crate::scripts::list_cache::ListCache;
 use crate::config::Config;
 
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct AppState {
     pub code: Arc<CodeTools>,
     /// Venvs: uv, the install registry and the event bus installs report to.
     pub installer: Installer,
+    /// The whole script list as JSON, while unchanged.
+    pub script_list: Arc<ListCache>,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             config: Arc::new(config),
             code,
             installer,
+            script_list: Arc::default(),
             db,
             leptos,
             throttle: Arc::default(),

@@ -2,6 +2,7 @@
 //! silently overwrite each other), delete with everything the script owns, list with filters.
 
 pub mod error;
+pub mod list_cache;
 pub mod routes;
 pub mod service;
 

@@ -2,10 +2,14 @@
 
 use app::error::ErrorBody;
 use app::model::{NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::http::StatusCode;
 use axum::Json;
 
+use super::list_cache;
 use super::service::{self, ScriptFilter};
 use crate::auth::{Editor, Identity};
 use crate::http::error::ApiError;
@@ -55,9 +59,22 @@ pub async fn list(
     State(state): State<AppState>,
     _identity: Identity,
     RawQuery(query): RawQuery,
-) -> Result<Json<Vec<ScriptSummary>>, ApiError> {
+) -> Result<Response, ApiError> {
     let filter = parse_filter(query.as_deref())?;
-    Ok(Json(service::list(&state.db, &filter).await?))
+    if !filter.is_whole_list() {
+        return Ok(Json(service::list(&state.db, &filter).await?).into_response());
+    }
+    let marker = list_cache::marker(&state.db).await?;
+    let json = match state.script_list.get(&marker) {
+        Some(json) => json,
+        None => {
+            let list = service::list(&state.db, &filter).await?;
+            let json = Bytes::from(serde_json::to_vec(&list).map_err(ApiError::internal)?);
+            state.script_list.put(marker, json.clone());
+            json
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 /// Create a script.

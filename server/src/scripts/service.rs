@@ -29,6 +29,13 @@ pub struct ScriptFilter {
     pub offset: u64,
 }
 
+impl ScriptFilter {
+    /// Every script, unfiltered and unpaged.
+    pub fn is_whole_list(&self) -> bool {
+        self.limit.is_none() && self.offset == 0 && self.q.is_none() && self.tags.is_empty() && self.active.is_none()
+    }
+}
+
 /// Stored times are cut to microseconds, the precision of PostgreSQL, so the `updated_at` a
 /// client sends back compares equal to the stored one on both backends.
 fn now() -> DateTime<Utc> {
@@ -91,8 +98,7 @@ pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<
     let inner = backend.build(&scripts);
     let tags_of_s = format!("(SELECT {join_names} FROM script_tags st JOIN tags t ON t.id = st.tag_id WHERE st.script_id = s.id)");
     // Per-row lookups for a page or a filtered view (few rows); bulk joins for the whole list.
-    let whole_list = filter.limit.is_none() && filter.q.is_none() && filter.tags.is_empty() && filter.active.is_none();
-    let sql = if !whole_list {
+    let sql = if !filter.is_whole_list() {
         format!(
             "SELECT s.id, s.name, s.description, s.is_active, s.updated_at, {tags_of_s} AS tags, e.id AS last_id, \
                e.status AS last_status, e.queued_at AS last_queued_at, e.finished_at AS last_finished_at \

@@ -208,6 +208,7 @@ on_both_backends!(
     viewers_read_but_do_not_write,
     concurrent_writers_all_succeed,
     pages_walk_the_list_by_name,
+    whole_list_follows_every_change,
 );
 
 /// Many writers at once: every create succeeds (SQLite must wait for its write lock, not fail).
@@ -248,4 +249,36 @@ async fn pages_walk_the_list_by_name(backend: Backend) {
         assert_eq!(response.status(), 422, "{query}");
         assert_eq!(error_of(response).await.field.as_deref(), Some(field));
     }
+}
+
+async fn whole(app: &TestApp, admin: &Actor) -> Vec<ScriptSummary> {
+    app.get_as(admin, "/api/scripts").await.json().await.unwrap()
+}
+
+/// The unfiltered list is served from a cache; every change a row shows must still appear.
+async fn whole_list_follows_every_change(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let a = created(&app, &admin, json!({"name": "A"})).await;
+    assert_eq!(whole(&app, &admin).await.len(), 1);
+    assert_eq!(whole(&app, &admin).await.len(), 1, "served again from the cache");
+    let b = created(&app, &admin, json!({"name": "B"})).await;
+    assert_eq!(whole(&app, &admin).await.len(), 2);
+    let change = json!({"updated_at": a.updated_at, "tags": ["fresh"], "is_active": false});
+    assert_eq!(app.request(Method::PUT, &format!("/api/scripts/{}", a.id), Some(&admin)).json(&change).send().await.unwrap().status(), 200);
+    let listed = whole(&app, &admin).await;
+    assert_eq!((listed[0].tags.clone(), listed[0].is_active), (vec!["fresh".to_string()], false));
+
+    app.db
+        .execute_unprepared(&format!("INSERT INTO executions (script_id, status, \"trigger\", queued_at, log_lines) VALUES ({}, 'queued', 'manual', '2026-01-01 00:00:00+00:00', 0)", b.id))
+        .await
+        .unwrap();
+    let run = |list: Vec<ScriptSummary>| list.into_iter().find(|s| s.id == b.id).unwrap().last_execution.map(|r| r.status);
+    assert_eq!(run(whole(&app, &admin).await), Some(app::model::ExecutionStatus::Queued));
+    app.db.execute_unprepared("UPDATE executions SET status = 'running', started_at = '2026-01-01 00:00:01+00:00'").await.unwrap();
+    assert_eq!(run(whole(&app, &admin).await), Some(app::model::ExecutionStatus::Running));
+    app.db.execute_unprepared("UPDATE executions SET status = 'succeeded', finished_at = '2026-01-01 00:00:02+00:00'").await.unwrap();
+    assert_eq!(run(whole(&app, &admin).await), Some(app::model::ExecutionStatus::Succeeded));
+    assert_eq!(app.request(Method::DELETE, &format!("/api/scripts/{}", b.id), Some(&admin)).send().await.unwrap().status(), 204);
+    assert_eq!(whole(&app, &admin).await.len(), 1);
 }
