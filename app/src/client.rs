@@ -179,6 +179,44 @@ where
     (data, reload)
 }
 
+/// Asks the server about what the user is typing: `ask` runs `delay` after `input` last changed,
+/// and only the answer to the newest input reaches `answer` (an older one arriving late is
+/// dropped). `input` giving `None` cancels the question pending.
+pub fn use_debounced<I, O, Fut>(
+    input: impl Fn() -> Option<I> + 'static,
+    delay: std::time::Duration,
+    ask: impl Fn(I) -> Fut + Copy + 'static,
+    answer: impl Fn(O) + Copy + 'static,
+) where
+    I: 'static,
+    O: 'static,
+    Fut: Future<Output = O> + 'static,
+{
+    use leptos::prelude::{set_timeout, Effect, GetValue, SetValue, StoredValue};
+
+    let round = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let wanted = input();
+        let mine = round.get_value() + 1;
+        round.set_value(mine);
+        let Some(wanted) = wanted else { return };
+        set_timeout(
+            move || {
+                if round.get_value() != mine {
+                    return;
+                }
+                leptos::task::spawn_local(async move {
+                    let result = ask(wanted).await;
+                    if round.get_value() == mine {
+                        answer(result);
+                    }
+                });
+            },
+            delay,
+        );
+    });
+}
+
 /// Loads another page fully, so the server renders it with the new session.
 pub fn go_to(url: &str) {
     #[cfg(feature = "hydrate")]

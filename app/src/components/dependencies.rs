@@ -203,32 +203,21 @@ fn AddDependency(script_id: i64, on_added: Callback<()>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let spec = RwSignal::new(String::new());
     let verdict = RwSignal::new(None::<Result<NewDependency, Failure>>);
-    let round = StoredValue::new(0u64);
     let pending = RwSignal::new(false);
 
-    Effect::new(move |_| {
-        let wanted = NewDependency { name: name.get(), version_spec: spec.get() };
-        let mine = round.get_value() + 1;
-        round.set_value(mine);
-        if wanted.name.trim().is_empty() && wanted.version_spec.trim().is_empty() {
-            verdict.set(None);
-            return;
-        }
-        set_timeout(
-            move || {
-                if round.get_value() != mine {
-                    return;
-                }
-                spawn_local(async move {
-                    let answer = client::call::<_, NewDependency>(Method::Post, "/api/requirements/check", Some(&wanted)).await;
-                    if round.get_value() == mine {
-                        verdict.set(Some(answer));
-                    }
-                });
-            },
-            std::time::Duration::from_millis(250),
-        );
-    });
+    client::use_debounced(
+        move || {
+            let wanted = NewDependency { name: name.get(), version_spec: spec.get() };
+            let empty = wanted.name.trim().is_empty() && wanted.version_spec.trim().is_empty();
+            if empty {
+                verdict.set(None);
+            }
+            (!empty).then_some(wanted)
+        },
+        std::time::Duration::from_millis(250),
+        |wanted| client::call::<_, NewDependency>(Method::Post, "/api/requirements/check", Some(&wanted)),
+        move |answer| verdict.set(Some(answer)),
+    );
 
     let add = move || {
         if pending.get_untracked() {
@@ -316,33 +305,26 @@ fn InlineHeader(
 ) -> impl IntoView {
     let offer = RwSignal::new(Vec::<NewDependency>::new());
     let message = RwSignal::new(None::<String>);
-    let round = StoredValue::new(0u64);
 
     // Whenever the source has a header, see whether it declares packages the list lacks.
-    Effect::new(move |_| {
-        let source = content.get();
-        let mine = round.get_value() + 1;
-        round.set_value(mine);
-        if !source.contains("# /// script") {
-            offer.set(Vec::new());
-            return;
-        }
-        set_timeout(
-            move || {
-                if round.get_value() != mine {
-                    return;
-                }
-                spawn_local(async move {
-                    let Ok(meta) = client::call::<_, InlineMetadata>(Method::Post, "/api/code/metadata", Some(&Source { content: source })).await else { return };
-                    if round.get_value() == mine {
-                        let known = deps.get_untracked();
-                        offer.set(meta.dependencies.into_iter().filter(|d| !known.iter().any(|k| k.name == d.name)).collect());
-                    }
-                });
-            },
-            std::time::Duration::from_millis(500),
-        );
-    });
+    client::use_debounced(
+        move || {
+            let content = content.get();
+            let has_header = content.contains("# /// script");
+            if !has_header {
+                offer.set(Vec::new());
+            }
+            has_header.then_some(Source { content })
+        },
+        std::time::Duration::from_millis(500),
+        |source| client::call::<_, InlineMetadata>(Method::Post, "/api/code/metadata", Some(&source)),
+        move |meta| {
+            if let Ok(meta) = meta {
+                let known = deps.get_untracked();
+                offer.set(meta.dependencies.into_iter().filter(|d| !known.iter().any(|k| k.name == d.name)).collect());
+            }
+        },
+    );
 
     let take = move |_| {
         let wanted = offer.get_untracked();

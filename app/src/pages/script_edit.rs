@@ -292,30 +292,17 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
 /// until the first answer.
 fn use_syntax_check(content: Memo<String>) -> RwSignal<Option<Vec<Problem>>> {
     let problems = RwSignal::new(None);
-    // Each edit starts a new round; only the latest round's answer is kept.
-    let round = StoredValue::new(0u64);
-    Effect::new(move |_| {
-        let source = Source { content: content.get() };
-        let mine = round.get_value() + 1;
-        round.set_value(mine);
-        set_timeout(
-            move || {
-                if round.get_value() != mine {
-                    return;
-                }
-                spawn_local(async move {
-                    let report = client::call::<_, CheckReport>(Method::Post, "/api/code/check", Some(&source)).await;
-                    if round.get_value() == mine {
-                        // A failed check (offline, too large) says nothing about the code.
-                        if let Ok(report) = report {
-                            problems.set(Some(report.problems));
-                        }
-                    }
-                });
-            },
-            std::time::Duration::from_millis(400),
-        );
-    });
+    client::use_debounced(
+        move || Some(Source { content: content.get() }),
+        std::time::Duration::from_millis(400),
+        |source| client::call::<_, CheckReport>(Method::Post, "/api/code/check", Some(&source)),
+        // A failed check (offline, too large) says nothing about the code.
+        move |report| {
+            if let Ok(report) = report {
+                problems.set(Some(report.problems));
+            }
+        },
+    );
     problems
 }
 
