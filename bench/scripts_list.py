@@ -50,7 +50,8 @@ class Server:
             self.pg_db = f"pytask_bench_{os.getpid()}"
             psql("postgres", f"CREATE DATABASE {self.pg_db}")
             args += ["--database-url", f"{PG_ADMIN_URL}/{self.pg_db}"]
-        self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
+        # PYTASK_BENCH_LOG=file keeps the server's log.
+        self.proc = subprocess.Popen(args, env=env, stdout=open(os.environ.get("PYTASK_BENCH_LOG", os.devnull), "a"))
         for _ in range(300):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health", timeout=1)

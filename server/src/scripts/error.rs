@@ -14,6 +14,8 @@ pub enum ScriptError {
     Invalid(#[from] app::validate::Invalid),
     #[error("cannot remove the script's files {path}: {source}")]
     Files { path: String, source: std::io::Error },
+    #[error("the script list could not be written as JSON: {0}")]
+    Encode(String),
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
 }
@@ -25,7 +27,7 @@ impl From<ScriptError> for ApiError {
             ScriptError::NameTaken(_) => ApiError::ConflictOn { field: "name", message: err.to_string() },
             ScriptError::Stale(_) => ApiError::ConflictOn { field: "updated_at", message: err.to_string() },
             ScriptError::Invalid(invalid) => invalid.into(),
-            ScriptError::Files { .. } => ApiError::Internal(Box::new(err)),
+            ScriptError::Files { .. } | ScriptError::Encode(_) => ApiError::Internal(Box::new(err)),
             ScriptError::Db(db) => ApiError::internal(db),
         }
     }

@@ -2,14 +2,12 @@
 
 use app::error::ErrorBody;
 use app::model::{NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::list_cache;
 use super::service::{self, ScriptFilter};
 use crate::auth::{Editor, Identity};
 use crate::http::error::ApiError;
@@ -64,16 +62,7 @@ pub async fn list(
     if !filter.is_whole_list() {
         return Ok(Json(service::list(&state.db, &filter).await?).into_response());
     }
-    let marker = list_cache::marker(&state.db).await?;
-    let json = match state.script_list.get(&marker) {
-        Some(json) => json,
-        None => {
-            let list = service::list(&state.db, &filter).await?;
-            let json = Bytes::from(serde_json::to_vec(&list).map_err(ApiError::internal)?);
-            state.script_list.put(marker, json.clone());
-            json
-        }
-    };
+    let json = state.script_list.whole_list(&state.db).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 

@@ -27,12 +27,14 @@ pub struct ScriptFilter {
     /// At most this many, after skipping `offset` (by name).
     pub limit: Option<u64>,
     pub offset: u64,
+    /// Only these scripts (the list cache refreshing the rows that changed).
+    pub ids: Option<Vec<i64>>,
 }
 
 impl ScriptFilter {
     /// Every script, unfiltered and unpaged.
     pub fn is_whole_list(&self) -> bool {
-        self.limit.is_none() && self.offset == 0 && self.q.is_none() && self.tags.is_empty() && self.active.is_none()
+        self.limit.is_none() && self.offset == 0 && self.q.is_none() && self.tags.is_empty() && self.active.is_none() && self.ids.is_none()
     }
 }
 
@@ -64,15 +66,20 @@ struct SummaryRow {
 /// backends.
 pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<ScriptSummary>, ScriptError> {
     let backend = db.get_database_backend();
-    let join_names = match backend {
-        DbBackend::Postgres => "string_agg(t.name, ',')",
-        _ => "group_concat(t.name, ',')",
+    // Names sort by their bytes on both backends (SQLite's default), so every view and the list
+    // cache agree on the order.
+    let (join_names, by_name) = match backend {
+        DbBackend::Postgres => ("string_agg(t.name, ',')", "name COLLATE \"C\""),
+        _ => ("group_concat(t.name, ',')", "name"),
     };
     let mut scripts = Query::select();
     scripts
         .columns([script::Column::Id, script::Column::Name, script::Column::Description, script::Column::IsActive, script::Column::UpdatedAt])
         .from(script::Entity)
-        .order_by(script::Column::Name, Order::Asc);
+        .order_by_expr(Expr::cust(by_name), Order::Asc);
+    if let Some(ids) = &filter.ids {
+        scripts.and_where(Expr::col(script::Column::Id).is_in(ids.iter().copied()));
+    }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
         scripts.and_where(Expr::expr(Func::lower(Expr::col(script::Column::Name))).like(LikeExpr::new(pattern).escape('\\')));
@@ -104,7 +111,7 @@ pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<
                e.status AS last_status, e.queued_at AS last_queued_at, e.finished_at AS last_finished_at \
              FROM ({}) s \
              LEFT JOIN executions e ON e.id = (SELECT MAX(x.id) FROM executions x WHERE x.script_id = s.id) \
-             ORDER BY s.name",
+             ORDER BY s.{by_name}",
             inner.sql
         )
     } else {
@@ -116,7 +123,7 @@ pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<
              LEFT JOIN executions e ON e.id = lx.id \
              LEFT JOIN (SELECT st.script_id, {join_names} AS tags FROM script_tags st JOIN tags t ON t.id = st.tag_id \
                         GROUP BY st.script_id) tg ON tg.script_id = s.id \
-             ORDER BY s.name",
+             ORDER BY s.{by_name}",
             inner.sql
         )
     };
@@ -250,11 +257,18 @@ pub async fn update(db: &DatabaseConnection, id: i64, change: ScriptUpdate) -> R
 /// logs; its directory (venv, working directories) under the data dir goes too.
 pub async fn delete(db: &DatabaseConnection, data_dir: &Path, id: i64) -> Result<(), ScriptError> {
     let txn = crate::db::begin_write(db).await?;
+    let carried: Vec<i64> = script_tag::Entity::find()
+        .select_only()
+        .column(script_tag::Column::TagId)
+        .filter(script_tag::Column::ScriptId.eq(id))
+        .into_tuple()
+        .all(&txn)
+        .await?;
     let deleted = script::Entity::delete_by_id(id).exec(&txn).await?;
     if deleted.rows_affected == 0 {
         return Err(ScriptError::NotFound(id));
     }
-    drop_orphan_tags(&txn).await?;
+    drop_orphan_tags(&txn, carried).await?;
     txn.commit().await?;
     let dir = script_dir(data_dir, id);
     match tokio::fs::remove_dir_all(&dir).await {
@@ -304,8 +318,18 @@ fn name_conflict(err: sea_orm::DbErr, name: &str) -> ScriptError {
 }
 
 async fn set_tags(db: &impl ConnectionTrait, script_id: i64, tags: &[String]) -> Result<(), ScriptError> {
+    let before: Vec<i64> = script_tag::Entity::find()
+        .select_only()
+        .column(script_tag::Column::TagId)
+        .filter(script_tag::Column::ScriptId.eq(script_id))
+        .into_tuple()
+        .all(db)
+        .await?;
     script_tag::Entity::delete_many().filter(script_tag::Column::ScriptId.eq(script_id)).exec(db).await?;
-    for name in tags {
+    // In name order: concurrent writers then lock tag rows in one order and cannot deadlock.
+    let mut names: Vec<&String> = tags.iter().collect();
+    names.sort_unstable();
+    for name in names {
         tag::Entity::insert(tag::ActiveModel { name: Set(name.clone()), ..Default::default() })
             .on_conflict(OnConflict::column(tag::Column::Name).do_nothing().to_owned())
             .exec_without_returning(db)
@@ -315,12 +339,17 @@ async fn set_tags(db: &impl ConnectionTrait, script_id: i64, tags: &[String]) ->
         };
         script_tag::ActiveModel { script_id: Set(script_id), tag_id: Set(found.id) }.insert(db).await?;
     }
-    drop_orphan_tags(db).await
+    drop_orphan_tags(db, before).await
 }
 
-/// Tags no script carries any more are forgotten, so suggestions stay relevant.
-async fn drop_orphan_tags(db: &impl ConnectionTrait) -> Result<(), ScriptError> {
+/// Tags no script carries any more are forgotten, so suggestions stay relevant. Only `among`
+/// (the tags a script just dropped) are looked at, which keeps writers on other tags out of
+/// each other's way.
+async fn drop_orphan_tags(db: &impl ConnectionTrait, among: Vec<i64>) -> Result<(), ScriptError> {
+    if among.is_empty() {
+        return Ok(());
+    }
     let used = Query::select().column(script_tag::Column::TagId).from(script_tag::Entity).to_owned();
-    tag::Entity::delete_many().filter(tag::Column::Id.not_in_subquery(used)).exec(db).await?;
+    tag::Entity::delete_many().filter(tag::Column::Id.is_in(among)).filter(tag::Column::Id.not_in_subquery(used)).exec(db).await?;
     Ok(())
 }

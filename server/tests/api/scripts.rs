@@ -279,6 +279,13 @@ async fn whole_list_follows_every_change(backend: Backend) {
     assert_eq!(run(whole(&app, &admin).await), Some(app::model::ExecutionStatus::Running));
     app.db.execute_unprepared("UPDATE executions SET status = 'succeeded', finished_at = '2026-01-01 00:00:02+00:00'").await.unwrap();
     assert_eq!(run(whole(&app, &admin).await), Some(app::model::ExecutionStatus::Succeeded));
+    // A rename moves the row, as the database would order it.
+    let current: Script = app.get_as(&admin, &format!("/api/scripts/{}", a.id)).await.json().await.unwrap();
+    let rename = json!({"updated_at": current.updated_at, "name": "Z last"});
+    assert_eq!(app.request(Method::PUT, &format!("/api/scripts/{}", a.id), Some(&admin)).json(&rename).send().await.unwrap().status(), 200);
+    let names: Vec<String> = whole(&app, &admin).await.into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["B", "Z last"]);
+    assert_eq!(list(&app, &admin, "?limit=10").await, names, "the paged query orders alike");
     assert_eq!(app.request(Method::DELETE, &format!("/api/scripts/{}", b.id), Some(&admin)).send().await.unwrap().status(), 204);
     assert_eq!(whole(&app, &admin).await.len(), 1);
 }
