@@ -39,7 +39,7 @@ impl From<AuthError> for ApiError {
                 ApiError::Conflict(err.to_string())
             }
             AuthError::UserNotFound(_) | AuthError::TokenNotFound(_) => ApiError::NotFound(err.to_string()),
-            AuthError::Invalid(invalid) => ApiError::invalid(invalid.field, invalid.message),
+            AuthError::Invalid(invalid) => invalid.into(),
             AuthError::Throttled { retry_after_secs } => ApiError::TooManyRequests { retry_after_secs },
             AuthError::Hash(_) => ApiError::Internal(Box::new(err)),
             AuthError::Db(db) => ApiError::internal(db),

@@ -36,7 +36,8 @@ pub struct InstallSlot {
 
 impl Installs {
     pub fn claim(self: &Arc<Self>, script_id: i64) -> Result<InstallSlot, DepsError> {
-        let mut busy = self.busy.lock().expect("install registry poisoned");
+        // The lock only guards a set insert/remove, which cannot leave it half-changed.
+        let mut busy = self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !busy.insert(script_id) {
             return Err(DepsError::Busy(script_id));
         }
@@ -46,9 +47,7 @@ impl Installs {
 
 impl Drop for InstallSlot {
     fn drop(&mut self) {
-        if let Ok(mut busy) = self.installs.busy.lock() {
-            busy.remove(&self.script_id);
-        }
+        self.installs.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.script_id);
     }
 }
 
