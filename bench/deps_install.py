@@ -21,19 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-BIN = os.environ.get("PYTASK_BIN", os.path.join(TARGET, "release", "pytask"))
+from common import ADMIN, BIN, PASSWORD, free_port, wait_healthy
+
 PACKAGES = ["six==1.17.0", "idna==3.10", "packaging==24.2", "attrs==24.3.0", "typing-extensions==4.12.2"]
-ADMIN, PASSWORD = "bench", "bench-password-123"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class App:
@@ -42,12 +34,7 @@ class App:
         env = dict(os.environ, PYTASK_ADMIN_USER=ADMIN, PYTASK_ADMIN_PASSWORD=PASSWORD, PYTASK_LOG="warn")
         self.proc = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{self.port}", "--data-dir", data_dir],
                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_healthy(self.port, self.proc)
         # The app keeps its uv cache in the data dir; point it at the shared warm one.
         os.makedirs(data_dir, exist_ok=True)
         os.makedirs(uv_cache, exist_ok=True)

@@ -14,28 +14,19 @@ import json
 import os
 import random
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-BIN = os.environ.get("PYTASK_BIN", os.path.join(TARGET, "release", "pytask"))
+from common import ADMIN, BIN, PASSWORD, ROOT, free_port, wait_healthy
+
 PG_ADMIN_URL = os.environ.get("PYTASK_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-ADMIN, PASSWORD = "bench", "bench-password-123"
 TAGS = [f"tag-{i}" for i in range(40)]
 SOURCE = "import json, sys\n\n" + "".join(f"def step_{i}(data):\n    return [x * {i} for x in data]\n\n" for i in range(20))
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -52,14 +43,7 @@ class Server:
             args += ["--database-url", f"{PG_ADMIN_URL}/{self.pg_db}"]
         # PYTASK_BENCH_LOG=file keeps the server's log.
         self.proc = subprocess.Popen(args, env=env, stdout=open(os.environ.get("PYTASK_BENCH_LOG", os.devnull), "a"))
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("the server did not start")
+        wait_healthy(self.port, self.proc)
         self.cookie = self.login()
 
     def login(self):
