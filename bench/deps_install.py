@@ -10,79 +10,19 @@ the first, cache-warming round.
 """
 
 import argparse
-import base64
-import http.client
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from common import ADMIN, BIN, PASSWORD, free_port, wait_healthy
+from common import BIN, App, read_frame
 
 PACKAGES = ["six==1.17.0", "idna==3.10", "packaging==24.2", "attrs==24.3.0", "typing-extensions==4.12.2"]
 
-
-
-class App:
-    def __init__(self, data_dir, uv_cache):
-        self.port = free_port()
-        env = dict(os.environ, PYTASK_ADMIN_USER=ADMIN, PYTASK_ADMIN_PASSWORD=PASSWORD, PYTASK_LOG="warn")
-        self.proc = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{self.port}", "--data-dir", data_dir],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_healthy(self.port, self.proc)
-        # The app keeps its uv cache in the data dir; point it at the shared warm one.
-        os.makedirs(data_dir, exist_ok=True)
-        os.makedirs(uv_cache, exist_ok=True)
-        link = os.path.join(data_dir, "uv-cache")
-        if not os.path.exists(link):
-            os.symlink(uv_cache, link)
-        status, headers, _ = self.request("POST", "/api/auth/login", {"username": ADMIN, "password": PASSWORD})
-        assert status == 200, status
-        self.cookie = headers["set-cookie"].split(";")[0]
-
-    def request(self, method, path, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port)
-        headers = {"Content-Type": "application/json"}
-        if getattr(self, "cookie", None):
-            headers["Cookie"] = self.cookie
-        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
-        response = conn.getresponse()
-        data = response.read()
-        conn.close()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
-
-    def events(self, script_id):
-        """A minimal WebSocket client (stdlib only): the handshake, then unmasked text frames."""
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=120)
-        key = base64.b64encode(os.urandom(16)).decode()
-        sock.sendall((f"GET /ws/scripts/{script_id} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                      f"Cookie: {self.cookie}\r\n\r\n").encode())
-        reader = sock.makefile("rb")
-        status = reader.readline()
-        assert b" 101 " in status, status
-        while reader.readline() not in (b"\r\n", b""):
-            pass
-        return sock, reader
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
-def read_frame(reader):
-    head = reader.read(2)
-    length = head[1] & 0x7F
-    if length == 126:
-        length = int.from_bytes(reader.read(2), "big")
-    elif length == 127:
-        length = int.from_bytes(reader.read(8), "big")
-    return head[0] & 0x0F, reader.read(length)
 
 
 def app_round(app, script_id, reader):
@@ -134,7 +74,7 @@ def main():
         sys.exit("uv is not on PATH: source scripts/env.sh")
     work = tempfile.mkdtemp(prefix="pytask-bench-deps-")
     uv_cache = os.path.join(work, "uv-cache")
-    app = App(os.path.join(work, "data"), uv_cache)
+    app = App(os.path.join(work, "data"), uv_cache=uv_cache)
     try:
         status, _, data = app.request("POST", "/api/scripts", {"name": "bench deps"})
         script_id = json.loads(data)["id"]
@@ -142,7 +82,7 @@ def main():
             name, version = spec.split("==")
             status, _, data = app.request("POST", f"/api/scripts/{script_id}/dependencies", {"name": name, "version_spec": f"=={version}"})
             assert status == 201, data
-        sock, reader = app.events(script_id)
+        sock, reader = app.events(f"/ws/scripts/{script_id}")
         # Round 0 warms every cache (uv's, pip's, the page cache) and is not counted.
         app_round(app, script_id, reader)
         uv_round(work, uv_cache)

@@ -5,12 +5,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_initial;
 mod m20261125_000002_executions_by_script;
+mod m20261125_000003_run_logs_and_instances;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_initial::Migration), Box::new(m20261125_000002_executions_by_script::Migration)]
+        vec![
+            Box::new(m20261125_000001_initial::Migration),
+            Box::new(m20261125_000002_executions_by_script::Migration),
+            Box::new(m20261125_000003_run_logs_and_instances::Migration),
+        ]
     }
 }

@@ -139,6 +139,43 @@ pub struct Config {
     #[arg(long, env = "PYTASK_RUFF", default_value = "ruff", global = true)]
     pub ruff: PathBuf,
 
+    /// Wall-clock seconds a run may take when its script sets no timeout of its own.
+    #[arg(long, env = "PYTASK_RUN_TIMEOUT_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000), global = true)]
+    pub run_timeout_seconds: u64,
+
+    /// Memory (address space) a run may use, in MiB (setrlimit RLIMIT_AS; Python raises MemoryError beyond it).
+    #[arg(long, env = "PYTASK_RUN_MEMORY_MB", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(16..=1_048_576), global = true)]
+    pub run_memory_mb: u64,
+
+    /// CPU seconds a run may use (setrlimit RLIMIT_CPU).
+    #[arg(long, env = "PYTASK_RUN_CPU_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000), global = true)]
+    pub run_cpu_seconds: u64,
+
+    /// Files a run may hold open at once (setrlimit RLIMIT_NOFILE).
+    #[arg(long, env = "PYTASK_RUN_OPEN_FILES", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(16..=1_048_576), global = true)]
+    pub run_open_files: u64,
+
+    /// Processes a run may start (setrlimit RLIMIT_NPROC; Linux counts every process of the
+    /// user the server runs as, and does not apply it to root).
+    #[arg(long, env = "PYTASK_RUN_PROCESSES", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=4_194_304), global = true)]
+    pub run_processes: u64,
+
+    /// Output a run may write, in MiB; beyond it the log says it was cut and the run goes on.
+    #[arg(long, env = "PYTASK_RUN_OUTPUT_MB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_048_576), global = true)]
+    pub run_output_mb: u64,
+
+    /// Seconds between SIGTERM and SIGKILL when a run is stopped or times out.
+    #[arg(long, env = "PYTASK_KILL_GRACE_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=3600), global = true)]
+    pub kill_grace_seconds: u64,
+
+    /// On SIGTERM/SIGINT, seconds running executions get to finish before they are stopped.
+    #[arg(long, env = "PYTASK_SHUTDOWN_GRACE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
+    pub shutdown_grace_seconds: u64,
+
+    /// Seconds without a heartbeat after which an instance counts as dead and its runs as `lost`.
+    #[arg(long, env = "PYTASK_LOST_AFTER_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=86_400), global = true)]
+    pub lost_after_seconds: u64,
+
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `server=debug,tower_http=debug`).
     #[arg(long, env = "PYTASK_LOG", default_value = "info,sqlx=warn,sea_orm=warn", global = true)]
     pub log: String,

@@ -45,6 +45,8 @@ pub enum StartError {
     Admin(#[from] auth::AuthError),
     #[error("set both PYTASK_ADMIN_USER and PYTASK_ADMIN_PASSWORD (or --admin-user and --admin-password), or neither")]
     AdminHalfSet,
+    #[error("cannot register this instance in the database: {0}")]
+    Register(sea_orm::DbErr),
     #[error("the HTTP server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -63,6 +65,13 @@ impl App {
         let db = db::connect(&config.database()).await?;
         bootstrap_admin(&config, &db).await?;
         let state = AppState::new(config, db);
+        let role = state.config.role;
+        let role_name = match role {
+            config::InstanceRole::All => "all",
+            config::InstanceRole::Web => "web",
+            config::InstanceRole::Worker => "worker",
+        };
+        state.runner.start(role_name, role != config::InstanceRole::Web).await.map_err(StartError::Register)?;
         let listener = TcpListener::bind(state.config.bind)
             .await
             .map_err(|source| StartError::Bind { addr: state.config.bind, source })?;
@@ -75,11 +84,23 @@ impl App {
         self.listener.local_addr().unwrap_or(self.state.config.bind)
     }
 
+    /// Serves until `shutdown`, then lets running executions finish within the grace period
+    /// (stopping those that do not) before returning.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(StartError::Serve)
+        let runner = self.state.runner.clone();
+        let grace = std::time::Duration::from_secs(self.state.config.shutdown_grace_seconds);
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        });
+        let drain = async move {
+            if stopped.await.is_ok() {
+                runner.shutdown(grace).await;
+            }
+        };
+        let (served, ()) = tokio::join!(serve, drain);
+        served.map_err(StartError::Serve)
     }
 }
 

@@ -12,6 +12,7 @@ use crate::code::CodeTools;
 use crate::deps::service::Installer;
 use crate::deps::uv::Uv;
 use crate::events::EventBus;
+use crate::executions::worker::{RunSettings, Runner};
 use crate::scripts::list_cache::ListCache;
 use crate::config::Config;
 
@@ -31,6 +32,8 @@ pub struct AppState {
     pub installer: Installer,
     /// The whole script list as JSON, while unchanged.
     pub script_list: Arc<ListCache>,
+    /// Runs executions (or, on a `web` instance, only knows its instance id and the bus).
+    pub runner: Runner,
 }
 
 impl AppState {
@@ -44,7 +47,9 @@ impl AppState {
         let code = Arc::new(CodeTools::new(config.python.clone(), config.ruff.clone()));
         let uv = Uv { program: config.uv.clone(), python: config.python.clone(), cache_dir: config.data_dir.join("uv-cache") };
         let installer = Installer { db: db.clone(), uv, data_dir: config.data_dir.clone(), events: EventBus::default(), installs: Arc::default() };
+        let runner = Runner::new(db.clone(), installer.clone(), RunSettings::from_config(&config));
         AppState {
+            runner,
             config: Arc::new(config),
             code,
             installer,

@@ -48,3 +48,29 @@ pub struct ExecutionPage {
 
 pub const PER_PAGE_DEFAULT: u64 = 25;
 pub const PER_PAGE_MAX: u64 = 200;
+
+/// One line of a run's log, as stored and as replayed by `GET /api/executions/{id}/logs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LogLine {
+    /// 1, 2, 3, … in the order the lines were read; stdout and stderr share the count.
+    pub seq: i64,
+    pub stream: super::LogStream,
+    pub line: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A slice of a run's log: `GET /api/executions/{id}/logs?after=&limit=`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LogPage {
+    pub lines: Vec<LogLine>,
+    /// Pass as `after` to get the lines that follow (the last `seq` returned, or `after` itself).
+    pub next_after: i64,
+    /// True when no line follows and the run is over: the log is complete.
+    pub complete: bool,
+}
+
+pub const LOG_PAGE_DEFAULT: u64 = 1000;
+pub const LOG_PAGE_MAX: u64 = 10_000;
+

@@ -12,7 +12,7 @@ pub mod user;
 pub use code::{CheckReport, Problem, Severity, Source};
 pub use dependency::{Dependency, DependencyCheck, DependencyState, DependencyUpdate, InlineMetadata, InstallStarted, MetadataWrite, NewDependency};
 pub use event::{Event, InstalledPackage};
-pub use execution::{Execution, ExecutionPage, ExecutionSort};
+pub use execution::{Execution, ExecutionPage, ExecutionSort, LogLine, LogPage};
 pub use health::Health;
 pub use script::{LastExecution, NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
 pub use status::{ExecutionStatus, LogStream, Role, Trigger};

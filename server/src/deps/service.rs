@@ -147,6 +147,12 @@ pub async fn remove(db: &DatabaseConnection, uv: &Uv, installs: &Arc<Installs>, 
     Ok(())
 }
 
+/// True when every requirement's recorded installed version satisfies it: what the last
+/// install left, read from the database alone (a run's quick readiness check; no `uv`).
+pub async fn recorded_as_installed(db: &impl ConnectionTrait, script_id: i64) -> Result<bool, DepsError> {
+    Ok(rows(db, script_id).await?.into_iter().all(|row| to_api(row).state == DependencyState::Installed))
+}
+
 /// Each requirement against what the venv holds right now.
 pub async fn check(db: &DatabaseConnection, uv: &Uv, data_dir: &Path, script_id: i64) -> Result<DependencyCheck, DepsError> {
     ensure_script(db, script_id).await?;
@@ -189,11 +195,17 @@ impl Installer {
         Ok(())
     }
 
-    /// Installs now (a run that needs its requirements waits for this), with the same events.
+    /// Installs now, with the same events.
     pub async fn run(&self, script_id: i64) -> Result<Vec<InstalledPackage>, DepsError> {
+        self.run_reporting(script_id, &|_| {}).await
+    }
+
+    /// Installs now and also hands each progress line to `also` (a run that needs its
+    /// requirements writes them into its log). The caller holds the script's install slot.
+    pub async fn run_reporting(&self, script_id: i64, also: &(dyn Fn(&str) + Send + Sync)) -> Result<Vec<InstalledPackage>, DepsError> {
         let publish = |event: Event| self.events.publish(event);
         publish(Event::InstallationStarted { script_id, at: Utc::now() });
-        let result = self.build(script_id).await;
+        let result = self.build(script_id, also).await;
         match &result {
             Ok(installed) => publish(Event::InstallationFinished { script_id, installed: installed.clone(), at: Utc::now() }),
             Err(err) => publish(Event::InstallationError { script_id, error: err.to_string(), at: Utc::now() }),
@@ -201,7 +213,7 @@ impl Installer {
         result
     }
 
-    async fn build(&self, script_id: i64) -> Result<Vec<InstalledPackage>, DepsError> {
+    async fn build(&self, script_id: i64, also: &(dyn Fn(&str) + Send + Sync)) -> Result<Vec<InstalledPackage>, DepsError> {
         let requirements = requirements(&self.db, script_id).await?;
         let live = venv_dir(&self.data_dir, script_id);
         let next = live.with_file_name("venv.next");
@@ -209,7 +221,10 @@ impl Installer {
         tokio::fs::create_dir_all(script_dir(&self.data_dir, script_id)).await.map_err(|source| io("creating the script's directory", source))?;
         remove_dir(&next).await?;
         let events = self.events.clone();
-        let mut progress = move |message: String| events.publish(Event::InstallationProgress { script_id, message, at: Utc::now() });
+        let mut progress = move |message: String| {
+            also(&message);
+            events.publish(Event::InstallationProgress { script_id, message, at: Utc::now() });
+        };
         let built = async {
             self.uv.create_venv(&next, &mut progress).await?;
             let installed = self.uv.install(&next, &requirements, &mut progress).await?;

@@ -1,13 +1,20 @@
-//! `/api/executions`: thin handlers over the execution services.
+//! `/api/executions` and `/api/scripts/{id}/execute`: thin handlers over the execution services.
+
+use std::fmt::Write;
 
 use app::error::ErrorBody;
-use app::model::execution::{PER_PAGE_DEFAULT, PER_PAGE_MAX};
-use app::model::{Execution, ExecutionPage, ExecutionSort, ExecutionStatus};
+use app::model::execution::{LOG_PAGE_DEFAULT, LOG_PAGE_MAX, PER_PAGE_DEFAULT, PER_PAGE_MAX};
+use app::model::{Execution, ExecutionPage, ExecutionSort, ExecutionStatus, LogPage, Trigger};
+use axum::body::Body;
 use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
+use super::logs;
 use super::service::{self, ExecutionFilter};
+use crate::auth::identity::{AuthVia, Editor};
 use crate::auth::Identity;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery, IdPath};
@@ -68,4 +75,126 @@ pub async fn read(
     ApiPath(IdPath { id }): ApiPath<IdPath>,
 ) -> Result<Json<Execution>, ApiError> {
     Ok(Json(service::get(&state.db, id).await?))
+}
+
+/// Queue a run of the script now; a worker starts it at once if one is free. Its events arrive
+/// on `/ws/executions/{id}` and `/ws/scripts/{script_id}`.
+#[utoipa::path(post, path = "/scripts/{id}/execute", tag = "executions", params(("id" = i64, Path)), responses(
+    (status = 201, body = Execution),
+    (status = 403, description = "Viewers may not run scripts", body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "The script is inactive", body = ErrorBody),
+))]
+pub async fn execute(
+    State(state): State<AppState>,
+    Editor(identity): Editor,
+    ApiPath(IdPath { id }): ApiPath<IdPath>,
+) -> Result<(StatusCode, Json<Execution>), ApiError> {
+    let trigger = match identity.via {
+        AuthVia::Session(_) => Trigger::Manual,
+        AuthVia::Token(_) => Trigger::Api,
+    };
+    let run = service::start(&state.db, id, trigger).await?;
+    state.runner.wake();
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Stop a run: a queued one never starts; a running one gets SIGTERM (its whole process group),
+/// then SIGKILL after the grace period. The answer shows the run as it is at that moment; its
+/// final status follows as an `execution_finished` event.
+#[utoipa::path(post, path = "/executions/{id}/stop", tag = "executions", params(("id" = i64, Path)), responses(
+    (status = 200, body = Execution),
+    (status = 403, description = "Viewers may not stop runs", body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "The run is already over", body = ErrorBody),
+))]
+pub async fn stop(
+    State(state): State<AppState>,
+    Editor(identity): Editor,
+    ApiPath(IdPath { id }): ApiPath<IdPath>,
+) -> Result<Json<Execution>, ApiError> {
+    Ok(Json(service::stop(&state.db, &state.runner, id, &identity.user.username).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LogQuery {
+    /// Only lines with a greater `seq` (default 0: from the start).
+    after: Option<i64>,
+    /// Lines at most, 1 to 10000 (default 1000). Not used with `format=text`.
+    limit: Option<u64>,
+    /// `json` (default) or `text`: the whole log as a plain-text download.
+    format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Json,
+    Text,
+}
+
+/// A run's log: a page of lines after `after` as JSON, or (`format=text`) all of it as a file.
+#[utoipa::path(get, path = "/executions/{id}/logs", tag = "executions", params(("id" = i64, Path), LogQuery), responses(
+    (status = 200, body = LogPage, description = "JSON, or with `format=text` a text/plain attachment: one line per log line, `time stream line`"),
+    (status = 400, description = "A parameter has the wrong type or an unknown value", body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 422, description = "`after` or `limit` is out of range", body = ErrorBody),
+))]
+pub async fn logs(
+    State(state): State<AppState>,
+    _identity: Identity,
+    ApiPath(IdPath { id }): ApiPath<IdPath>,
+    ApiQuery(query): ApiQuery<LogQuery>,
+) -> Result<Response, ApiError> {
+    let after = query.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::invalid("after", "`after` is a line number, 0 or more"));
+    }
+    let limit = query.limit.unwrap_or(LOG_PAGE_DEFAULT);
+    if !(1..=LOG_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::invalid("limit", format!("`limit` is between 1 and {LOG_PAGE_MAX}")));
+    }
+    let status = service::status(&state.db, id).await?;
+    match query.format.unwrap_or_default() {
+        LogFormat::Json => {
+            let lines = logs::read_after(&state.db, id, after, limit as usize).await.map_err(ApiError::internal)?;
+            let next_after = lines.last().map_or(after, |l| l.seq);
+            let complete = status.is_final() && (lines.len() as u64) < limit;
+            Ok(Json(LogPage { lines, next_after, complete }).into_response())
+        }
+        LogFormat::Text => Ok(text_download(state.db.clone(), id, after)),
+    }
+}
+
+/// The log as a streamed text file, a page at a time, so a huge log never sits in memory.
+fn text_download(db: sea_orm::DatabaseConnection, id: i64, after: i64) -> Response {
+    let pages = futures_util::stream::unfold(Some(after), move |from| {
+        let db = db.clone();
+        async move {
+            let from = from?;
+            match logs::read_after(&db, id, from, 5000).await {
+                Ok(lines) if lines.is_empty() => None,
+                Ok(lines) => {
+                    let next = lines.last().map(|l| l.seq);
+                    let mut text = String::new();
+                    for line in &lines {
+                        let _ = writeln!(text, "{} {} {}", line.at.format("%Y-%m-%dT%H:%M:%S%.3fZ"), line.stream, line.line);
+                    }
+                    Some((Ok::<_, std::io::Error>(text), next))
+                }
+                Err(err) => Some((Err(std::io::Error::other(err.to_string())), None)),
+            }
+        }
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"execution-{id}.log\"")),
+        ],
+        Body::from_stream(pages),
+    )
+        .into_response()
 }

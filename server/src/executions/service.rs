@@ -1,8 +1,10 @@
-//! Queries of executions.
+//! Executions: queries, starting and stopping.
 
-use app::model::{Execution, ExecutionPage, ExecutionSort, ExecutionStatus};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use app::model::{Event, Execution, ExecutionPage, ExecutionSort, ExecutionStatus, Trigger};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::queue;
+use super::worker::{EndRequest, Runner};
 use super::ExecutionError;
 use crate::db::entities::{execution, script};
 
@@ -70,4 +72,40 @@ fn to_api(run: execution::Model, script: Option<script::Model>) -> Execution {
         error: run.error,
         log_lines: run.log_lines,
     }
+}
+
+/// Queues a run of an active script; the caller wakes the worker.
+pub async fn start(db: &DatabaseConnection, script_id: i64, trigger: Trigger) -> Result<Execution, ExecutionError> {
+    let script = script::Entity::find_by_id(script_id).one(db).await?.ok_or(ExecutionError::ScriptNotFound(script_id))?;
+    if !script.is_active {
+        return Err(ExecutionError::Inactive(script.name));
+    }
+    let run = queue::enqueue(db, script_id, trigger, None).await?;
+    Ok(to_api(run, Some(script)))
+}
+
+/// Stops a run: a queued one at once, a running one through the instance that runs it (this
+/// one directly, another through the database). Gives back the run as it is now.
+pub async fn stop(db: &DatabaseConnection, runner: &Runner, id: i64, by: &str) -> Result<Execution, ExecutionError> {
+    let run = get(db, id).await?;
+    if run.status.is_final() {
+        return Err(ExecutionError::AlreadyOver { id, status: run.status });
+    }
+    let at = queue::now();
+    let reason = format!("stopped by {by} before it started");
+    if queue::stop_queued(db, id, &reason, at).await? {
+        runner.events.publish(Event::ExecutionError { execution_id: id, error: reason, at });
+        runner.events.publish(Event::ExecutionFinished { execution_id: id, status: ExecutionStatus::Stopped, exit_code: None, at });
+    } else if !runner.end_locally(id, EndRequest::Stop { by: by.to_string() }) && !queue::request_cancel(db, id).await? {
+        // It ended between the read and now.
+        let run = get(db, id).await?;
+        return Err(ExecutionError::AlreadyOver { id, status: run.status });
+    }
+    get(db, id).await
+}
+
+/// The status of a run, for log readers that need to know whether more may come.
+pub async fn status(db: &impl ConnectionTrait, id: i64) -> Result<ExecutionStatus, ExecutionError> {
+    let status: Option<ExecutionStatus> = execution::Entity::find_by_id(id).select_only().column(execution::Column::Status).into_tuple().one(db).await?;
+    status.ok_or(ExecutionError::NotFound(id))
 }

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .route("/ws/scripts/{id}", axum::routing::get(ws::script_events))
+        .route("/ws/executions/{id}", axum::routing::get(ws::execution_events))
         .leptos_routes_with_context(
             &state,
             pages,

@@ -1,16 +1,29 @@
-//! The WebSocket API. `/ws/scripts/{id}`: every event of one script, live, as JSON text frames.
-//! (The gate has already checked the user and the Origin of the upgrade request.)
+//! The WebSocket API, JSON text frames of `app::model::Event` (the gate has already checked the
+//! user and the Origin of the upgrade request):
+//! - `/ws/scripts/{id}`: every event of one script (its runs and its installs), live.
+//! - `/ws/executions/{id}?after=N`: one run's log lines with seq > N from the database, then its
+//!   live events; a client that falls behind is served from the database again, so it gets
+//!   every line exactly once and in order at its own pace, and the server holds no backlog.
 
-use app::model::Event;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use app::model::{Event, LogLine};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
+use futures_util::SinkExt;
+use sea_orm::DatabaseConnection;
+use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
 
 use super::error::ApiError;
-use super::extract::{ApiPath, IdPath};
+use super::extract::{ApiPath, ApiQuery, IdPath};
 use crate::auth::Identity;
+use crate::events::{log_event, Published};
+use crate::executions::{logs, service};
 use crate::state::AppState;
+
+/// Lines read from the database per step of a replay.
+const REPLAY_PAGE: usize = 2000;
 
 pub async fn script_events(
     State(state): State<AppState>,
@@ -20,36 +33,35 @@ pub async fn script_events(
 ) -> Result<Response, ApiError> {
     crate::scripts::service::get(&state.db, id).await?;
     let events = state.installer.events.subscribe();
-    Ok(upgrade.on_upgrade(move |socket| forward(socket, events, id)))
+    Ok(upgrade.on_upgrade(move |socket| forward_script(socket, events, id)))
 }
 
-async fn forward(mut socket: WebSocket, mut events: tokio::sync::broadcast::Receiver<Event>, script_id: i64) {
+async fn forward_script(mut socket: WebSocket, mut events: Receiver<Published>, script_id: i64) {
     // Runs of this script, learnt from their start, so their log lines can be told apart.
     let mut runs = std::collections::HashSet::new();
     loop {
         tokio::select! {
             received = events.recv() => match received {
-                Ok(event) => {
-                    let ours = match (&event, event.script_id()) {
-                        (Event::ExecutionStarted { execution_id, .. }, Some(id)) if id == script_id => {
-                            runs.insert(*execution_id);
-                            true
-                        }
-                        (_, Some(id)) => id == script_id,
-                        (Event::LogOutput { execution_id, .. } | Event::ExecutionFinished { execution_id, .. } | Event::ExecutionError { execution_id, .. }, None) => runs.contains(execution_id),
-                        _ => false,
+                Ok(published) => {
+                    let ours = match &published {
+                        Published::Lines { execution_id, .. } => runs.contains(execution_id),
+                        Published::Event(event) => match (event, event.script_id()) {
+                            (Event::ExecutionStarted { execution_id, .. }, Some(id)) if id == script_id => {
+                                runs.insert(*execution_id);
+                                true
+                            }
+                            (_, Some(id)) => id == script_id,
+                            (Event::ExecutionFinished { execution_id, .. } | Event::ExecutionError { execution_id, .. }, None) => runs.contains(execution_id),
+                            _ => false,
+                        },
                     };
-                    if !ours {
-                        continue;
-                    }
-                    let Ok(text) = serde_json::to_string(&event) else { continue };
-                    if socket.send(Message::Text(text.into())).await.is_err() {
+                    if ours && send_all(&mut socket, published.into_events()).await.is_err() {
                         return;
                     }
                 }
                 // Too slow to keep up: say so and close, so the client reloads its state.
                 Err(RecvError::Lagged(_)) => {
-                    let _ = socket.send(Message::Close(Some(axum::extract::ws::CloseFrame { code: 1013, reason: "lagging behind; reconnect".into() }))).await;
+                    close(&mut socket, 1013, "lagging behind; reconnect").await;
                     return;
                 }
                 Err(RecvError::Closed) => return,
@@ -60,4 +72,141 @@ async fn forward(mut socket: WebSocket, mut events: tokio::sync::broadcast::Rece
             },
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterQuery {
+    /// The last seq the client has; replay starts after it.
+    after: Option<i64>,
+}
+
+pub async fn execution_events(
+    State(state): State<AppState>,
+    _identity: Identity,
+    ApiPath(IdPath { id }): ApiPath<IdPath>,
+    ApiQuery(query): ApiQuery<AfterQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let after = query.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::invalid("after", "`after` is a line number, 0 or more"));
+    }
+    // Subscribed before anything is read: a line stored after the replay's read is published
+    // after this point, so it arrives live (lines are published only once stored).
+    let events = state.runner.events.subscribe();
+    service::status(&state.db, id).await?;
+    let db = state.db.clone();
+    Ok(upgrade.on_upgrade(move |socket| stream_execution(socket, db, events, id, after)))
+}
+
+async fn stream_execution(mut socket: WebSocket, db: DatabaseConnection, mut events: Receiver<Published>, id: i64, mut last: i64) {
+    if replay(&mut socket, &db, id, &mut last).await.is_err() {
+        return;
+    }
+    // A run already over had stored every line before its final status: the replay was all.
+    match service::get(&db, id).await {
+        Ok(run) if run.status.is_final() => {
+            let at = run.finished_at.unwrap_or(run.queued_at);
+            let mut closing = Vec::new();
+            if let Some(error) = run.error {
+                closing.push(Event::ExecutionError { execution_id: id, error, at });
+            }
+            closing.push(Event::ExecutionFinished { execution_id: id, status: run.status, exit_code: run.exit_code, at });
+            if send_all(&mut socket, closing).await.is_ok() {
+                close(&mut socket, 1000, "the run is over").await;
+            }
+            return;
+        }
+        Ok(_) => {}
+        Err(_) => {
+            close(&mut socket, 1011, "the run could not be read").await;
+            return;
+        }
+    }
+    loop {
+        tokio::select! {
+            received = events.recv() => match received {
+                Ok(Published::Lines { execution_id, lines }) if execution_id == id => {
+                    let fresh: Vec<&LogLine> = lines.iter().filter(|l| l.seq > last).collect();
+                    let Some(first) = fresh.first() else { continue };
+                    if first.seq != last + 1 {
+                        // Never expected (lines are published in order); the database has them.
+                        if replay(&mut socket, &db, id, &mut last).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    let batch: Vec<Event> = fresh.iter().map(|l| log_event(id, (*l).clone())).collect();
+                    last = fresh.last().map_or(last, |l| l.seq);
+                    if send_all(&mut socket, batch).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Published::Event(event)) => {
+                    let (mine, over) = match &event {
+                        Event::ExecutionStarted { execution_id, .. } | Event::ExecutionError { execution_id, .. } => (*execution_id == id, false),
+                        Event::ExecutionFinished { execution_id, .. } => (*execution_id == id, *execution_id == id),
+                        _ => (false, false),
+                    };
+                    if !mine {
+                        continue;
+                    }
+                    if send_all(&mut socket, vec![event]).await.is_err() {
+                        return;
+                    }
+                    if over {
+                        close(&mut socket, 1000, "the run is over").await;
+                        return;
+                    }
+                }
+                Ok(Published::Lines { .. }) => {}
+                // Fell behind the bus: catch up from the database, at this client's pace.
+                Err(RecvError::Lagged(_)) => {
+                    if replay(&mut socket, &db, id, &mut last).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+/// Sends the stored lines after `last`, a page at a time, advancing `last`.
+async fn replay(socket: &mut WebSocket, db: &DatabaseConnection, id: i64, last: &mut i64) -> Result<(), ()> {
+    loop {
+        let lines = match logs::read_after(db, id, *last, REPLAY_PAGE).await {
+            Ok(lines) => lines,
+            Err(err) => {
+                tracing::error!(execution_id = id, %err, "log replay failed");
+                close(socket, 1011, "the log could not be read; reconnect").await;
+                return Err(());
+            }
+        };
+        let Some(end) = lines.last().map(|l| l.seq) else { return Ok(()) };
+        let full = lines.len() == REPLAY_PAGE;
+        send_all(socket, lines.into_iter().map(|l| log_event(id, l)).collect()).await?;
+        *last = end;
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes the events as frames and flushes once.
+async fn send_all(socket: &mut WebSocket, events: Vec<Event>) -> Result<(), ()> {
+    for event in events {
+        let Ok(text) = serde_json::to_string(&event) else { continue };
+        socket.feed(Message::Text(text.into())).await.map_err(drop)?;
+    }
+    socket.flush().await.map_err(drop)
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
 }

@@ -5,7 +5,7 @@ use reqwest::Method;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use crate::helpers::{error_of, spawn_app, Backend, TestApp};
+use crate::helpers::{error_of, spawn_app_with, Backend, TestApp};
 use crate::on_both_backends;
 
 async fn insert_run(app: &TestApp, script_id: i64, status: &str, minute: u32) {
@@ -18,7 +18,8 @@ async fn insert_run(app: &TestApp, script_id: i64, status: &str, minute: u32) {
 }
 
 async fn filters_order_and_pages(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // A web instance: no worker touches the hand-made runs.
+    let app = spawn_app_with(backend, &["--role", "web"]).await;
     let admin = app.setup_admin().await;
     let mut ids = Vec::new();
     for name in ["One", "Two"] {

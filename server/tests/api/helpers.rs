@@ -168,8 +168,8 @@ pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> TestApp {
 }
 
 /// The database of one test. A PostgreSQL one is dropped when the test ends.
-struct TestDb {
-    url: String,
+pub struct TestDb {
+    pub url: String,
     postgres: Option<(String, String)>,
 }
 
@@ -178,7 +178,7 @@ fn postgres_admin_url() -> String {
 }
 
 impl TestDb {
-    async fn create(backend: Backend, dir: &std::path::Path) -> TestDb {
+    pub async fn create(backend: Backend, dir: &std::path::Path) -> TestDb {
         match backend {
             Backend::Sqlite => TestDb { url: format!("sqlite://{}", dir.join("test.db").display()), postgres: None },
             Backend::Postgres => {

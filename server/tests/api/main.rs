@@ -10,4 +10,5 @@ mod errors;
 mod executions;
 mod health;
 mod pages;
+mod runs;
 mod scripts;

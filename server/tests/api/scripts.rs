@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::json;
 use server::db::entities::{execution, script_tag, tag};
 
-use crate::helpers::{error_of, spawn_app, Actor, Backend, TestApp};
+use crate::helpers::{error_of, spawn_app, spawn_app_with, Actor, Backend, TestApp};
 use crate::on_both_backends;
 
 async fn create(app: &TestApp, actor: &Actor, body: serde_json::Value) -> reqwest::Response {
@@ -257,7 +257,8 @@ async fn whole(app: &TestApp, admin: &Actor) -> Vec<ScriptSummary> {
 
 /// The unfiltered list is served from a cache; every change a row shows must still appear.
 async fn whole_list_follows_every_change(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // A web instance: no worker takes the hand-made queued run.
+    let app = spawn_app_with(backend, &["--role", "web"]).await;
     let admin = app.setup_admin().await;
     let a = created(&app, &admin, json!({"name": "A"})).await;
     assert_eq!(whole(&app, &admin).await.len(), 1);

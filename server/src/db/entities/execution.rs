@@ -20,6 +20,8 @@ pub struct Model {
     pub worker_id: Option<String>,
     /// Highest `seq` stored, so a viewer knows where the log ends without counting rows.
     pub log_lines: i64,
+    /// A stop was asked for; the instance running it ends it.
+    pub cancel_requested: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

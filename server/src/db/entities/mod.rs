@@ -4,7 +4,8 @@
 pub mod api_token;
 pub mod dependency;
 pub mod execution;
-pub mod execution_log;
+pub mod execution_log_chunk;
+pub mod instance;
 pub mod schedule;
 pub mod script;
 pub mod script_tag;

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Runs through the app against the bare `python -u` run of the same script with the same venv
+Python, side by side in one process, as ratios against the SPEC targets:
+
+1. start overhead: POST …/execute → the script's first line arrives on a WebSocket (so it is
+   stored and pushed), against `python -u script.py` → its first line read from the pipe
+   (target ≤ 1.2×);
+2. throughput: a script printing 1,000,000 lines, POST → `execution_finished`, every line
+   stored and streamed to a connected viewer, against the bare run reading its whole output
+   (target ≤ 2×); the server's RSS before and after (target: flat);
+3. 20 concurrent runs of a script printing 20,000 lines, all finished, against 20 bare runs at
+   once.
+
+Usage: bench/runs.py [--rounds 15] [--lines 1000000] [--database-url postgres://…]
+Needs the release server (scripts/build) and uv on PATH (source scripts/env.sh).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from common import BIN, App, read_frame
+
+FIRST_LINE = "print('first')\nimport time\ntime.sleep(0.05)\n"
+
+
+def script(app, name, content):
+    return app.json("POST", "/api/scripts", {"name": name, "content": content}, expect=201)["id"]
+
+
+def execute(app, script_id):
+    return app.json("POST", f"/api/scripts/{script_id}/execute", expect=201)["id"]
+
+
+def wait_event(reader, kinds):
+    while True:
+        opcode, payload = read_frame(reader)
+        if opcode == 8:
+            raise SystemExit("the WebSocket closed early")
+        if opcode != 1:
+            continue
+        event = json.loads(payload)
+        if event["type"] in kinds:
+            return event
+
+
+def wait_finished(app, run_id):
+    while True:
+        run = app.json("GET", f"/api/executions/{run_id}")
+        if run["status"] not in ("queued", "running"):
+            return run
+        time.sleep(0.02)
+
+
+def bare_first_line(python, path):
+    start = time.perf_counter()
+    proc = subprocess.Popen([python, "-u", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=os.path.dirname(path))
+    proc.stdout.readline()
+    elapsed = time.perf_counter() - start
+    proc.wait()
+    return elapsed
+
+
+def bare_whole(python, path):
+    start = time.perf_counter()
+    proc = subprocess.Popen([python, "-u", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=os.path.dirname(path))
+    lines = sum(1 for _ in proc.stdout)
+    proc.wait()
+    return time.perf_counter() - start, lines
+
+
+def app_first_line(app, script_id, reader):
+    start = time.perf_counter()
+    run_id = execute(app, script_id)
+    while True:
+        event = wait_event(reader, ("log_output",))
+        if event["execution_id"] == run_id:
+            elapsed = time.perf_counter() - start
+            wait_event(reader, ("execution_finished",))
+            return elapsed
+
+
+def viewer(app, run_id, result):
+    """Reads every line of the run from its WebSocket, counting them and checking their order."""
+    sock, reader = app.events(f"/ws/executions/{run_id}?after=0")
+    expected = 1
+    while True:
+        opcode, payload = read_frame(reader)
+        if opcode == 8:
+            break
+        if opcode != 1:
+            continue
+        event = json.loads(payload)
+        if event["type"] == "log_output":
+            assert event["seq"] == expected, (event["seq"], expected)
+            expected += 1
+        elif event["type"] == "execution_finished":
+            result["finished_at"] = time.perf_counter()
+            result["status"] = event["status"]
+            break
+    result["lines"] = expected - 1
+    result["streamed_at"] = time.perf_counter()
+    sock.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--concurrent", type=int, default=20)
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite in the data dir)")
+    args = parser.parse_args()
+    if not os.access(BIN, os.X_OK):
+        sys.exit(f"{BIN} is missing: run scripts/build first (or set PYTASK_BIN)")
+    if not shutil.which("uv"):
+        sys.exit("uv is not on PATH: source scripts/env.sh")
+    work = tempfile.mkdtemp(prefix="pytask-bench-runs-")
+    extra = ["--workers", str(args.concurrent)]
+    if args.database_url:
+        extra += ["--database-url", args.database_url]
+    app = App(os.path.join(work, "data"), args=extra)
+    results = {}
+    try:
+        # --- 1. start overhead --------------------------------------------------------------
+        first = script(app, f"first line {time.time()}", FIRST_LINE)
+        sock, reader = app.events(f"/ws/scripts/{first}")
+        app_first_line(app, first, reader)  # makes the venv; not counted
+        python = os.path.join(work, "data", "scripts", str(first), "venv", "bin", "python")
+        path = os.path.join(work, "first.py")
+        with open(path, "w") as f:
+            f.write(FIRST_LINE)
+        bare_first_line(python, path)
+        app_times, bare_times = [], []
+        for _ in range(args.rounds):  # interleaved, so drift hits both alike
+            app_times.append(app_first_line(app, first, reader))
+            bare_times.append(bare_first_line(python, path))
+        sock.close()
+        results["first"] = (statistics.median(app_times), statistics.median(bare_times))
+
+        # --- 2. a million lines -------------------------------------------------------------
+        body = f"for i in range({args.lines}):\n    print(i)\n"
+        many = script(app, f"many lines {time.time()}", "print('warm')\n")
+        wait_finished(app, execute(app, many))  # makes the venv; not counted
+        current = app.json("GET", f"/api/scripts/{many}")
+        app.json("PUT", f"/api/scripts/{many}", {"updated_at": current["updated_at"], "content": body})
+        path = os.path.join(work, "many.py")
+        with open(path, "w") as f:
+            f.write(body)
+        bare_time, bare_lines = bare_whole(python, path)
+        assert bare_lines == args.lines
+        rss_before = app.rss_kb()
+        # A waiting run, so the viewer is connected before the first line.
+        start = time.perf_counter()
+        run_id = execute(app, many)
+        seen = {}
+        watcher = threading.Thread(target=viewer, args=(app, run_id, seen))
+        watcher.start()
+        run = wait_finished(app, run_id)
+        app_time = time.perf_counter() - start
+        watcher.join()
+        rss_after = app.rss_kb()
+        stored = app.json("GET", f"/api/executions/{run_id}")["log_lines"]
+        assert run["status"] == "succeeded", run
+        assert stored == args.lines and seen["lines"] == args.lines, (stored, seen)
+        results["many"] = (app_time, bare_time, seen["streamed_at"] - start, rss_before, rss_after)
+
+        # --- 3. concurrent runs ---------------------------------------------------------------
+        body = "import time\nfor i in range(20000):\n    print(i)\n"
+        path = os.path.join(work, "twenty.py")
+        with open(path, "w") as f:
+            f.write(body)
+        ids = [script(app, f"concurrent {i} {time.time()}", body) for i in range(args.concurrent)]
+        for script_id in ids:  # each script's venv made once, not counted
+            wait_finished(app, execute(app, script_id))
+        start = time.perf_counter()
+        runs = [execute(app, script_id) for script_id in ids]
+        for run_id in runs:
+            assert wait_finished(app, run_id)["status"] == "succeeded"
+        app_many = time.perf_counter() - start
+        start = time.perf_counter()
+        procs = [subprocess.Popen([python, "-u", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for _ in ids]
+        threads = [threading.Thread(target=lambda p=p: sum(1 for _ in p.stdout)) for p in procs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for p in procs:
+            p.wait()
+        bare_many = time.perf_counter() - start
+        results["concurrent"] = (app_many, bare_many)
+    finally:
+        app.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    app_first, bare_first = results["first"]
+    print(f"backend: {backend}")
+    print(f"1. first line, median of {args.rounds}: app {app_first * 1000:.1f} ms, bare python -u {bare_first * 1000:.1f} ms "
+          f"→ {app_first / bare_first:.2f}× (target ≤ 1.2)")
+    app_time, bare_time, streamed, before, after = results["many"]
+    print(f"2. {args.lines:,} lines: app {app_time:.2f} s (viewer had all at {streamed:.2f} s), bare {bare_time:.2f} s "
+          f"→ {app_time / bare_time:.2f}× (target ≤ 2); server RSS {before / 1024:.1f} MB → {after / 1024:.1f} MB")
+    app_many, bare_many = results["concurrent"]
+    print(f"3. {args.concurrent} concurrent runs × 20,000 lines: app {app_many:.2f} s, bare {bare_many:.2f} s → {app_many / bare_many:.2f}×")
+
+
+if __name__ == "__main__":
+    main()

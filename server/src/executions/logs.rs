@@ -1,0 +1,191 @@
+//! A run's log: bytes from the process cut into lines, and lines stored as chunks.
+//!
+//! A chunk is a row holding the consecutive lines `first_seq..=last_seq` as JSON
+//! (`[[stream, at_micros, line], …]`; the seq of each is implied by its place). Replay "after N"
+//! reads the chunks whose `last_seq > N` in order and skips the lines ≤ N of the first one, so it
+//! is exact from any seq while a million lines cost a few hundred inserts, not a million.
+
+use app::model::{LogLine, LogStream};
+use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+
+use crate::db::entities::execution_log_chunk;
+
+/// Longest piece of a line stored as one log line; a longer line continues in the next ones.
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// Cuts a byte stream into lines: at `\n` (a `\r\n` loses its `\r`), or at `MAX_LINE_BYTES`
+/// on a character boundary. Invalid UTF-8 becomes U+FFFD.
+#[derive(Default)]
+pub struct LineSplitter {
+    pending: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// Feeds bytes read from the stream; hands every complete line to `emit`.
+    pub fn push(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(String)) {
+        while !bytes.is_empty() {
+            let room = MAX_LINE_BYTES - self.pending.len();
+            let window = &bytes[..bytes.len().min(room)];
+            match window.iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    self.pending.extend_from_slice(&window[..end]);
+                    if self.pending.last() == Some(&b'\r') {
+                        self.pending.pop();
+                    }
+                    emit(decode(std::mem::take(&mut self.pending)));
+                    bytes = &bytes[end + 1..];
+                }
+                None => {
+                    self.pending.extend_from_slice(window);
+                    bytes = &bytes[window.len()..];
+                    if self.pending.len() >= MAX_LINE_BYTES {
+                        let cut = char_boundary(&self.pending);
+                        let rest = self.pending.split_off(cut);
+                        emit(decode(std::mem::replace(&mut self.pending, rest)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The stream ended: what is left is the last line (without a newline).
+    pub fn finish(&mut self, emit: &mut impl FnMut(String)) {
+        if !self.pending.is_empty() {
+            emit(decode(std::mem::take(&mut self.pending)));
+        }
+    }
+}
+
+/// Where to cut a full buffer so a multi-byte character is not split in two: before an
+/// incomplete sequence at its very end, else at its end.
+fn char_boundary(buffer: &[u8]) -> usize {
+    match std::str::from_utf8(buffer) {
+        Err(err) if err.error_len().is_none() && err.valid_up_to() > 0 => err.valid_up_to(),
+        _ => buffer.len(),
+    }
+}
+
+fn decode(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+}
+
+type Row<'a> = (LogStream, i64, &'a str);
+
+/// The JSON body of a chunk of lines.
+pub fn encode(lines: &[LogLine]) -> String {
+    let rows: Vec<Row> = lines.iter().map(|l| (l.stream, l.at.timestamp_micros(), l.line.as_str())).collect();
+    serde_json::to_string(&rows).expect("log rows always serialise")
+}
+
+fn decode_chunk(chunk: &execution_log_chunk::Model) -> Result<Vec<LogLine>, sea_orm::DbErr> {
+    let rows: Vec<(LogStream, i64, String)> =
+        serde_json::from_str(&chunk.body).map_err(|err| sea_orm::DbErr::Custom(format!("log chunk {}/{} is unreadable: {err}", chunk.execution_id, chunk.first_seq)))?;
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (stream, micros, line))| LogLine { seq: chunk.first_seq + i as i64, stream, line, at: from_micros(micros) })
+        .collect())
+}
+
+fn from_micros(micros: i64) -> DateTime<Utc> {
+    Utc.timestamp_micros(micros).single().unwrap_or_default()
+}
+
+/// Stores consecutive lines (non-empty, seqs in order) as one chunk.
+pub async fn store(db: &impl ConnectionTrait, execution_id: i64, lines: &[LogLine]) -> Result<(), sea_orm::DbErr> {
+    let (Some(first), Some(last)) = (lines.first(), lines.last()) else { return Ok(()) };
+    execution_log_chunk::Entity::insert(execution_log_chunk::ActiveModel {
+        execution_id: Set(execution_id),
+        first_seq: Set(first.seq),
+        last_seq: Set(last.seq),
+        body: Set(encode(lines)),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Up to `limit` lines with seq > `after`, in order. Reads chunk by chunk, so a caller paging
+/// through a huge log holds one page at a time.
+pub async fn read_after(db: &impl ConnectionTrait, execution_id: i64, after: i64, limit: usize) -> Result<Vec<LogLine>, sea_orm::DbErr> {
+    let mut lines = Vec::new();
+    let mut from = after;
+    while lines.len() < limit {
+        let chunks = execution_log_chunk::Entity::find()
+            .filter(execution_log_chunk::Column::ExecutionId.eq(execution_id))
+            .filter(execution_log_chunk::Column::LastSeq.gt(from))
+            .order_by_asc(execution_log_chunk::Column::FirstSeq)
+            .limit(16)
+            .all(db)
+            .await?;
+        if chunks.is_empty() {
+            break;
+        }
+        for chunk in &chunks {
+            for line in decode_chunk(chunk)? {
+                if line.seq > from && lines.len() < limit {
+                    from = line.seq;
+                    lines.push(line);
+                }
+            }
+            if lines.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(parts: &[&[u8]]) -> Vec<String> {
+        let mut splitter = LineSplitter::default();
+        let mut out = Vec::new();
+        for part in parts {
+            splitter.push(part, &mut |line| out.push(line));
+        }
+        splitter.finish(&mut |line| out.push(line));
+        out
+    }
+
+    #[test]
+    fn lines_across_reads() {
+        assert_eq!(split(&[b"a\nb", b"c\r\n", b"\nlast"]), ["a", "bc", "", "last"]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced() {
+        assert_eq!(split(&[b"ok \xff\xfe end\n"]), ["ok \u{fffd}\u{fffd} end"]);
+    }
+
+    #[test]
+    fn a_long_line_is_split_not_dropped() {
+        let line = "x".repeat(MAX_LINE_BYTES * 2 + 5);
+        let out = split(&[line.as_bytes(), b"\n"]);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out.concat(), line);
+    }
+
+    #[test]
+    fn a_split_never_cuts_a_character() {
+        // 'é' is two bytes; an odd offset puts one across the limit.
+        let line = format!("a{}", "é".repeat(MAX_LINE_BYTES));
+        let out = split(&[line.as_bytes()]);
+        assert!(out.iter().all(|piece| !piece.contains('\u{fffd}')), "a character was cut");
+        assert_eq!(out.concat(), line);
+    }
+
+    #[test]
+    fn chunk_round_trip() {
+        let at = from_micros(1_764_061_234_123_456);
+        let lines = vec![
+            LogLine { seq: 7, stream: LogStream::Stdout, line: "one \"quoted\"".into(), at },
+            LogLine { seq: 8, stream: LogStream::Stderr, line: String::new(), at },
+        ];
+        let chunk = execution_log_chunk::Model { execution_id: 1, first_seq: 7, last_seq: 8, body: encode(&lines) };
+        assert_eq!(decode_chunk(&chunk).unwrap(), lines);
+    }
+}

@@ -1,0 +1,213 @@
+//! The run queue and a run's life in the database: enqueue, claim, finish, stop, and `lost`.
+//!
+//! The database is the queue: a worker claims the oldest `queued` run with one conditional
+//! UPDATE (with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers of several instances never
+//! take the same run, nor wait on each other's row). Every status change is conditional on the
+//! status it leaves, so a late writer (a stop racing the end, a sweep racing a finish) changes
+//! nothing instead of overwriting a final status.
+
+use app::model::{ExecutionStatus, Trigger};
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Set, Statement,
+};
+
+use crate::db::entities::{execution, instance};
+
+pub fn now() -> DateTime<Utc> {
+    // Both backends keep microseconds; a value read back then equals the one written.
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Adds a queued run. The run is given back as inserted, not read again: a worker may claim it
+/// at once, and the caller answers "queued".
+pub async fn enqueue(db: &impl ConnectionTrait, script_id: i64, trigger: Trigger, schedule_id: Option<i64>) -> Result<execution::Model, sea_orm::DbErr> {
+    let queued_at = now();
+    let row = execution::ActiveModel {
+        script_id: Set(script_id),
+        status: Set(ExecutionStatus::Queued),
+        trigger: Set(trigger),
+        schedule_id: Set(schedule_id),
+        queued_at: Set(queued_at),
+        log_lines: Set(0),
+        cancel_requested: Set(false),
+        ..Default::default()
+    };
+    let id = execution::Entity::insert(row).exec(db).await?.last_insert_id;
+    Ok(execution::Model {
+        id,
+        script_id,
+        status: ExecutionStatus::Queued,
+        trigger,
+        schedule_id,
+        queued_at,
+        started_at: None,
+        finished_at: None,
+        exit_code: None,
+        error: None,
+        worker_id: None,
+        log_lines: 0,
+        cancel_requested: false,
+    })
+}
+
+#[derive(Debug, FromQueryResult)]
+pub struct Claimed {
+    pub id: i64,
+    pub script_id: i64,
+}
+
+/// Takes the oldest queued run for `instance`, marking it `running`; `None` when the queue is empty.
+pub async fn claim(db: &DatabaseConnection, instance: &str) -> Result<Option<(Claimed, DateTime<Utc>)>, sea_orm::DbErr> {
+    let started = now();
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "UPDATE executions SET status = 'running', worker_id = $1, started_at = $2 \
+             WHERE id = (SELECT id FROM executions WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             AND status = 'queued' RETURNING id, script_id"
+        }
+        // SQLite runs one writer at a time: the statement is atomic as it stands.
+        _ => {
+            "UPDATE executions SET status = 'running', worker_id = ?, started_at = ? \
+             WHERE id = (SELECT id FROM executions WHERE status = 'queued' ORDER BY id LIMIT 1) \
+             AND status = 'queued' RETURNING id, script_id"
+        }
+    };
+    let statement = Statement::from_sql_and_values(backend, sql, [instance.into(), started.into()]);
+    Ok(Claimed::find_by_statement(statement).one(db).await?.map(|claimed| (claimed, started)))
+}
+
+/// How a run ended, as stored.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: ExecutionStatus,
+    pub exit_code: Option<i32>,
+    pub error: Option<String>,
+}
+
+/// Writes the final status of a run this instance holds; false if it is no longer `running`
+/// here (another instance declared it lost meanwhile).
+pub async fn finish(db: &impl ConnectionTrait, id: i64, instance: &str, outcome: &Outcome, at: DateTime<Utc>) -> Result<bool, sea_orm::DbErr> {
+    let result = execution::Entity::update_many()
+        .col_expr(execution::Column::Status, Expr::value(outcome.status))
+        .col_expr(execution::Column::FinishedAt, Expr::value(at))
+        .col_expr(execution::Column::ExitCode, Expr::value(outcome.exit_code))
+        .col_expr(execution::Column::Error, Expr::value(outcome.error.clone()))
+        .filter(execution::Column::Id.eq(id))
+        .filter(execution::Column::Status.eq(ExecutionStatus::Running))
+        .filter(execution::Column::WorkerId.eq(instance))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Ends a run that has not started: true if it was still queued.
+pub async fn stop_queued(db: &impl ConnectionTrait, id: i64, reason: &str, at: DateTime<Utc>) -> Result<bool, sea_orm::DbErr> {
+    let result = execution::Entity::update_many()
+        .col_expr(execution::Column::Status, Expr::value(ExecutionStatus::Stopped))
+        .col_expr(execution::Column::FinishedAt, Expr::value(at))
+        .col_expr(execution::Column::Error, Expr::value(reason))
+        .filter(execution::Column::Id.eq(id))
+        .filter(execution::Column::Status.eq(ExecutionStatus::Queued))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Asks the instance running `id` to stop it: true if it is running.
+pub async fn request_cancel(db: &impl ConnectionTrait, id: i64) -> Result<bool, sea_orm::DbErr> {
+    let result = execution::Entity::update_many()
+        .col_expr(execution::Column::CancelRequested, Expr::value(true))
+        .filter(execution::Column::Id.eq(id))
+        .filter(execution::Column::Status.eq(ExecutionStatus::Running))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn cancel_requested(db: &impl ConnectionTrait, id: i64) -> Result<bool, sea_orm::DbErr> {
+    let flag: Option<bool> = execution::Entity::find_by_id(id).select_only().column(execution::Column::CancelRequested).into_tuple().one(db).await?;
+    Ok(flag.unwrap_or(false))
+}
+
+/// Records how many lines a run has stored.
+pub async fn set_log_lines(db: &impl ConnectionTrait, id: i64, lines: i64) -> Result<(), sea_orm::DbErr> {
+    execution::Entity::update_many().col_expr(execution::Column::LogLines, Expr::value(lines)).filter(execution::Column::Id.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+/// Announces this instance (its heartbeat row).
+pub async fn register_instance(db: &impl ConnectionTrait, id: &str, role: &str) -> Result<(), sea_orm::DbErr> {
+    let at = now();
+    let host = nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_default();
+    instance::ActiveModel {
+        id: Set(id.to_string()),
+        role: Set(role.to_string()),
+        host: Set(host.chars().take(255).collect()),
+        pid: Set(i64::from(std::process::id())),
+        started_at: Set(at),
+        heartbeat_at: Set(at),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn heartbeat(db: &impl ConnectionTrait, id: &str) -> Result<(), sea_orm::DbErr> {
+    instance::Entity::update_many().col_expr(instance::Column::HeartbeatAt, Expr::value(now())).filter(instance::Column::Id.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+pub async fn unregister_instance(db: &impl ConnectionTrait, id: &str) -> Result<(), sea_orm::DbErr> {
+    instance::Entity::delete_by_id(id.to_string()).exec(db).await?;
+    Ok(())
+}
+
+/// Marks `lost` the runs held by instances other than `me` whose heartbeat is older than
+/// `cutoff` (or that have no instance row at all); gives back their ids. `everyone_else`: every
+/// other instance counts as dead (SQLite, where only one instance can use the database).
+pub async fn sweep_lost(db: &DatabaseConnection, me: &str, cutoff: DateTime<Utc>, everyone_else: bool) -> Result<Vec<i64>, sea_orm::DbErr> {
+    let alive: Vec<String> = if everyone_else {
+        vec![me.to_string()]
+    } else {
+        instance::Entity::find().select_only().column(instance::Column::Id).filter(instance::Column::HeartbeatAt.gt(cutoff)).into_tuple().all(db).await?
+    };
+    let orphans: Vec<(i64, Option<String>)> = execution::Entity::find()
+        .select_only()
+        .column(execution::Column::Id)
+        .column(execution::Column::WorkerId)
+        .filter(execution::Column::Status.eq(ExecutionStatus::Running))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut lost = Vec::new();
+    for (id, worker) in orphans {
+        if worker.as_ref().is_some_and(|w| alive.contains(w)) {
+            continue;
+        }
+        let message = match &worker {
+            Some(worker) => format!("the instance running it ({worker}) stopped without finishing it (no heartbeat); the log keeps the lines it had stored"),
+            None => "it was marked running without an instance".to_string(),
+        };
+        let result = execution::Entity::update_many()
+            .col_expr(execution::Column::Status, Expr::value(ExecutionStatus::Lost))
+            .col_expr(execution::Column::FinishedAt, Expr::value(now()))
+            .col_expr(execution::Column::Error, Expr::value(message))
+            .filter(execution::Column::Id.eq(id))
+            .filter(execution::Column::Status.eq(ExecutionStatus::Running))
+            .filter(match &worker {
+                Some(w) => execution::Column::WorkerId.eq(w.clone()),
+                None => execution::Column::WorkerId.is_null(),
+            })
+            .exec(db)
+            .await?;
+        if result.rows_affected == 1 {
+            lost.push(id);
+        }
+    }
+    // Rows of instances dead for a day are history nobody needs.
+    instance::Entity::delete_many().filter(instance::Column::HeartbeatAt.lt(cutoff - chrono::Duration::days(1))).exec(db).await?;
+    Ok(lost)
+}

@@ -1,0 +1,620 @@
+//! The worker: takes queued runs from the database, `PYTASK_WORKERS` at a time, and carries
+//! each through its life: environment ready (installing the requirements first if needed),
+//! process started with its limits, output read into lines, stored in batches and published,
+//! stop / timeout / shutdown ended as a whole process tree, final status written.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use app::model::{Event, ExecutionStatus, LogLine, LogStream};
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait};
+use tokio::io::AsyncReadExt;
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
+
+use super::logs::{self, LineSplitter};
+use super::process::{self, Launch, Limits};
+use super::queue::{self, Claimed, Outcome};
+use crate::config::Config;
+use crate::deps::service::{self as deps, venv_dir, Installer};
+use crate::deps::uv::venv_python;
+use crate::deps::DepsError;
+use crate::events::EventBus;
+
+/// Most bytes of log lines stored (and published) as one batch.
+pub const BATCH_BYTES: usize = 64 * 1024;
+/// Prefix of the lines the server itself writes into a run's log.
+const SAYS: &str = "[pytask]";
+
+/// The settings of runs, taken from the configuration.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub workers: usize,
+    pub data_dir: PathBuf,
+    pub default_timeout: Duration,
+    pub grace: Duration,
+    pub output_cap: u64,
+    pub limits: Limits,
+    pub lost_after: Duration,
+}
+
+impl RunSettings {
+    pub fn from_config(config: &Config) -> RunSettings {
+        RunSettings {
+            workers: usize::from(config.workers),
+            data_dir: config.data_dir.clone(),
+            default_timeout: Duration::from_secs(config.run_timeout_seconds),
+            grace: Duration::from_secs(config.kill_grace_seconds),
+            output_cap: config.run_output_mb.saturating_mul(1024 * 1024),
+            limits: Limits {
+                memory_bytes: config.run_memory_mb.saturating_mul(1024 * 1024),
+                cpu_seconds: config.run_cpu_seconds,
+                open_files: config.run_open_files,
+                processes: config.run_processes,
+            },
+            lost_after: Duration::from_secs(config.lost_after_seconds),
+        }
+    }
+}
+
+/// Why a run is asked to end before its script does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndRequest {
+    Stop { by: String },
+    Shutdown,
+}
+
+/// Runs executions. Cheap to clone; one per instance.
+#[derive(Clone)]
+pub struct Runner {
+    pub db: DatabaseConnection,
+    pub events: EventBus,
+    pub installer: Installer,
+    pub settings: Arc<RunSettings>,
+    /// This process's name in the database (`executions.worker_id`, `instances.id`).
+    pub instance: Arc<str>,
+    /// Rung when a run is queued here, so an idle worker starts it at once.
+    wake: Arc<Notify>,
+    /// Runs in progress here, each with the channel that asks it to end.
+    running: Arc<Mutex<HashMap<i64, watch::Sender<Option<EndRequest>>>>>,
+    closing: watch::Sender<bool>,
+}
+
+impl Runner {
+    pub fn new(db: DatabaseConnection, installer: Installer, settings: RunSettings) -> Runner {
+        Runner {
+            db,
+            events: installer.events.clone(),
+            installer,
+            settings: Arc::new(settings),
+            instance: format!("pytask-{}", uuid::Uuid::new_v4().simple()).into(),
+            wake: Arc::default(),
+            running: Arc::default(),
+            closing: watch::channel(false).0,
+        }
+    }
+
+    /// A run was queued: an idle worker of this instance takes it now, not at its next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Asks a run of this instance to end; false if it is not running here.
+    pub fn end_locally(&self, id: i64, request: EndRequest) -> bool {
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        match running.get(&id) {
+            Some(sender) => {
+                sender.send_replace(Some(request));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Registers the instance, marks the runs of dead instances `lost`, and starts the
+    /// heartbeat; with `work`, also the workers.
+    pub async fn start(&self, role: &str, work: bool) -> Result<(), sea_orm::DbErr> {
+        queue::register_instance(&self.db, &self.instance, role).await?;
+        // SQLite is one instance's database: whatever was running belonged to a dead process.
+        let single = self.db.get_database_backend() == DatabaseBackend::Sqlite;
+        self.sweep(single).await;
+        let this = self.clone();
+        tokio::spawn(async move { this.heartbeat_loop().await });
+        if work {
+            let this = self.clone();
+            tokio::spawn(async move { this.dispatch().await });
+        }
+        Ok(())
+    }
+
+    async fn sweep(&self, everyone_else: bool) {
+        let cutoff = queue::now() - chrono::Duration::from_std(self.settings.lost_after).unwrap_or_default();
+        match queue::sweep_lost(&self.db, &self.instance, cutoff, everyone_else).await {
+            Ok(lost) => {
+                for execution_id in lost {
+                    tracing::warn!(execution_id, "run marked lost: its instance stopped without finishing it");
+                    self.events.publish(Event::ExecutionFinished { execution_id, status: ExecutionStatus::Lost, exit_code: None, at: Utc::now() });
+                }
+            }
+            Err(err) => tracing::error!(%err, "the sweep for lost runs failed"),
+        }
+    }
+
+    async fn heartbeat_loop(&self) {
+        let mut closing = self.closing.subscribe();
+        let every = (self.settings.lost_after / 3).max(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                _ = closing.wait_for(|c| *c) => return,
+            }
+            if let Err(err) = queue::heartbeat(&self.db, &self.instance).await {
+                tracing::error!(%err, "heartbeat failed");
+            }
+            self.sweep(false).await;
+        }
+    }
+
+    /// Claims runs while a worker slot is free; sleeps when the queue is empty until woken,
+    /// polled (another instance may have queued), or closed.
+    async fn dispatch(&self) {
+        let slots = Arc::new(Semaphore::new(self.settings.workers));
+        let mut closing = self.closing.subscribe();
+        // Another instance's runs are seen at the next poll (or, later, by a notification).
+        let poll = match self.db.get_database_backend() {
+            DatabaseBackend::Sqlite => Duration::from_secs(5),
+            _ => Duration::from_secs(1),
+        };
+        loop {
+            let permit = tokio::select! {
+                permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                _ = closing.wait_for(|c| *c) => return,
+            };
+            if *closing.borrow() {
+                return;
+            }
+            match queue::claim(&self.db, &self.instance).await {
+                Ok(Some((claimed, started))) => {
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        this.execute(claimed, started).await;
+                        drop(permit);
+                    });
+                }
+                Ok(None) => {
+                    drop(permit);
+                    tokio::select! {
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(poll) => {}
+                        _ = closing.wait_for(|c| *c) => return,
+                    }
+                }
+                Err(err) => {
+                    drop(permit);
+                    tracing::error!(%err, "claiming a queued run failed; retrying in a second");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Stops taking runs, lets the running ones finish for up to `grace`, then stops them
+    /// (status `stopped`, the log says why) and leaves the instance table.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.closing.send_replace(true);
+        let idle = async {
+            while !self.running.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        if tokio::time::timeout(grace, idle).await.is_err() {
+            let ids: Vec<i64> = self.running.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect();
+            for id in ids {
+                self.end_locally(id, EndRequest::Shutdown);
+            }
+            while !self.running.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        if let Err(err) = queue::unregister_instance(&self.db, &self.instance).await {
+            tracing::warn!(%err, "could not remove this instance's heartbeat row");
+        }
+    }
+
+    async fn execute(&self, claimed: Claimed, started: DateTime<Utc>) {
+        let id = claimed.id;
+        let (end_tx, end_rx) = watch::channel(None);
+        self.running.lock().unwrap_or_else(PoisonError::into_inner).insert(id, end_tx);
+        self.events.publish(Event::ExecutionStarted { execution_id: id, script_id: claimed.script_id, at: started });
+        let outcome = self.run(id, claimed.script_id, end_rx).await;
+        let at = queue::now();
+        // The final status must land: retry through a database hiccup rather than leave the
+        // run `running` (it would be declared lost).
+        let mut attempt = 0;
+        let stored = loop {
+            match queue::finish(&self.db, id, &self.instance, &outcome, at).await {
+                Ok(stored) => break stored,
+                Err(err) if attempt < 20 => {
+                    attempt += 1;
+                    tracing::warn!(execution_id = id, %err, "storing the run's outcome failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(250 * attempt)).await;
+                }
+                Err(err) => {
+                    tracing::error!(execution_id = id, %err, "the run's outcome could not be stored");
+                    break false;
+                }
+            }
+        };
+        self.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+        if stored {
+            if let Some(error) = &outcome.error {
+                self.events.publish(Event::ExecutionError { execution_id: id, error: error.clone(), at });
+            }
+            self.events.publish(Event::ExecutionFinished { execution_id: id, status: outcome.status, exit_code: outcome.exit_code, at });
+        }
+    }
+
+    async fn run(&self, id: i64, script_id: i64, mut end: watch::Receiver<Option<EndRequest>>) -> Outcome {
+        let (sink, lines) = mpsc::channel::<Vec<Piece>>(64);
+        let collector = tokio::spawn(collect(self.db.clone(), self.events.clone(), id, lines, self.settings.output_cap));
+        let log = Log { sink };
+        let outcome = self.run_logged(id, script_id, &log, &mut end).await;
+        drop(log);
+        let collected = collector.await.unwrap_or_default();
+        match outcome {
+            Ok(mut outcome) => {
+                if outcome.status == ExecutionStatus::Failed && collected.memory_error {
+                    let limit = self.settings.limits.memory_bytes / (1024 * 1024);
+                    let error = outcome.error.take().unwrap_or_default();
+                    outcome.error = Some(format!("{error}: MemoryError, the run reached its memory limit of {limit} MiB (PYTASK_RUN_MEMORY_MB)"));
+                }
+                outcome
+            }
+            Err(error) => Outcome { status: ExecutionStatus::Failed, exit_code: None, error: Some(error) },
+        }
+    }
+
+    /// Everything between claim and outcome, writing into `log`. An `Err` is a run that could
+    /// not start, in words.
+    async fn run_logged(&self, id: i64, script_id: i64, log: &Log, end: &mut watch::Receiver<Option<EndRequest>>) -> Result<Outcome, String> {
+        let script = crate::db::entities::script::Entity::find_by_id(script_id)
+            .one(&self.db)
+            .await
+            .map_err(|err| format!("the script could not be read: {err}"))?
+            .ok_or("the script was deleted before the run started")?;
+        self.prepare_environment(script_id, log, end).await?;
+        if let Some(request) = end.borrow().clone() {
+            return Ok(ended_before_start(request));
+        }
+
+        let workdir = self.settings.data_dir.join("runs").join(id.to_string());
+        let _cleanup = RemoveOnDrop(workdir.clone());
+        // Plain file calls: two small local writes cost less than handing them to a thread.
+        std::fs::create_dir_all(&workdir).map_err(|err| format!("the working directory {} could not be made: {err}", workdir.display()))?;
+        let script_path = workdir.join("script.py");
+        std::fs::write(&script_path, &script.content).map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
+        let venv = venv_dir(&self.settings.data_dir, script_id);
+        let python = venv_python(&venv);
+        let limits = self.settings.limits;
+        let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env: run_environment(&venv, &workdir, id, &script.name), limits };
+        let mut child = process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
+        // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
+        let group = child.id();
+
+        let readers = [
+            tokio::spawn(read_stream(child.stdout.take(), LogStream::Stdout, log.sink.clone())),
+            tokio::spawn(read_stream(child.stderr.take(), LogStream::Stderr, log.sink.clone())),
+        ];
+        let timeout = script.timeout_seconds.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs).unwrap_or(self.settings.default_timeout);
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        // Not at once: the first second of a run is left to the script.
+        let mut poll = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let grace = self.settings.grace;
+        let ending = |why: String| format!("{why}; ending the process group (SIGTERM, then SIGKILL after {} s)", grace.as_secs());
+
+        let (status, ended) = loop {
+            tokio::select! {
+                status = child.wait() => break (status, None),
+                () = &mut deadline => {
+                    log.say(ending(format!("timed out after {} s", timeout.as_secs()))).await;
+                    break (process::terminate(&mut child, grace).await, Some(Ended::TimedOut(timeout)));
+                }
+                Ok(()) = end.changed() => {
+                    let Some(request) = end.borrow().clone() else { continue };
+                    log.say(ending(request.describe())).await;
+                    break (process::terminate(&mut child, grace).await, Some(Ended::Asked(request)));
+                }
+                _ = poll.tick() => {
+                    // A stop asked on another instance arrives through the database.
+                    if queue::cancel_requested(&self.db, id).await.unwrap_or(false) {
+                        let request = EndRequest::Stop { by: "a user".into() };
+                        log.say(ending(request.describe())).await;
+                        break (process::terminate(&mut child, grace).await, Some(Ended::Asked(request)));
+                    }
+                }
+            }
+        };
+        // Children the script left behind die with it, and their copies of the pipes close.
+        if let Some(pid) = group {
+            process::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        for reader in readers {
+            // A grandchild that left the group could hold a pipe open: do not wait on it for ever.
+            let abort = reader.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), reader).await.is_err() {
+                abort.abort();
+                log.say("a process outside the run's group kept its output open; reading stopped".into()).await;
+            }
+        }
+        let status = status.map_err(|err| format!("waiting for the script failed: {err}"))?;
+        let exit_code = status.code();
+        Ok(match ended {
+            Some(Ended::TimedOut(after)) => Outcome { status: ExecutionStatus::TimedOut, exit_code, error: Some(format!("timed out after {} s", after.as_secs())) },
+            Some(Ended::Asked(request)) => Outcome { status: ExecutionStatus::Stopped, exit_code, error: Some(request.describe()) },
+            None if exit_code == Some(0) => Outcome { status: ExecutionStatus::Succeeded, exit_code, error: None },
+            None => {
+                let error = match exit_code {
+                    Some(code) => format!("the script exited with code {code}"),
+                    None => process::describe_signal(status, &limits).unwrap_or_else(|| "the script ended abnormally".into()),
+                };
+                Outcome { status: ExecutionStatus::Failed, exit_code, error: Some(error) }
+            }
+        })
+    }
+
+    /// Makes sure the venv exists and holds the requirements; installs them first (the log
+    /// says so) when it does not.
+    async fn prepare_environment(&self, script_id: i64, log: &Log, end: &watch::Receiver<Option<EndRequest>>) -> Result<(), String> {
+        let mut said_waiting = false;
+        loop {
+            if self.environment_ready(script_id).await? {
+                return Ok(());
+            }
+            match self.installer.installs.claim(script_id) {
+                Ok(_slot) => {
+                    // Checked again under the slot: an install may have just finished.
+                    if self.environment_ready(script_id).await? {
+                        return Ok(());
+                    }
+                    let wanted = deps::requirements(&self.db, script_id).await.map_err(|err| err.to_string())?;
+                    if wanted.is_empty() {
+                        log.say("first run: making the script's environment".into()).await;
+                    } else {
+                        let list = wanted.iter().map(|r| r.to_arg()).collect::<Vec<_>>().join(", ");
+                        log.say(format!("the script's environment is not ready: installing its requirements first ({list})")).await;
+                    }
+                    let sink = log.sink.clone();
+                    let progress = move |message: &str| {
+                        let _ = sink.try_send(vec![Piece::system(format!("{SAYS} uv: {message}"))]);
+                    };
+                    return match self.installer.run_reporting(script_id, &progress).await {
+                        Ok(_) => {
+                            log.say("requirements installed; starting the script".into()).await;
+                            Ok(())
+                        }
+                        Err(err) => Err(format!("installing the requirements failed: {err}")),
+                    };
+                }
+                Err(DepsError::Busy(_)) => {
+                    if !said_waiting {
+                        log.say("waiting for the install under way for this script".into()).await;
+                        said_waiting = true;
+                    }
+                    if end.borrow().is_some() {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(err) => return Err(err.to_string()),
+            }
+        }
+    }
+
+    /// The venv exists and every requirement's recorded version satisfies it (recorded by the
+    /// last install; no `uv` call, so a ready run starts at once).
+    async fn environment_ready(&self, script_id: i64) -> Result<bool, String> {
+        if !venv_python(&venv_dir(&self.settings.data_dir, script_id)).exists() {
+            return Ok(false);
+        }
+        deps::recorded_as_installed(&self.db, script_id).await.map_err(|err| err.to_string())
+    }
+}
+
+impl EndRequest {
+    fn describe(&self) -> String {
+        match self {
+            EndRequest::Stop { by } => format!("stopped by {by}"),
+            EndRequest::Shutdown => "stopped because the server is shutting down and the run did not finish within the grace period".into(),
+        }
+    }
+}
+
+fn ended_before_start(request: EndRequest) -> Outcome {
+    Outcome { status: ExecutionStatus::Stopped, exit_code: None, error: Some(format!("{} before the script started", request.describe())) }
+}
+
+enum Ended {
+    TimedOut(Duration),
+    Asked(EndRequest),
+}
+
+/// The script's whole environment: nothing of the server's leaks in.
+fn run_environment(venv: &std::path::Path, workdir: &std::path::Path, id: i64, name: &str) -> Vec<(&'static str, OsString)> {
+    let mut path = OsString::from(venv.join("bin"));
+    path.push(":/usr/local/bin:/usr/bin:/bin");
+    vec![
+        ("PATH", path),
+        ("HOME", workdir.into()),
+        ("TMPDIR", workdir.into()),
+        ("VIRTUAL_ENV", venv.into()),
+        ("LANG", "C.UTF-8".into()),
+        ("PYTHONUNBUFFERED", "1".into()),
+        ("PYTHONIOENCODING", "utf-8".into()),
+        ("PYTASK_EXECUTION_ID", id.to_string().into()),
+        ("PYTASK_SCRIPT_NAME", name.into()),
+    ]
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Err(err) = std::fs::remove_dir_all(&self.0) {
+            if err.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(dir = %self.0.display(), %err, "a run's working directory could not be removed");
+            }
+        }
+    }
+}
+
+/// A line on its way to the collector, stamped when it was read.
+#[derive(Debug)]
+struct Piece {
+    stream: LogStream,
+    line: String,
+    at: DateTime<Utc>,
+    /// Written by the server, not the script: not counted against the output cap.
+    system: bool,
+}
+
+impl Piece {
+    fn system(line: String) -> Piece {
+        Piece { stream: LogStream::Stderr, line, at: Utc::now(), system: true }
+    }
+}
+
+/// Where a run's lines go: the collector, through a bounded channel (a slow database slows the
+/// reading, and so the script, rather than filling memory).
+struct Log {
+    sink: mpsc::Sender<Vec<Piece>>,
+}
+
+impl Log {
+    async fn say(&self, message: String) {
+        let _ = self.sink.send(vec![Piece::system(format!("{SAYS} {message}"))]).await;
+    }
+}
+
+async fn read_stream(stream: Option<impl tokio::io::AsyncRead + Unpin>, kind: LogStream, sink: mpsc::Sender<Vec<Piece>>) {
+    let Some(mut stream) = stream else { return };
+    let mut splitter = LineSplitter::default();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        let at = Utc::now();
+        let mut pieces = Vec::new();
+        splitter.push(&buffer[..read], &mut |line| pieces.push(Piece { stream: kind, line, at, system: false }));
+        if !pieces.is_empty() && sink.send(pieces).await.is_err() {
+            return;
+        }
+    }
+    let mut pieces = Vec::new();
+    splitter.finish(&mut |line| pieces.push(Piece { stream: kind, line, at: Utc::now(), system: false }));
+    if !pieces.is_empty() {
+        let _ = sink.send(pieces).await;
+    }
+}
+
+#[derive(Debug, Default)]
+struct Collected {
+    memory_error: bool,
+}
+
+/// Numbers the lines, stores them a batch at a time, then publishes each stored batch. The next
+/// batch is whatever arrived while the last one was being written (group commit): a quiet
+/// script's line is stored and shown at once, a chatty one's in few large writes.
+async fn collect(db: DatabaseConnection, events: EventBus, id: i64, mut incoming: mpsc::Receiver<Vec<Piece>>, cap: u64) -> Collected {
+    let mut seq = 0i64;
+    let mut written = 0u64;
+    let mut cut = false;
+    let mut collected = Collected::default();
+    // The stored line count (for lists and the page) trails by at most a second while running.
+    let mut counted = std::time::Instant::now();
+    while let Some(first) = incoming.recv().await {
+        let mut batch: Vec<LogLine> = Vec::new();
+        let mut size = 0usize;
+        let mut take = |pieces: Vec<Piece>, batch: &mut Vec<LogLine>, size: &mut usize| {
+            for piece in pieces {
+                if !piece.system {
+                    if cut {
+                        continue;
+                    }
+                    written += piece.line.len() as u64 + 1;
+                    if written > cap {
+                        cut = true;
+                        let mib = cap / (1024 * 1024);
+                        seq += 1;
+                        batch.push(LogLine {
+                            seq,
+                            stream: LogStream::Stderr,
+                            line: format!("{SAYS} output cut: the run wrote more than {mib} MiB (PYTASK_RUN_OUTPUT_MB); the rest is not kept, the run goes on"),
+                            at: piece.at,
+                        });
+                        continue;
+                    }
+                    if piece.stream == LogStream::Stderr && piece.line.starts_with("MemoryError") {
+                        collected.memory_error = true;
+                    }
+                }
+                seq += 1;
+                *size += piece.line.len() + 32;
+                batch.push(LogLine { seq, stream: piece.stream, line: piece.line, at: piece.at });
+            }
+        };
+        take(first, &mut batch, &mut size);
+        while size < BATCH_BYTES {
+            match incoming.try_recv() {
+                Ok(more) => take(more, &mut batch, &mut size),
+                Err(_) => break,
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        store_batch(&db, id, &batch).await;
+        events.publish_lines(id, batch.into());
+        if counted.elapsed() >= Duration::from_secs(1) {
+            counted = std::time::Instant::now();
+            if let Err(err) = queue::set_log_lines(&db, id, seq).await {
+                tracing::warn!(execution_id = id, %err, "updating the run's line count failed");
+            }
+        }
+    }
+    // The final count lands before the final status (the caller writes that after this returns).
+    for attempt in 0u64..20 {
+        match queue::set_log_lines(&db, id, seq).await {
+            Ok(()) => break,
+            Err(err) => {
+                tracing::warn!(execution_id = id, %err, "updating the run's line count failed; retrying");
+                tokio::time::sleep(Duration::from_millis(250 * (attempt + 1))).await;
+            }
+        }
+    }
+    collected
+}
+
+/// Writes a batch (one INSERT, no transaction needed), retrying through a passing database
+/// error: a log line is given up only after a minute of failures.
+async fn store_batch(db: &DatabaseConnection, id: i64, batch: &[LogLine]) {
+    for attempt in 0u64.. {
+        match logs::store(db, id, batch).await {
+            Ok(()) => return,
+            Err(err) if attempt < 60 => {
+                tracing::warn!(execution_id = id, %err, "storing log lines failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(err) => {
+                tracing::error!(execution_id = id, %err, lines = batch.len(), "log lines could not be stored and are dropped");
+                return;
+            }
+        }
+    }
+}

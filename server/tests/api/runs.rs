@@ -1,0 +1,527 @@
+//! Running scripts for real: the venv's Python, real processes, real limits. Outcomes, logs
+//! (streams, long lines, invalid UTF-8, the output cap), stop / timeout / orphans, the clean
+//! environment, replay over WebSocket across reconnects, and runs left by a killed server.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use app::model::{Event, Execution, ExecutionStatus, LogLine, LogPage, LogStream, Script, Trigger};
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{error_of, spawn_app, spawn_app_with, Actor, Backend, TestApp, TestDb};
+use crate::on_both_backends;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn script(app: &TestApp, admin: &Actor, name: &str, content: &str) -> Script {
+    script_with(app, admin, json!({ "name": name, "content": content })).await
+}
+
+async fn script_with(app: &TestApp, admin: &Actor, body: serde_json::Value) -> Script {
+    let response = app.request(Method::POST, "/api/scripts", Some(admin)).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn start(app: &TestApp, admin: &Actor, script_id: i64) -> Execution {
+    let response = app.request(Method::POST, &format!("/api/scripts/{script_id}/execute"), Some(admin)).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let run: Execution = response.json().await.unwrap();
+    assert_eq!(run.status, ExecutionStatus::Queued);
+    run
+}
+
+async fn get_run(app: &TestApp, admin: &Actor, id: i64) -> Execution {
+    app.get_as(admin, &format!("/api/executions/{id}")).await.json().await.unwrap()
+}
+
+/// Polls until the run is over (a slow first venv included).
+async fn finished(app: &TestApp, admin: &Actor, id: i64) -> Execution {
+    let begun = Instant::now();
+    loop {
+        let run = get_run(app, admin, id).await;
+        if run.status.is_final() {
+            return run;
+        }
+        assert!(begun.elapsed() < Duration::from_secs(120), "run {id} still {} after 2 min", run.status);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The whole stored log, through the paged API.
+async fn log_of(app: &TestApp, admin: &Actor, id: i64) -> Vec<LogLine> {
+    let mut lines = Vec::new();
+    let mut after = 0;
+    loop {
+        let page: LogPage = app.get_as(admin, &format!("/api/executions/{id}/logs?after={after}&limit=10000")).await.json().await.unwrap();
+        let done = page.lines.is_empty();
+        after = page.next_after;
+        lines.extend(page.lines);
+        if done {
+            return lines;
+        }
+    }
+}
+
+async fn run_to_end(app: &TestApp, admin: &Actor, name: &str, content: &str) -> (Execution, Vec<LogLine>) {
+    let script = script(app, admin, name, content).await;
+    let run = start(app, admin, script.id).await;
+    let run = finished(app, admin, run.id).await;
+    let log = log_of(app, admin, run.id).await;
+    (run, log)
+}
+
+fn texts(log: &[LogLine], stream: LogStream) -> Vec<&str> {
+    log.iter().filter(|l| l.stream == stream).map(|l| l.line.as_str()).collect()
+}
+
+fn assert_numbered(log: &[LogLine]) {
+    let seqs: Vec<i64> = log.iter().map(|l| l.seq).collect();
+    assert_eq!(seqs, (1..=log.len() as i64).collect::<Vec<_>>(), "seqs are 1..n without gaps");
+}
+
+async fn outcomes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+
+    let (run, log) = run_to_end(&app, &admin, "ok", "import sys\nprint('hello')\nprint('warning', file=sys.stderr)\nprint('bye')\n").await;
+    assert_eq!((run.status, run.exit_code, run.error.as_deref()), (ExecutionStatus::Succeeded, Some(0), None));
+    assert_eq!(run.trigger, Trigger::Manual);
+    assert!(run.started_at.is_some() && run.finished_at >= run.started_at);
+    assert_eq!(texts(&log, LogStream::Stdout), ["hello", "bye"]);
+    assert!(texts(&log, LogStream::Stderr).contains(&"warning"));
+    assert_numbered(&log);
+    assert_eq!(run.log_lines, log.len() as i64);
+
+    let (run, _) = run_to_end(&app, &admin, "exit 3", "import sys\nsys.exit(3)\n").await;
+    assert_eq!((run.status, run.exit_code), (ExecutionStatus::Failed, Some(3)));
+    assert!(run.error.unwrap().contains("code 3"));
+
+    let (run, log) = run_to_end(&app, &admin, "raises", "def f():\n    return 1 / 0\nf()\n").await;
+    assert_eq!((run.status, run.exit_code), (ExecutionStatus::Failed, Some(1)));
+    let stderr = texts(&log, LogStream::Stderr);
+    assert!(stderr.contains(&"Traceback (most recent call last):"), "{stderr:?}");
+    assert!(stderr.iter().any(|l| l.starts_with("ZeroDivisionError")), "{stderr:?}");
+
+    let (run, log) = run_to_end(&app, &admin, "bytes", "import sys\nsys.stdout.buffer.write(b'bad \\xff\\xfe end\\nno newline at the end')\n").await;
+    assert_eq!(run.status, ExecutionStatus::Succeeded);
+    assert_eq!(texts(&log, LogStream::Stdout), ["bad \u{fffd}\u{fffd} end", "no newline at the end"]);
+
+    // A 1 MB line arrives whole, in pieces, in order.
+    let (run, log) = run_to_end(&app, &admin, "long", "import sys\nsys.stdout.write('ab' * 500000 + '\\n')\nprint('after')\n").await;
+    assert_eq!(run.status, ExecutionStatus::Succeeded);
+    let stdout = texts(&log, LogStream::Stdout);
+    assert!(stdout.len() > 2, "the long line is split");
+    assert_eq!(stdout[..stdout.len() - 1].concat(), "ab".repeat(500_000));
+    assert_eq!(stdout.last(), Some(&"after"));
+    assert_numbered(&log);
+
+    // Nothing of the server's environment reaches the script.
+    let (run, log) = run_to_end(&app, &admin, "env", "import os, json\nprint(json.dumps(sorted(os.environ)))\nprint(os.getcwd())\n").await;
+    assert_eq!(run.status, ExecutionStatus::Succeeded);
+    let keys: Vec<String> = serde_json::from_str(texts(&log, LogStream::Stdout)[0]).unwrap();
+    let allowed = ["HOME", "LANG", "PATH", "PYTASK_EXECUTION_ID", "PYTASK_SCRIPT_NAME", "PYTHONIOENCODING", "PYTHONUNBUFFERED", "TMPDIR", "VIRTUAL_ENV"];
+    assert!(keys.iter().all(|k| allowed.contains(&k.as_str())), "unexpected variables: {keys:?}");
+    assert!(!keys.contains(&"DATABASE_URL".to_string()));
+    // A fresh working directory per run, removed after.
+    let workdir = texts(&log, LogStream::Stdout)[1].to_string();
+    assert!(workdir.starts_with(app.data_dir.path().to_str().unwrap()) && workdir.ends_with(&format!("runs/{}", run.id)), "{workdir}");
+    assert!(!std::path::Path::new(&workdir).exists(), "the working directory is removed");
+}
+
+/// True once `pid` is gone (or a zombie waiting for a parent that is not us to reap it).
+fn dead(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+async fn wait_dead(pid: i32) {
+    let begun = Instant::now();
+    while !dead(pid) {
+        assert!(begun.elapsed() < Duration::from_secs(10), "process {pid} outlived its run");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits for a stored line that starts with `prefix` and gives back the rest of it.
+async fn line_starting(app: &TestApp, admin: &Actor, id: i64, prefix: &str) -> String {
+    let begun = Instant::now();
+    loop {
+        if let Some(line) = log_of(app, admin, id).await.into_iter().find(|l| l.line.starts_with(prefix)) {
+            return line.line[prefix.len()..].to_string();
+        }
+        assert!(begun.elapsed() < Duration::from_secs(120), "no line `{prefix}…` in run {id}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const SPAWNS_CHILD: &str = r#"
+import subprocess, sys, time, signal
+child = subprocess.Popen([sys.executable, "-c", "import time\ntime.sleep(300)"])
+print(f"child {child.pid}", flush=True)
+if "--ignore-term" in sys.argv or IGNORE_TERM:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print("ready", flush=True)
+time.sleep(300)
+"#;
+
+async fn stop_ends_the_whole_tree(backend: Backend) {
+    let app = spawn_app_with(backend, &["--kill-grace-seconds", "1"]).await;
+    let admin = app.setup_admin().await;
+    for ignore_term in [false, true] {
+        let content = SPAWNS_CHILD.replace("IGNORE_TERM", if ignore_term { "True" } else { "False" });
+        let script = script(&app, &admin, &format!("tree {ignore_term}"), &content).await;
+        let run = start(&app, &admin, script.id).await;
+        let child: i32 = line_starting(&app, &admin, run.id, "child ").await.parse().unwrap();
+        line_starting(&app, &admin, run.id, "ready").await;
+        assert!(!dead(child));
+        let response = app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&admin)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let run = finished(&app, &admin, run.id).await;
+        assert_eq!(run.status, ExecutionStatus::Stopped);
+        assert_eq!(run.error.as_deref(), Some("stopped by admin"));
+        wait_dead(child).await;
+        let log = log_of(&app, &admin, run.id).await;
+        assert!(log.iter().any(|l| l.stream == LogStream::Stderr && l.line.starts_with("[pytask] stopped by admin")), "the log says why");
+
+        let response = app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&admin)).send().await.unwrap();
+        assert_eq!(response.status(), 409, "stopping a finished run");
+        assert!(error_of(response).await.message.contains("already over"));
+    }
+
+    // Children left behind by a script that exits normally die with it.
+    let (run, log) = run_to_end(&app, &admin, "leaves a child", "import subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\nprint(child.pid)\n").await;
+    assert_eq!(run.status, ExecutionStatus::Succeeded);
+    wait_dead(texts(&log, LogStream::Stdout)[0].parse().unwrap()).await;
+
+    // A queued run that is stopped never starts.
+    let slow = script(&app, &admin, "slow", "import time\ntime.sleep(300)\n").await;
+    let mut runs: Vec<Execution> = futures_util::future::join_all((0..5).map(|_| start(&app, &admin, slow.id))).await;
+    runs.sort_by_key(|run| run.id);
+    let last = runs.last().unwrap();
+    let response = app.request(Method::POST, &format!("/api/executions/{}/stop", last.id), Some(&admin)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let stopped = finished(&app, &admin, last.id).await;
+    assert_eq!((stopped.status, stopped.started_at), (ExecutionStatus::Stopped, None), "four workers: the fifth was still queued");
+    for run in &runs[..4] {
+        app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&admin)).send().await.unwrap();
+        assert_eq!(finished(&app, &admin, run.id).await.status, ExecutionStatus::Stopped);
+    }
+}
+
+async fn limits(backend: Backend) {
+    let app = spawn_app_with(backend, &["--run-memory-mb", "256", "--run-output-mb", "1", "--kill-grace-seconds", "1"]).await;
+    let admin = app.setup_admin().await;
+
+    let timed = script_with(&app, &admin, json!({ "name": "sleeper", "content": "import time\nprint('start')\ntime.sleep(60)\n", "timeout_seconds": 1 })).await;
+    let run = start(&app, &admin, timed.id).await;
+    let run = finished(&app, &admin, run.id).await;
+    assert_eq!(run.status, ExecutionStatus::TimedOut);
+    assert_eq!(run.error.as_deref(), Some("timed out after 1 s"));
+    let log = log_of(&app, &admin, run.id).await;
+    assert_eq!(texts(&log, LogStream::Stdout), ["start"]);
+    assert!(texts(&log, LogStream::Stderr).iter().any(|l| l.starts_with("[pytask] timed out after 1 s")));
+
+    let (run, log) = run_to_end(&app, &admin, "hungry", "print('allocating')\nblock = bytearray(512 * 1024 * 1024)\nprint('never')\n").await;
+    assert_eq!(run.status, ExecutionStatus::Failed);
+    assert!(run.error.as_deref().unwrap().contains("memory limit of 256 MiB"), "{:?}", run.error);
+    assert!(texts(&log, LogStream::Stderr).iter().any(|l| l.starts_with("MemoryError")));
+    assert_eq!(texts(&log, LogStream::Stdout), ["allocating"]);
+
+    // 2 MB of output with a 1 MiB cap: cut, said so, and the run still finishes its work.
+    let (run, log) = run_to_end(&app, &admin, "chatty", "for i in range(20000):\n    print(f'{i:099d}')\nprint('the end')\n").await;
+    assert_eq!(run.status, ExecutionStatus::Succeeded);
+    let stored: usize = texts(&log, LogStream::Stdout).iter().map(|l| l.len() + 1).sum();
+    assert!((1_000_000..=1_048_576).contains(&stored), "{stored} bytes kept");
+    assert!(texts(&log, LogStream::Stderr).iter().any(|l| l.starts_with("[pytask] output cut")));
+    assert!(!texts(&log, LogStream::Stdout).contains(&"the end"));
+}
+
+async fn refusals(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let inactive = script_with(&app, &admin, json!({ "name": "off", "is_active": false })).await;
+    let response = app.request(Method::POST, &format!("/api/scripts/{}/execute", inactive.id), Some(&admin)).send().await.unwrap();
+    assert_eq!(response.status(), 409);
+    assert!(error_of(response).await.message.contains("inactive"));
+    assert_eq!(app.request(Method::POST, "/api/scripts/999999/execute", Some(&admin)).send().await.unwrap().status(), 404);
+    assert_eq!(app.request(Method::POST, "/api/scripts/abc/execute", Some(&admin)).send().await.unwrap().status(), 400);
+    assert_eq!(app.request(Method::POST, "/api/executions/999999/stop", Some(&admin)).send().await.unwrap().status(), 404);
+
+    let viewer = app.add_user(&admin, "vic", app::model::Role::Viewer).await;
+    let script = script(&app, &admin, "fine", "print(1)\n").await;
+    assert_eq!(app.request(Method::POST, &format!("/api/scripts/{}/execute", script.id), Some(&viewer)).send().await.unwrap().status(), 403);
+    let run = start(&app, &admin, script.id).await;
+    assert_eq!(app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&viewer)).send().await.unwrap().status(), 403);
+    finished(&app, &admin, run.id).await;
+    assert_eq!(app.get_as(&viewer, &format!("/api/executions/{}/logs", run.id)).await.status(), 200, "viewers read logs");
+
+    for (query, status) in [("?after=-1", 422), ("?limit=0", 422), ("?limit=10001", 422), ("?after=x", 400), ("?format=pdf", 400), ("?colour=red", 400)] {
+        let response = app.get_as(&admin, &format!("/api/executions/{}/logs{query}", run.id)).await;
+        assert_eq!(response.status(), status, "{query}");
+        assert!(!error_of(response).await.message.is_empty());
+    }
+    assert_eq!(app.get_as(&admin, "/api/executions/999999/logs").await.status(), 404);
+
+    let response = app.get_as(&admin, &format!("/api/executions/{}/logs?format=text", run.id)).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().contains(&format!("execution-{}.log", run.id)));
+    let text = response.text().await.unwrap();
+    assert!(text.lines().any(|l| l.ends_with(" stdout 1")), "{text}");
+
+    // A venv whose Python cannot start: the run fails and says why.
+    let venv_python = app.data_dir.path().join(format!("scripts/{}/venv/bin/python", script.id));
+    std::fs::remove_file(&venv_python).unwrap();
+    std::fs::write(&venv_python, "not a program").unwrap();
+    let run = start(&app, &admin, script.id).await;
+    let run = finished(&app, &admin, run.id).await;
+    assert_eq!(run.status, ExecutionStatus::Failed);
+    assert!(run.error.as_deref().unwrap().contains("could not be started"), "{:?}", run.error);
+}
+
+async fn connect(app: &TestApp, admin: &Actor, path: &str) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}{path}", app.addr).into_client_request().unwrap();
+    let Actor::Cookie(cookie) = admin else { panic!("sign in with a cookie") };
+    request.headers_mut().insert("cookie", cookie.parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.expect("websocket opens").0
+}
+
+/// Reads events until `stop` says so, the server closes, or `max` log lines arrived.
+async fn read_events(socket: &mut Socket, max: usize) -> (Vec<i64>, Option<Event>) {
+    let mut seqs = Vec::new();
+    loop {
+        let Some(message) = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.expect("an event within a minute") else { return (seqs, None) };
+        let message = message.unwrap();
+        if message.is_close() {
+            return (seqs, None);
+        }
+        let Ok(text) = message.to_text() else { continue };
+        match serde_json::from_str::<Event>(text).unwrap() {
+            Event::LogOutput { seq, .. } => {
+                seqs.push(seq);
+                if seqs.len() == max {
+                    return (seqs, None);
+                }
+            }
+            finished @ Event::ExecutionFinished { .. } => return (seqs, Some(finished)),
+            _ => {}
+        }
+    }
+}
+
+async fn replay_across_reconnects(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let script = script(&app, &admin, "counter", "import time\nfor i in range(1, 401):\n    print(i)\n    if i % 20 == 0:\n        time.sleep(0.05)\n").await;
+    let run = start(&app, &admin, script.id).await;
+
+    let mut seen = Vec::new();
+    let mut after = 0;
+    let mut finished_event = None;
+    while finished_event.is_none() {
+        let mut socket = connect(&app, &admin, &format!("/ws/executions/{}?after={after}", run.id)).await;
+        let (seqs, end) = read_events(&mut socket, 37).await;
+        drop(socket);
+        after = seqs.last().copied().unwrap_or(after);
+        seen.extend(seqs);
+        finished_event = end;
+    }
+    // The first run also says it makes the environment: count every stored line.
+    let log = log_of(&app, &admin, run.id).await;
+    assert_eq!(texts(&log, LogStream::Stdout), (1..=400).map(|i| i.to_string()).collect::<Vec<_>>());
+    let total = log.len() as i64;
+    assert_eq!(seen, (1..=total).collect::<Vec<_>>(), "every line once, in order, across reconnects");
+    assert!(matches!(finished_event, Some(Event::ExecutionFinished { status: ExecutionStatus::Succeeded, .. })));
+
+    // After the end: the rest from any point, then the outcome, then a normal close.
+    let mut socket = connect(&app, &admin, &format!("/ws/executions/{}?after={}", run.id, total - 10)).await;
+    let (seqs, end) = read_events(&mut socket, usize::MAX).await;
+    assert_eq!(seqs, (total - 9..=total).collect::<Vec<_>>());
+    assert!(end.is_some());
+    let close = socket.next().await;
+    assert!(matches!(close, Some(Ok(message)) if message.is_close()) , "closed after the outcome");
+
+
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/ws/executions/{}?after=-5", app.addr, run.id).into_client_request().unwrap();
+    let Actor::Cookie(cookie) = &admin else { unreachable!() };
+    request.headers_mut().insert("cookie", cookie.parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 422),
+        other => panic!("a negative `after` is refused, got {:?}", other.map(|(_, r)| r.status())),
+    }
+
+    // The script's socket sees its runs: started, lines, finished.
+    let mut socket = connect(&app, &admin, &format!("/ws/scripts/{}", script.id)).await;
+    let again = start(&app, &admin, script.id).await;
+    let mut lines = HashSet::new();
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.unwrap().unwrap().unwrap();
+        let Ok(text) = message.to_text() else { continue };
+        match serde_json::from_str::<Event>(text).unwrap() {
+            Event::LogOutput { execution_id, seq, .. } if execution_id == again.id => {
+                lines.insert(seq);
+            }
+            Event::ExecutionFinished { execution_id, .. } if execution_id == again.id => break,
+            _ => {}
+        }
+    }
+    assert_eq!(lines.len(), 400);
+}
+
+async fn requirements_installed_first(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let script = script(&app, &admin, "needs six", "import six\nprint(six.__version__)\n").await;
+    let response = app
+        .request(Method::POST, &format!("/api/scripts/{}/dependencies", script.id), Some(&admin))
+        .json(&json!({ "name": "six", "version_spec": "==1.17.0" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let run = start(&app, &admin, script.id).await;
+    let run = finished(&app, &admin, run.id).await;
+    let log = log_of(&app, &admin, run.id).await;
+    assert_eq!(run.status, ExecutionStatus::Succeeded, "{log:?}");
+    assert!(texts(&log, LogStream::Stderr).iter().any(|l| l.contains("installing its requirements first (six==1.17.0)")), "the log says so");
+    assert_eq!(texts(&log, LogStream::Stdout), ["1.17.0"]);
+
+    // Ready now: the next run starts without installing.
+    let run = start(&app, &admin, script.id).await;
+    let run = finished(&app, &admin, run.id).await;
+    let log = log_of(&app, &admin, run.id).await;
+    assert_eq!(run.status, ExecutionStatus::Succeeded);
+    assert!(!log.iter().any(|l| l.line.contains("installing")), "{log:?}");
+}
+
+/// The real binary, killed with SIGKILL mid-run and started again on the same database.
+async fn killed_server_leaves_a_lost_run(backend: Backend) {
+    let data = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, data.path()).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let serve = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pytask"));
+        command
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log", "warn", "--lost-after-seconds", "3", "--shutdown-grace-seconds", "1"])
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["--database-url", &db.url])
+            .env("PYTASK_ADMIN_USER", "admin")
+            .env("PYTASK_ADMIN_PASSWORD", crate::helpers::PASSWORD)
+            .stdout(std::process::Stdio::null());
+        command.spawn().expect("pytask starts")
+    };
+    let client = reqwest::Client::new();
+    let sign_in = || async {
+        let begun = Instant::now();
+        loop {
+            if let Ok(response) = client.post(format!("{base}/api/auth/login")).json(&json!({"username": "admin", "password": crate::helpers::PASSWORD})).send().await {
+                if response.status() == 200 {
+                    return crate::helpers::session_of(&response);
+                }
+            }
+            assert!(begun.elapsed() < Duration::from_secs(60), "the server did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let cookie = |actor: &Actor| match actor {
+        Actor::Cookie(c) => c.clone(),
+        Actor::Token(_) => unreachable!(),
+    };
+    let mut server = serve();
+    let admin = sign_in().await;
+    let created: Script = client
+        .post(format!("{base}/api/scripts"))
+        .header("cookie", cookie(&admin))
+        .json(&json!({"name": "long", "content": "import os, time\nprint(os.getpid(), flush=True)\nfor i in range(100000):\n    print(i, flush=True)\n    time.sleep(0.02)\n"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run: Execution = client.post(format!("{base}/api/scripts/{}/execute", created.id)).header("cookie", cookie(&admin)).send().await.unwrap().json().await.unwrap();
+    let read_log = |admin: Actor| {
+        let client = client.clone();
+        let url = format!("{base}/api/executions/{}/logs?limit=10000", run.id);
+        async move { client.get(url).header("cookie", cookie(&admin)).send().await.unwrap().json::<LogPage>().await.unwrap().lines }
+    };
+    let begun = Instant::now();
+    let mut log = Vec::new();
+    while log.len() < 20 {
+        assert!(begun.elapsed() < Duration::from_secs(120), "the run did not print");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        log = read_log(admin.clone()).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let script_pid: i32 = log.iter().find(|l| l.stream == LogStream::Stdout).unwrap().line.parse().unwrap();
+    wait_dead(script_pid).await;
+    let kept = read_log_direct(&db.url, run.id).await;
+    assert!(kept >= 20, "the stored lines survive the kill ({kept})");
+
+    let mut server = serve();
+    let admin = sign_in().await;
+    let begun = Instant::now();
+    let run = loop {
+        let run: Execution = client.get(format!("{base}/api/executions/{}", run.id)).header("cookie", cookie(&admin)).send().await.unwrap().json().await.unwrap();
+        if run.status.is_final() {
+            break run;
+        }
+        assert!(begun.elapsed() < Duration::from_secs(30), "the run was not marked lost");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(run.status, ExecutionStatus::Lost);
+    assert!(run.error.as_deref().unwrap().contains("stopped without finishing"), "{:?}", run.error);
+    assert_eq!(read_log(admin.clone()).await.len() as i64, kept, "the lines it had are kept");
+
+    // SIGTERM mid-run: the run gets the grace period, is stopped, the log says why, exit 0.
+    let run: Execution = client.post(format!("{base}/api/scripts/{}/execute", created.id)).header("cookie", cookie(&admin)).send().await.unwrap().json().await.unwrap();
+    let read_log = |admin: Actor| {
+        let client = client.clone();
+        let url = format!("{base}/api/executions/{}/logs?limit=10000", run.id);
+        async move { client.get(url).header("cookie", cookie(&admin)).send().await.unwrap().json::<LogPage>().await.unwrap().lines }
+    };
+    let begun = Instant::now();
+    while read_log(admin.clone()).await.len() < 5 {
+        assert!(begun.elapsed() < Duration::from_secs(60), "the second run did not print");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "exit 0 after SIGTERM: {status:?}");
+    let db_conn = sea_orm::Database::connect(&db.url).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    let row = db_conn
+        .query_one(sea_orm::Statement::from_string(db_conn.get_database_backend(), format!("SELECT status, error FROM executions WHERE id = {}", run.id)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<String>("", "status").unwrap(), "stopped");
+    assert!(row.try_get::<String>("", "error").unwrap().contains("shutting down"));
+    let stored = read_log_direct(&db.url, run.id).await;
+    assert!(stored >= 5);
+}
+
+/// Lines stored for a run, read straight from the database (the server is down).
+async fn read_log_direct(url: &str, id: i64) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = sea_orm::Database::connect(url).await.unwrap();
+    let row = db
+        .query_one(Statement::from_string(db.get_database_backend(), format!("SELECT MAX(last_seq) AS n FROM execution_log_chunks WHERE execution_id = {id}")))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<Option<i64>>("", "n").unwrap().unwrap_or(0)
+}
+
+on_both_backends!(killed_server_leaves_a_lost_run);
+
+on_both_backends!(outcomes, stop_ends_the_whole_tree, limits, refusals, replay_across_reconnects, requirements_installed_first);
