@@ -202,12 +202,12 @@ pub fn use_debounced<I, O, Fut>(
         let Some(wanted) = wanted else { return };
         set_timeout(
             move || {
-                if round.get_value() != mine {
+                if round.try_get_value() != Some(mine) {
                     return;
                 }
                 leptos::task::spawn_local(async move {
                     let result = ask(wanted).await;
-                    if round.get_value() == mine {
+                    if round.try_get_value() == Some(mine) {
                         answer(result);
                     }
                 });

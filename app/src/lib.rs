@@ -20,12 +20,13 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use crate::components::layout::Layout;
 use crate::pages::{
     auth::{LoginPage, SetupPage},
+    execution::{ExecutionDetailPage, ScriptExecutePage},
     executions::ExecutionsPage,
     not_found::NotFound,
     script_edit::ScriptEditPage,
@@ -81,7 +82,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=ScriptsPage />
                     <Route path=path!("/scripts/new") view=ScriptEditPage />
                     <Route path=path!("/scripts/:id") view=ScriptEditPage />
+                    // Async: the status (404 for an unknown id) is known before the first byte.
+                    <Route path=path!("/scripts/:id/execute") view=ScriptExecutePage ssr=SsrMode::Async />
                     <Route path=path!("/executions") view=ExecutionsPage />
+                    <Route path=path!("/executions/:id") view=ExecutionDetailPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/setup") view=SetupPage />
                     <Route path=path!("/users") view=UsersPage />

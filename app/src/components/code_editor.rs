@@ -156,7 +156,7 @@ mod browser {
         /// Set while the component itself writes into the editor, so that write is not
         /// reported back as a user's edit.
         applying: Rc<RefCell<bool>>,
-        _callbacks: Vec<Closure<dyn FnMut(JsValue)>>,
+        _callbacks: Vec<Closure<dyn Fn(JsValue)>>,
         _observer: Option<web_sys::MutationObserver>,
     }
 
@@ -249,7 +249,7 @@ mod browser {
         let changed = {
             let applying = applying.clone();
             let editor = editor.clone();
-            Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            Closure::<dyn Fn(JsValue)>::new(move |_| {
                 if !*applying.borrow() {
                     on_change.run(editor.get_value());
                 }
@@ -261,14 +261,14 @@ mod browser {
         let resize = {
             let editor = editor.clone();
             let host = host.clone();
-            Closure::<dyn FnMut(JsValue)>::new(move |_| fit_height(&editor, &host))
+            Closure::<dyn Fn(JsValue)>::new(move |_| fit_height(&editor, &host))
         };
         editor.on_did_content_size_change(resize.as_ref().unchecked_ref());
         callbacks.push(resize);
         fit_height(&editor, host);
 
         // Follow the app's theme: the switch sets `data-theme` on <html>.
-        let follow = Closure::<dyn FnMut(JsValue)>::new(|_| set_theme(monaco_theme(effective_theme())));
+        let follow = Closure::<dyn Fn(JsValue)>::new(|_| set_theme(monaco_theme(effective_theme())));
         let observer = web_sys::MutationObserver::new(follow.as_ref().unchecked_ref()).ok();
         if let (Some(observer), Some(root)) = (&observer, document().document_element()) {
             let init = web_sys::MutationObserverInit::new();

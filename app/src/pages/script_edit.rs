@@ -1,8 +1,9 @@
 //! `/scripts/new` and `/scripts/:id`: a script's name, description, tags, active flag, timeout
 //! and source in the code editor, saved with the button or Ctrl/Cmd+S. A save based on an old
 //! version is refused by the server and said so; leaving with unsaved changes asks first. The
-//! source is checked by the server's Python as it is typed, and "Format" runs ruff. Below, the
-//! script's recent runs.
+//! source is checked by the server's Python as it is typed, and "Format" runs ruff. "Run" starts
+//! the saved script (saving unsaved changes first, so the run is of the code on screen) and opens
+//! its live page. Below, the script's recent runs.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,7 +14,7 @@ use crate::client::{self, Failure, Method};
 use crate::components::code_editor::CodeEditor;
 use crate::components::dependencies::DependencyPanel;
 use crate::components::layout::{ErrorBox, Field};
-use crate::components::status_badge::StatusBadge;
+use crate::components::runs::{start_run, RunHead, RunRow, ScriptColumn};
 use crate::components::tag_input::TagInput;
 use crate::model::{CheckReport, ExecutionPage, NewScript, Problem, Script, ScriptUpdate, Severity, Source};
 use crate::session::use_current_user;
@@ -96,6 +97,13 @@ impl Draft {
     }
 }
 
+/// What follows a successful save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterSave {
+    Stay,
+    Run,
+}
+
 #[component]
 fn ScriptForm(script: Option<Script>) -> impl IntoView {
     let can_edit = use_current_user().can_edit();
@@ -110,7 +118,22 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
     let dirty = Memo::new(move |_| draft.get() != saved.get());
     let field_error = move |field: &'static str| Signal::derive(move || failure.get().and_then(|f| f.for_field(field)));
 
-    let save = move || {
+    // A full page load, not the router: the editor and its timers end with the page.
+    let run = move || {
+        let Some(id) = id else { return };
+        pending.set(true);
+        notice.set(None);
+        spawn_local(async move {
+            match start_run(id).await {
+                Ok(_) => client::go_to(&format!("/scripts/{id}/execute")),
+                Err(err) => {
+                    pending.set(false);
+                    failure.set(Some(Failure { field: None, ..err }));
+                }
+            }
+        });
+    };
+    let save = move |then: AfterSave| {
         if pending.get_untracked() || !can_edit {
             return;
         }
@@ -157,6 +180,8 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                     version.set(Some(stored.updated_at));
                     if id.is_none() {
                         client::go_to(&format!("/scripts/{}", stored.id));
+                    } else if then == AfterSave::Run {
+                        run();
                     } else {
                         notice.set(Some("Saved".into()));
                     }
@@ -169,7 +194,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
         if (ev.ctrl_key() || ev.meta_key()) && ev.key().eq_ignore_ascii_case("s") {
             ev.prevent_default();
-            save();
+            save(AfterSave::Stay);
         }
     });
     let leaving = window_event_listener(leptos::ev::beforeunload, move |ev| {
@@ -181,6 +206,9 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
         keys.remove();
         leaving.remove();
     });
+
+    // A run is of the stored script: unsaved changes are saved first, never silently skipped.
+    let run_clicked = move |_| if dirty.get_untracked() { save(AfterSave::Run) } else { run() };
 
     let text_input = move |field: fn(&mut Draft) -> &mut String| {
         move |ev: leptos::ev::Event| {
@@ -211,7 +239,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
 
     view! {
         <Title text=title.clone() />
-        <form class="script-form" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); save(); }>
+        <form class="script-form" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); save(AfterSave::Stay); }>
             <div class="page-header">
                 <div>
                     <a class="back" href="/">"← Scripts"</a>
@@ -221,6 +249,19 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                     <span class="save-state" aria-live="polite">
                         {move || if dirty.get() { "Unsaved changes".to_string() } else { notice.get().unwrap_or_default() }}
                     </span>
+                    {(can_edit && id.is_some()).then(|| view! {
+                        <button type="button" class="button" on:click=run_clicked
+                            disabled=move || pending.get() || !draft.with(|d| d.is_active)
+                            title=move || if !draft.with(|d| d.is_active) {
+                                "Inactive: tick Active and save to run it"
+                            } else if dirty.get() {
+                                "Save the changes, then run the script as it is on screen"
+                            } else {
+                                "Run the saved script and watch its output"
+                            }>
+                            {move || if dirty.get() { "▶ Save & run" } else { "▶ Run" }}
+                        </button>
+                    })}
                     {can_edit.then(|| view! {
                         <button type="submit" class="button primary" disabled=move || pending.get()
                             title="Save (Ctrl+S)">
@@ -355,25 +396,9 @@ fn RunHistory(script_id: i64) -> impl IntoView {
                             });
                             view! {
                             <table class="table runs">
-                                <thead><tr><th>"Run"</th><th>"Status"</th><th>"Trigger"</th><th>"Queued"</th><th>"Duration"</th><th>"Exit"</th></tr></thead>
+                                <RunHead script=ScriptColumn::Hidden />
                                 <tbody>
-                                    {page.items.into_iter().map(|run| {
-                                        let duration = match (run.started_at, run.finished_at) {
-                                            (Some(start), Some(end)) => format!("{:.1} s", (end - start).num_milliseconds() as f64 / 1000.0),
-                                            (Some(_), None) => "running".into(),
-                                            _ => "—".into(),
-                                        };
-                                        view! {
-                                            <tr>
-                                                <td><a href=format!("/executions/{}", run.id)>{format!("#{}", run.id)}</a></td>
-                                                <td><StatusBadge status=run.status /></td>
-                                                <td>{run.trigger.as_str()}</td>
-                                                <td>{run.queued_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
-                                                <td>{duration}</td>
-                                                <td>{run.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())}</td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
+                                    {page.items.into_iter().map(|run| view! { <RunRow run script=ScriptColumn::Hidden /> }).collect_view()}
                                 </tbody>
                             </table>
                             {more}

@@ -9,6 +9,7 @@ use leptos_router::NavigateOptions;
 
 use crate::client::{self, Method};
 use crate::components::layout::ErrorBox;
+use crate::components::runs::start_run;
 use crate::components::status_badge::StatusBadge;
 use crate::model::{Script, ScriptSummary, ScriptUpdate};
 use crate::session::use_current_user;
@@ -187,6 +188,16 @@ fn ScriptRow(
             reloads.update(|n| *n += 1);
         });
     };
+    let navigate = use_navigate();
+    let run = move |_| {
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match start_run(id).await {
+                Ok(_) => navigate(&format!("/scripts/{id}/execute"), Default::default()),
+                Err(failure) => action_error.set(Some(failure.message)),
+            }
+        });
+    };
     let delete_name = name.clone();
     let delete = move |_| {
         if !client::confirm(&format!("Delete “{delete_name}” with its runs, logs and schedules? This cannot be undone.")) {
@@ -218,8 +229,8 @@ fn ScriptRow(
             <td>
                 {match script.last_execution.clone() {
                     Some(run) => view! {
-                        <span class="last-run"><StatusBadge status=run.status />
-                        <span class="muted small">{run.queued_at.format("%Y-%m-%d %H:%M").to_string()}</span></span>
+                        <a class="last-run" href=format!("/executions/{}", run.id) title="Open this run"><StatusBadge status=run.status />
+                        <span class="muted small">{run.queued_at.format("%Y-%m-%d %H:%M").to_string()}</span></a>
                     }.into_any(),
                     None => view! { <span class="muted">"never run"</span> }.into_any(),
                 }}
@@ -234,6 +245,11 @@ fn ScriptRow(
             </td>
             <td class="actions">
                 {can_edit.then(|| view! {
+                    <button type="button" class="button small run" on:click=run disabled=!script.is_active
+                        aria-label=format!("Run {name}")
+                        title=if script.is_active { "Run now and watch the output" } else { "Inactive: activate the script to run it" }>
+                        "▶ Run"
+                    </button>
                     <a class="button small" href=format!("/scripts/{id}")>"Edit"</a>
                     <button type="button" class="button small danger" on:click=delete>"Delete"</button>
                 })}

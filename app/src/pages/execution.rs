@@ -1,0 +1,360 @@
+//! One run at a time, live. `/scripts/:id/execute`: run a script and watch it; opening the page
+//! shows the script's run in progress, else its latest. `/executions/:id`: any run with all its
+//! facts and its full log. Both keep the run current from its WebSocket (status, exit code, error,
+//! and every log line once, in order, across reconnects).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::client::{self, Failure};
+use crate::components::layout::ErrorBox;
+use crate::components::log_view::{thousands, LogBuffer, LogView};
+use crate::components::runs::{exit_text, now, span_text, start_run, stop_run, stopwatch_text, Time};
+use crate::components::status_badge::StatusBadge;
+use crate::live::use_execution_events;
+use crate::model::{Event, Execution, ExecutionPage, ExecutionStatus, LogLine, Script};
+use crate::session::use_current_user;
+
+/// The id in the address (`:id`), if it is a number.
+fn use_id() -> Memo<Option<i64>> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("id").and_then(|id| id.parse::<i64>().ok()))
+}
+
+fn no_such(what: &str) -> Failure {
+    Failure { status: 404, message: format!("there is no {what} at this address"), field: None }
+}
+
+#[component]
+pub fn ScriptExecutePage() -> impl IntoView {
+    let id = use_id();
+    let loaded = Resource::new(
+        move || id.get(),
+        |id| async move {
+            let id = id.ok_or_else(|| no_such("script"))?;
+            let script = client::get::<Script>(&format!("/api/scripts/{id}")).await?;
+            let latest = client::get::<ExecutionPage>(&format!("/api/executions?script_id={id}&per_page=1")).await?;
+            Ok::<_, Failure>((script, latest.items.into_iter().next()))
+        },
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading the script…"</p> }>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Ok((script, latest)) => view! { <Runner script latest /> }.into_any(),
+                    Err(failure) => view! { <Missing title="This script cannot be opened" failure /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The execute page of a script: its run button and the run on show.
+#[component]
+fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
+    let can_edit = use_current_user().can_edit();
+    let script_id = script.id;
+    let current = RwSignal::new(latest);
+    let shown = Memo::new(move |_| current.with(|run| run.as_ref().map(|r| r.id)));
+    let active = Memo::new(move |_| current.with(|run| run.as_ref().is_some_and(|r| !r.status.is_final())));
+    let starting = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
+    let start = move |_| {
+        starting.set(true);
+        failure.set(None);
+        spawn_local(async move {
+            match start_run(script_id).await {
+                Ok(run) => current.set(Some(run)),
+                Err(err) => failure.set(Some(err.message)),
+            }
+            starting.set(false);
+        });
+    };
+    let blocked = move || {
+        if !script.is_active {
+            Some("This script is inactive: activate it on its page to run it")
+        } else if active.get() {
+            Some("A run is in progress: wait for it to end, or stop it")
+        } else {
+            None
+        }
+    };
+    let on_change = Callback::new(move |run: Execution| current.set(Some(run)));
+
+    view! {
+        <Title text=format!("Run {}", script.name) />
+        <div class="page-header">
+            <div>
+                <a class="back" href=format!("/scripts/{script_id}")>{format!("← {}", script.name)}</a>
+                <h1>{script.name.clone()}</h1>
+                <p class="subtitle">
+                    {if script.description.is_empty() { "Run it and watch its output as it prints.".to_string() } else { script.description.clone() }}
+                </p>
+            </div>
+            <div class="header-actions">
+                {move || shown.get().map(|id| view! { <a class="button ghost" href=format!("/executions/{id}")>{format!("Run #{id} details")}</a> })}
+                {can_edit.then(|| view! {
+                    <button type="button" class="button primary" on:click=start
+                        disabled=move || starting.get() || blocked().is_some()
+                        title=move || blocked().unwrap_or("Run the saved script now")>
+                        {move || match (starting.get(), current.with(Option::is_some)) {
+                            (true, _) => "Starting…",
+                            (false, true) => "▶ Run again",
+                            (false, false) => "▶ Run",
+                        }}
+                    </button>
+                })}
+            </div>
+        </div>
+        {(!script.is_active).then(|| view! {
+            <div class="alert">"This script is inactive, so it cannot run. Activate it on "<a href=format!("/scripts/{script_id}")>"its page"</a>" or on the dashboard."</div>
+        })}
+        <ErrorBox error=failure />
+        {move || {
+            shown.track();
+            match current.get_untracked() {
+                Some(execution) => view! { <RunPanel execution can_edit on_change /> }.into_any(),
+                None => view! {
+                    <section class="empty-state">
+                        <div class="empty-icon" aria-hidden="true">"▶"</div>
+                        <h2>"Not run yet"</h2>
+                        <p>"Start a run and its output appears here line by line as the script prints it, stderr marked apart."</p>
+                    </section>
+                }.into_any(),
+            }
+        }}
+    }
+}
+
+#[component]
+pub fn ExecutionDetailPage() -> impl IntoView {
+    let id = use_id();
+    let loaded = Resource::new(
+        move || id.get(),
+        |id| async move {
+            let id = id.ok_or_else(|| no_such("run"))?;
+            client::get::<Execution>(&format!("/api/executions/{id}")).await
+        },
+    );
+    let can_edit = use_current_user().can_edit();
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading the run…"</p> }>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Ok(execution) => view! {
+                        <Title text=format!("Run #{} · {}", execution.id, execution.script_name) />
+                        <div class="page-header">
+                            <div>
+                                <a class="back" href="/executions">"← Executions"</a>
+                                <h1>{format!("Run #{}", execution.id)}</h1>
+                                <p class="subtitle">
+                                    "Of "<a class="strong" href=format!("/scripts/{}", execution.script_id)>{execution.script_name.clone()}</a>
+                                </p>
+                            </div>
+                            <div class="header-actions">
+                                <a class="button" href=format!("/scripts/{}/execute", execution.script_id)>"Open the script's runner"</a>
+                            </div>
+                        </div>
+                        <RunPanel execution can_edit />
+                    }.into_any(),
+                    Err(failure) => view! { <Missing title="This run cannot be opened" failure /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// An address that names nothing (or nothing this user may see); a 404 when the server renders it.
+#[component]
+fn Missing(title: &'static str, failure: Failure) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = http::StatusCode::from_u16(failure.status) {
+            response.set_status(status);
+        }
+    }
+    view! {
+        <Title text=title />
+        <section class="empty-state not-found">
+            <div class="empty-icon" aria-hidden="true">{if failure.status == 404 { "404" } else { "!" }}</div>
+            <h1>{title}</h1>
+            <p>{failure.message}</p>
+            <a class="button primary" href="/executions">"All runs"</a>
+        </section>
+    }
+}
+
+/// A run's facts, its controls and its log, kept current live. `on_change` hears of every change
+/// of the run (its status above all).
+#[component]
+fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: Option<Callback<Execution>>) -> impl IntoView {
+    let id = execution.id;
+    let run = RwSignal::new(execution);
+    let log = LogBuffer::new();
+    let failure = RwSignal::new(None::<String>);
+    let finished = Memo::new(move |_| run.with(|r| r.status.is_final()));
+    let refresh = move || {
+        spawn_local(async move {
+            if let Ok(fresh) = client::get::<Execution>(&format!("/api/executions/{id}")).await {
+                run.try_set(fresh);
+            }
+        })
+    };
+    let live = use_execution_events(id, move |event| match event {
+        Event::LogOutput { seq, stream, line, at, .. } => log.push(LogLine { seq, stream, line, at }),
+        Event::ExecutionStarted { at, .. } => run.update(|r| {
+            if !r.status.is_final() {
+                r.status = ExecutionStatus::Running;
+                r.started_at.get_or_insert(at);
+            }
+        }),
+        Event::ExecutionFinished { status, exit_code, at, .. } => {
+            run.update(|r| {
+                r.status = status;
+                r.exit_code = exit_code;
+                r.finished_at.get_or_insert(at);
+            });
+            // The error and the exact times come with the stored run.
+            refresh();
+        }
+        Event::ExecutionError { error, .. } => run.update(|r| r.error = Some(error)),
+        _ => {}
+    });
+    if let Some(on_change) = on_change {
+        Effect::new(move |_| on_change.run(run.get()));
+    }
+
+    let stopping = RwSignal::new(false);
+    let stop = move |_| {
+        stopping.set(true);
+        failure.set(None);
+        spawn_local(async move {
+            match stop_run(id).await {
+                // The socket may already have told the end; never step back from it.
+                Ok(stopped) => run.update(|r| {
+                    if !r.status.is_final() {
+                        *r = stopped;
+                    }
+                }),
+                Err(err) => {
+                    stopping.set(false);
+                    failure.set(Some(err.message));
+                    refresh();
+                }
+            }
+        });
+    };
+
+    let clock = use_clock(finished);
+    let elapsed = move || {
+        run.with(|r| match (r.started_at, r.finished_at) {
+            (Some(start), Some(end)) => span_text(end - start),
+            (Some(start), None) => stopwatch_text(clock.get() - start),
+            (None, None) => format!("queued {}", stopwatch_text(clock.get() - r.queued_at)),
+            (None, Some(_)) => "did not start".into(),
+        })
+    };
+    let empty = Signal::derive(move || {
+        run.with(|r| match r.status {
+            ExecutionStatus::Queued => "Waiting for a worker to start the run…",
+            ExecutionStatus::Running => "No output yet…",
+            _ if r.log_lines > 0 => "Loading the log…",
+            _ => "The run printed nothing.",
+        })
+        .to_string()
+    });
+
+    view! {
+        <section class="card run-summary" aria-label="Run">
+            <dl class="facts">
+                <div class="fact">
+                    <dt>"Status"</dt>
+                    <dd>{move || view! { <StatusBadge status=run.with(|r| r.status) /> }}</dd>
+                </div>
+                <div class="fact">
+                    <dt>{move || if finished.get() { "Duration" } else { "Elapsed" }}</dt>
+                    <dd class="mono" aria-live="off">{elapsed}</dd>
+                </div>
+                <div class="fact">
+                    <dt>"Exit code"</dt>
+                    <dd class="mono" class:bad=move || run.with(|r| r.exit_code.is_some_and(|c| c != 0))>{move || run.with(|r| exit_text(r.exit_code))}</dd>
+                </div>
+                <div class="fact">
+                    <dt>"Trigger"</dt>
+                    <dd>{move || run.with(|r| r.trigger.as_str())}</dd>
+                </div>
+                <div class="fact">
+                    <dt>"Queued (UTC)"</dt>
+                    <dd>{move || view! { <Time at=run.with(|r| r.queued_at) /> }}</dd>
+                </div>
+                <div class="fact">
+                    <dt>"Started"</dt>
+                    <dd>{move || run.with(|r| r.started_at.map(|at| (at, r.queued_at))).map(|(at, day)| view! { <Time at same_day_as=day /> }.into_any()).unwrap_or_else(|| "—".into_any())}</dd>
+                </div>
+                <div class="fact">
+                    <dt>"Finished"</dt>
+                    <dd>{move || run.with(|r| r.finished_at.map(|at| (at, r.queued_at))).map(|(at, day)| view! { <Time at same_day_as=day /> }.into_any()).unwrap_or_else(|| "—".into_any())}</dd>
+                </div>
+            </dl>
+            <div class="run-actions">
+                {move || (can_edit && !finished.get()).then(|| view! {
+                    <button type="button" class="button danger" on:click=stop disabled=move || stopping.get()>
+                        {move || if stopping.get() { "Stopping…" } else { "■ Stop" }}
+                    </button>
+                })}
+            </div>
+        </section>
+        <ErrorBox error=failure />
+        {move || run.with(|r| r.error.clone()).map(|error| view! {
+            <div class="alert error run-error" role="alert">
+                <strong>{move || run.with(|r| error_heading(r.status))}</strong>
+                <pre>{error}</pre>
+            </div>
+        })}
+        <section class="card log-card">
+            <div class="log-toolbar">
+                <h2>"Output"</h2>
+                <span class="muted small">
+                    {move || match log.len() { 1 => "1 line".to_string(), n => format!("{} lines", thousands(n)) }}
+                </span>
+                <span class="legend small"><span class="swatch stdout"></span>"stdout"<span class="swatch stderr"></span>"stderr"</span>
+                <span class="live-state small" class:on=move || live.get()>
+                    {move || match (finished.get(), live.get()) {
+                        (false, true) => "● live",
+                        (false, false) => "○ connecting…",
+                        (true, _) => "",
+                    }}
+                </span>
+                <a class="button small" href=format!("/api/executions/{id}/logs?format=text") download=""
+                    title="The whole log as plain text">"Download log"</a>
+            </div>
+            <LogView log empty />
+        </section>
+    }
+}
+
+fn error_heading(status: ExecutionStatus) -> &'static str {
+    match status {
+        ExecutionStatus::Stopped => "Stopped",
+        ExecutionStatus::TimedOut => "Timed out",
+        ExecutionStatus::Lost => "Lost",
+        _ => "The run failed",
+    }
+}
+
+/// Now, ticking every second while `finished` is false, so a running time moves by itself.
+fn use_clock(finished: Memo<bool>) -> RwSignal<chrono::DateTime<chrono::Utc>> {
+    let clock = RwSignal::new(now());
+    Effect::new(move |_| {
+        if finished.get() {
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        if let Ok(ticker) = set_interval_with_handle(move || clock.set(now()), std::time::Duration::from_secs(1)) {
+            on_cleanup(move || ticker.clear());
+        }
+    });
+    clock
+}
