@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use app::model::{Event, ExecutionStatus, LogLine, LogStream};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
@@ -229,7 +229,7 @@ impl Runner {
         let (end_tx, end_rx) = watch::channel(None);
         self.running.lock().unwrap_or_else(PoisonError::into_inner).insert(id, end_tx);
         self.events.publish(Event::ExecutionStarted { execution_id: id, script_id: claimed.script_id, at: started });
-        let outcome = self.run(id, claimed.script_id, end_rx).await;
+        let outcome = self.run(&claimed, end_rx).await;
         let at = queue::now();
         // The final status must land: retry through a database hiccup rather than leave the
         // run `running` (it would be declared lost).
@@ -257,11 +257,12 @@ impl Runner {
         }
     }
 
-    async fn run(&self, id: i64, script_id: i64, mut end: watch::Receiver<Option<EndRequest>>) -> Outcome {
+    async fn run(&self, claimed: &Claimed, mut end: watch::Receiver<Option<EndRequest>>) -> Outcome {
+        let id = claimed.id;
         let (sink, lines) = mpsc::channel::<Vec<Piece>>(64);
         let collector = tokio::spawn(collect(self.db.clone(), self.events.clone(), id, lines, self.settings.output_cap));
         let log = Log { sink };
-        let outcome = self.run_logged(id, script_id, &log, &mut end).await;
+        let outcome = self.run_logged(claimed, &log, &mut end).await;
         drop(log);
         let collected = collector.await.unwrap_or_default();
         match outcome {
@@ -279,13 +280,12 @@ impl Runner {
 
     /// Everything between claim and outcome, writing into `log`. An `Err` is a run that could
     /// not start, in words.
-    async fn run_logged(&self, id: i64, script_id: i64, log: &Log, end: &mut watch::Receiver<Option<EndRequest>>) -> Result<Outcome, String> {
-        let script = crate::db::entities::script::Entity::find_by_id(script_id)
-            .one(&self.db)
-            .await
-            .map_err(|err| format!("the script could not be read: {err}"))?
-            .ok_or("the script was deleted before the run started")?;
-        self.prepare_environment(script_id, log, end).await?;
+    async fn run_logged(&self, claimed: &Claimed, log: &Log, end: &mut watch::Receiver<Option<EndRequest>>) -> Result<Outcome, String> {
+        let (id, script_id) = (claimed.id, claimed.script_id);
+        let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
+            return Err("the script was deleted before the run started".into());
+        };
+        self.prepare_environment(script_id, claimed.requirements > 0, log, end).await?;
         if let Some(request) = end.borrow().clone() {
             return Ok(ended_before_start(request));
         }
@@ -295,11 +295,11 @@ impl Runner {
         // Plain file calls: two small local writes cost less than handing them to a thread.
         std::fs::create_dir_all(&workdir).map_err(|err| format!("the working directory {} could not be made: {err}", workdir.display()))?;
         let script_path = workdir.join("script.py");
-        std::fs::write(&script_path, &script.content).map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
+        std::fs::write(&script_path, content).map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
         let venv = venv_dir(&self.settings.data_dir, script_id);
         let python = venv_python(&venv);
         let limits = self.settings.limits;
-        let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env: run_environment(&venv, &workdir, id, &script.name), limits };
+        let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env: run_environment(&venv, &workdir, id, name), limits };
         let mut child = process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
         // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
         let group = child.id();
@@ -308,7 +308,7 @@ impl Runner {
             tokio::spawn(read_stream(child.stdout.take(), LogStream::Stdout, log.sink.clone())),
             tokio::spawn(read_stream(child.stderr.take(), LogStream::Stderr, log.sink.clone())),
         ];
-        let timeout = script.timeout_seconds.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs).unwrap_or(self.settings.default_timeout);
+        let timeout = claimed.timeout_seconds.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs).unwrap_or(self.settings.default_timeout);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         // Not at once: the first second of a run is left to the script.
@@ -369,16 +369,16 @@ impl Runner {
 
     /// Makes sure the venv exists and holds the requirements; installs them first (the log
     /// says so) when it does not.
-    async fn prepare_environment(&self, script_id: i64, log: &Log, end: &watch::Receiver<Option<EndRequest>>) -> Result<(), String> {
+    async fn prepare_environment(&self, script_id: i64, has_requirements: bool, log: &Log, end: &watch::Receiver<Option<EndRequest>>) -> Result<(), String> {
         let mut said_waiting = false;
         loop {
-            if self.environment_ready(script_id).await? {
+            if self.environment_ready(script_id, has_requirements).await? {
                 return Ok(());
             }
             match self.installer.installs.claim(script_id) {
                 Ok(_slot) => {
                     // Checked again under the slot: an install may have just finished.
-                    if self.environment_ready(script_id).await? {
+                    if self.environment_ready(script_id, true).await? {
                         return Ok(());
                     }
                     let wanted = deps::requirements(&self.db, script_id).await.map_err(|err| err.to_string())?;
@@ -417,9 +417,12 @@ impl Runner {
 
     /// The venv exists and every requirement's recorded version satisfies it (recorded by the
     /// last install; no `uv` call, so a ready run starts at once).
-    async fn environment_ready(&self, script_id: i64) -> Result<bool, String> {
+    async fn environment_ready(&self, script_id: i64, has_requirements: bool) -> Result<bool, String> {
         if !venv_python(&venv_dir(&self.settings.data_dir, script_id)).exists() {
             return Ok(false);
+        }
+        if !has_requirements {
+            return Ok(true);
         }
         deps::recorded_as_installed(&self.db, script_id).await.map_err(|err| err.to_string())
     }
@@ -565,7 +568,9 @@ async fn collect(db: DatabaseConnection, events: EventBus, id: i64, mut incoming
                     }
                 }
                 seq += 1;
-                *size += piece.line.len() + 32;
+                // What the line really holds in memory (its text and the LogLine around it),
+                // so a batch of short lines is as bounded as one of long lines.
+                *size += piece.line.len() + 96;
                 batch.push(LogLine { seq, stream: piece.stream, line: piece.line, at: piece.at });
             }
         };

@@ -448,9 +448,9 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
         .await
         .unwrap();
     let run: Execution = client.post(format!("{base}/api/scripts/{}/execute", created.id)).header("cookie", cookie(&admin)).send().await.unwrap().json().await.unwrap();
-    let read_log = |admin: Actor| {
+    let read_log = |admin: Actor, run_id: i64| {
         let client = client.clone();
-        let url = format!("{base}/api/executions/{}/logs?limit=10000", run.id);
+        let url = format!("{base}/api/executions/{run_id}/logs?limit=10000");
         async move { client.get(url).header("cookie", cookie(&admin)).send().await.unwrap().json::<LogPage>().await.unwrap().lines }
     };
     let begun = Instant::now();
@@ -458,7 +458,7 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
     while log.len() < 20 {
         assert!(begun.elapsed() < Duration::from_secs(120), "the run did not print");
         tokio::time::sleep(Duration::from_millis(100)).await;
-        log = read_log(admin.clone()).await;
+        log = read_log(admin.clone(), run.id).await;
     }
     server.kill().unwrap();
     server.wait().unwrap();
@@ -480,17 +480,12 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
     };
     assert_eq!(run.status, ExecutionStatus::Lost);
     assert!(run.error.as_deref().unwrap().contains("stopped without finishing"), "{:?}", run.error);
-    assert_eq!(read_log(admin.clone()).await.len() as i64, kept, "the lines it had are kept");
+    assert_eq!(read_log(admin.clone(), run.id).await.len() as i64, kept, "the lines it had are kept");
 
     // SIGTERM mid-run: the run gets the grace period, is stopped, the log says why, exit 0.
     let run: Execution = client.post(format!("{base}/api/scripts/{}/execute", created.id)).header("cookie", cookie(&admin)).send().await.unwrap().json().await.unwrap();
-    let read_log = |admin: Actor| {
-        let client = client.clone();
-        let url = format!("{base}/api/executions/{}/logs?limit=10000", run.id);
-        async move { client.get(url).header("cookie", cookie(&admin)).send().await.unwrap().json::<LogPage>().await.unwrap().lines }
-    };
     let begun = Instant::now();
-    while read_log(admin.clone()).await.len() < 5 {
+    while read_log(admin.clone(), run.id).await.len() < 5 {
         assert!(begun.elapsed() < Duration::from_secs(60), "the second run did not print");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
