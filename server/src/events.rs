@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 
 /// Messages buffered per subscriber before it is declared lagging. Log lines travel in batches
 /// (at most `executions::worker::BATCH_BYTES` each), which bounds the buffer's memory.
-const CAPACITY: usize = 256;
+const CAPACITY: usize = 128;
 
 /// What travels on the bus: one event, or a stored batch of one run's log lines (one message
 /// for many lines, so a chatty script costs the bus little).

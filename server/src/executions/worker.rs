@@ -25,7 +25,7 @@ use crate::deps::DepsError;
 use crate::events::EventBus;
 
 /// Most bytes of log lines stored (and published) as one batch.
-pub const BATCH_BYTES: usize = 64 * 1024;
+pub const BATCH_BYTES: usize = 256 * 1024;
 /// Prefix of the lines the server itself writes into a run's log.
 const SAYS: &str = "[pytask]";
 
