@@ -9,7 +9,7 @@ use app::model::{Event, LogLine};
 use tokio::sync::broadcast;
 
 /// Messages buffered per subscriber before it is declared lagging. Log lines travel in batches
-/// (at most `executions::worker::BATCH_BYTES` each), which bounds the buffer's memory.
+/// (at most `executions::collector::BATCH_BYTES` each), which bounds the buffer's memory.
 const CAPACITY: usize = 128;
 
 /// What travels on the bus: one event, or a stored batch of one run's log lines (one message

@@ -1,6 +1,7 @@
 //! Runs of scripts: the queue in the database, the worker that runs them, their logs, and the
 //! API over them.
 
+pub mod collector;
 pub mod logs;
 pub mod process;
 pub mod queue;

@@ -9,13 +9,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use app::model::{Event, ExecutionStatus, LogLine, LogStream};
+use app::model::{Event, ExecutionStatus, LogStream};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
-use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
-use super::logs::{self, LineSplitter};
+use super::collector::{collect, read_stream, Log, Piece, SAYS};
 use super::process::{self, Launch, Limits};
 use super::queue::{self, Claimed, Outcome};
 use crate::config::Config;
@@ -24,10 +23,6 @@ use crate::deps::uv::venv_python;
 use crate::deps::DepsError;
 use crate::events::EventBus;
 
-/// Most bytes of log lines stored (and published) as one batch.
-pub const BATCH_BYTES: usize = 256 * 1024;
-/// Prefix of the lines the server itself writes into a run's log.
-const SAYS: &str = "[pytask]";
 
 /// The settings of runs, taken from the configuration.
 #[derive(Debug, Clone)]
@@ -470,155 +465,6 @@ impl Drop for RemoveOnDrop {
         if let Err(err) = std::fs::remove_dir_all(&self.0) {
             if err.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(dir = %self.0.display(), %err, "a run's working directory could not be removed");
-            }
-        }
-    }
-}
-
-/// A line on its way to the collector, stamped when it was read.
-#[derive(Debug)]
-struct Piece {
-    stream: LogStream,
-    line: String,
-    at: DateTime<Utc>,
-    /// Written by the server, not the script: not counted against the output cap.
-    system: bool,
-}
-
-impl Piece {
-    fn system(line: String) -> Piece {
-        Piece { stream: LogStream::Stderr, line, at: Utc::now(), system: true }
-    }
-}
-
-/// Where a run's lines go: the collector, through a bounded channel (a slow database slows the
-/// reading, and so the script, rather than filling memory).
-struct Log {
-    sink: mpsc::Sender<Vec<Piece>>,
-}
-
-impl Log {
-    async fn say(&self, message: String) {
-        let _ = self.sink.send(vec![Piece::system(format!("{SAYS} {message}"))]).await;
-    }
-}
-
-async fn read_stream(stream: Option<impl tokio::io::AsyncRead + Unpin>, kind: LogStream, sink: mpsc::Sender<Vec<Piece>>) {
-    let Some(mut stream) = stream else { return };
-    let mut splitter = LineSplitter::default();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let read = match stream.read(&mut buffer).await {
-            Ok(0) | Err(_) => break,
-            Ok(read) => read,
-        };
-        let at = Utc::now();
-        let mut pieces = Vec::new();
-        splitter.push(&buffer[..read], &mut |line| pieces.push(Piece { stream: kind, line, at, system: false }));
-        if !pieces.is_empty() && sink.send(pieces).await.is_err() {
-            return;
-        }
-    }
-    let mut pieces = Vec::new();
-    splitter.finish(&mut |line| pieces.push(Piece { stream: kind, line, at: Utc::now(), system: false }));
-    if !pieces.is_empty() {
-        let _ = sink.send(pieces).await;
-    }
-}
-
-#[derive(Debug, Default)]
-struct Collected {
-    memory_error: bool,
-}
-
-/// Numbers the lines, stores them a batch at a time, then publishes each stored batch. The next
-/// batch is whatever arrived while the last one was being written (group commit): a quiet
-/// script's line is stored and shown at once, a chatty one's in few large writes.
-async fn collect(db: DatabaseConnection, events: EventBus, id: i64, mut incoming: mpsc::Receiver<Vec<Piece>>, cap: u64) -> Collected {
-    let mut seq = 0i64;
-    let mut written = 0u64;
-    let mut cut = false;
-    let mut collected = Collected::default();
-    // The stored line count (for lists and the page) trails by at most a second while running.
-    let mut counted = std::time::Instant::now();
-    while let Some(first) = incoming.recv().await {
-        let mut batch: Vec<LogLine> = Vec::new();
-        let mut size = 0usize;
-        let mut take = |pieces: Vec<Piece>, batch: &mut Vec<LogLine>, size: &mut usize| {
-            for piece in pieces {
-                if !piece.system {
-                    if cut {
-                        continue;
-                    }
-                    written += piece.line.len() as u64 + 1;
-                    if written > cap {
-                        cut = true;
-                        let mib = cap / (1024 * 1024);
-                        seq += 1;
-                        batch.push(LogLine {
-                            seq,
-                            stream: LogStream::Stderr,
-                            line: format!("{SAYS} output cut: the run wrote more than {mib} MiB (PYTASK_RUN_OUTPUT_MB); the rest is not kept, the run goes on"),
-                            at: piece.at,
-                        });
-                        continue;
-                    }
-                    if piece.stream == LogStream::Stderr && piece.line.starts_with("MemoryError") {
-                        collected.memory_error = true;
-                    }
-                }
-                seq += 1;
-                // What the line really holds in memory (its text and the LogLine around it),
-                // so a batch of short lines is as bounded as one of long lines.
-                *size += piece.line.len() + 96;
-                batch.push(LogLine { seq, stream: piece.stream, line: piece.line, at: piece.at });
-            }
-        };
-        take(first, &mut batch, &mut size);
-        while size < BATCH_BYTES {
-            match incoming.try_recv() {
-                Ok(more) => take(more, &mut batch, &mut size),
-                Err(_) => break,
-            }
-        }
-        if batch.is_empty() {
-            continue;
-        }
-        store_batch(&db, id, &batch).await;
-        events.publish_lines(id, batch.into());
-        if counted.elapsed() >= Duration::from_secs(1) {
-            counted = std::time::Instant::now();
-            if let Err(err) = queue::set_log_lines(&db, id, seq).await {
-                tracing::warn!(execution_id = id, %err, "updating the run's line count failed");
-            }
-        }
-    }
-    // The final count lands before the final status (the caller writes that after this returns).
-    for attempt in 0u64..20 {
-        match queue::set_log_lines(&db, id, seq).await {
-            Ok(()) => break,
-            Err(err) => {
-                tracing::warn!(execution_id = id, %err, "updating the run's line count failed; retrying");
-                tokio::time::sleep(Duration::from_millis(250 * (attempt + 1))).await;
-            }
-        }
-    }
-    collected
-}
-
-/// Writes a batch (one INSERT, no transaction needed), retrying through a passing database
-/// error: a log line is given up only after a minute of failures.
-async fn store_batch(db: &DatabaseConnection, id: i64, batch: &[LogLine]) {
-    for attempt in 0u64.. {
-        match logs::store(db, id, batch).await {
-            Ok(()) => return,
-            Err(err) if attempt < 60 => {
-                tracing::warn!(execution_id = id, %err, "storing log lines failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(err) => {
-                tracing::error!(execution_id = id, %err, lines = batch.len(), "log lines could not be stored and are dropped");
-                return;
             }
         }
     }
