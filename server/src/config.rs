@@ -176,6 +176,11 @@ pub struct Config {
     #[arg(long, env = "PYTASK_LOST_AFTER_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=86_400), global = true)]
     pub lost_after_seconds: u64,
 
+    /// A schedule's due time found later than this many seconds (no instance was running then)
+    /// is skipped, not fired late; the next due time after now is taken.
+    #[arg(long, env = "PYTASK_SCHEDULE_GRACE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub schedule_grace_seconds: u64,
+
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `server=debug,tower_http=debug`).
     #[arg(long, env = "PYTASK_LOG", default_value = "info,sqlx=warn,sea_orm=warn", global = true)]
     pub log: String,

@@ -9,8 +9,10 @@ use app::model::{Event, LogLine};
 use tokio::sync::broadcast;
 
 /// Messages buffered per subscriber before it is declared lagging. Log lines travel in batches
-/// (at most `executions::collector::BATCH_BYTES` each), which bounds the buffer's memory.
-const CAPACITY: usize = 128;
+/// (at most `executions::collector::BATCH_BYTES` each, overhead counted), and the ring keeps its
+/// last CAPACITY messages alive even after every reader has them: 32 × 256 KiB bounds that at
+/// 8 MiB. A viewer that falls further behind is served from the database.
+const CAPACITY: usize = 32;
 
 /// What travels on the bus: one event, or a stored batch of one run's log lines (one message
 /// for many lines, so a chatty script costs the bus little).

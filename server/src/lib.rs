@@ -6,6 +6,7 @@
 //! - `config`: the command line and the typed `Config`.
 //! - `db`: connection, migrations, SeaORM entities.
 //! - `http`: the router, the API's error type and extractors, health and OpenAPI.
+//! - `schedules`: cron schedules of scripts and the scheduler that fires them.
 //! - `state`: what every request handler can reach.
 //! - `telemetry`: tracing setup.
 
@@ -18,6 +19,7 @@ pub mod deps;
 pub mod events;
 pub mod executions;
 pub mod http;
+pub mod schedules;
 pub mod scripts;
 pub mod state;
 pub mod telemetry;
@@ -72,6 +74,9 @@ impl App {
             config::InstanceRole::Worker => "worker",
         };
         state.runner.start(role_name, role != config::InstanceRole::Web).await.map_err(StartError::Register)?;
+        if role != config::InstanceRole::Web {
+            state.scheduler.start();
+        }
         let listener = TcpListener::bind(state.config.bind)
             .await
             .map_err(|source| StartError::Bind { addr: state.config.bind, source })?;
@@ -88,6 +93,7 @@ impl App {
     /// (stopping those that do not) before returning.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
         let runner = self.state.runner.clone();
+        let scheduler = self.state.scheduler.clone();
         let grace = std::time::Duration::from_secs(self.state.config.shutdown_grace_seconds);
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let serve = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
@@ -96,6 +102,7 @@ impl App {
         });
         let drain = async move {
             if stopped.await.is_ok() {
+                scheduler.stop();
                 runner.shutdown(grace).await;
             }
         };

@@ -13,6 +13,7 @@ use crate::deps::service::Installer;
 use crate::deps::uv::Uv;
 use crate::events::EventBus;
 use crate::executions::worker::{RunSettings, Runner};
+use crate::schedules::Scheduler;
 use crate::scripts::list_cache::ListCache;
 use crate::config::Config;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub script_list: Arc<ListCache>,
     /// Runs executions (or, on a `web` instance, only knows its instance id and the bus).
     pub runner: Runner,
+    /// Fires due schedules (started on `all` and `worker` instances); woken by schedule changes.
+    pub scheduler: Scheduler,
 }
 
 impl AppState {
@@ -48,8 +51,11 @@ impl AppState {
         let uv = Uv { program: config.uv.clone(), python: config.python.clone(), cache_dir: config.data_dir.join("uv-cache") };
         let installer = Installer { db: db.clone(), uv, data_dir: config.data_dir.clone(), events: EventBus::default(), installs: Arc::default() };
         let runner = Runner::new(db.clone(), installer.clone(), RunSettings::from_config(&config));
+        let grace = std::time::Duration::from_secs(config.schedule_grace_seconds);
+        let scheduler = Scheduler::new(db.clone(), runner.clone(), grace);
         AppState {
             runner,
+            scheduler,
             config: Arc::new(config),
             code,
             installer,

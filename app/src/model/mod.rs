@@ -5,6 +5,7 @@ pub mod dependency;
 pub mod event;
 pub mod execution;
 pub mod health;
+pub mod schedule;
 pub mod script;
 pub mod status;
 pub mod user;
@@ -14,6 +15,7 @@ pub use dependency::{Dependency, DependencyCheck, DependencyState, DependencyUpd
 pub use event::{Event, InstalledPackage};
 pub use execution::{Execution, ExecutionPage, ExecutionSort, LogLine, LogPage};
 pub use health::Health;
+pub use schedule::{CronDescription, DstShift, FireTime, NewSchedule, Schedule, ScheduleUpdate, ScheduledRun};
 pub use script::{LastExecution, NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
 pub use status::{ExecutionStatus, LogStream, Role, Trigger};
 pub use user::{Credentials, CreatedToken, NewToken, NewUser, SetupStatus, TokenInfo, UserInfo, UserUpdate};

@@ -26,6 +26,8 @@ use crate::state::AppState;
 pub struct ListQuery {
     /// Only the runs of this script.
     script_id: Option<i64>,
+    /// Only the runs this schedule started.
+    schedule_id: Option<i64>,
     /// Only runs in this status.
     status: Option<ExecutionStatus>,
     /// `newest` (default) or `oldest` first, by queue time.
@@ -46,7 +48,7 @@ impl ListQuery {
         if !(1..=PER_PAGE_MAX).contains(&per_page) {
             return Err(ApiError::invalid("per_page", format!("`per_page` is between 1 and {PER_PAGE_MAX}")));
         }
-        Ok(ExecutionFilter { script_id: self.script_id, status: self.status, sort: self.sort.unwrap_or_default(), page, per_page })
+        Ok(ExecutionFilter { script_id: self.script_id, schedule_id: self.schedule_id, status: self.status, sort: self.sort.unwrap_or_default(), page, per_page })
     }
 }
 

@@ -12,6 +12,7 @@ use crate::db::entities::{execution, script};
 #[derive(Debug, Clone, Default)]
 pub struct ExecutionFilter {
     pub script_id: Option<i64>,
+    pub schedule_id: Option<i64>,
     pub status: Option<ExecutionStatus>,
     pub sort: ExecutionSort,
     /// 1-based.
@@ -23,6 +24,9 @@ pub async fn list(db: &impl ConnectionTrait, filter: &ExecutionFilter) -> Result
     let mut query = execution::Entity::find();
     if let Some(script_id) = filter.script_id {
         query = query.filter(execution::Column::ScriptId.eq(script_id));
+    }
+    if let Some(schedule_id) = filter.schedule_id {
+        query = query.filter(execution::Column::ScheduleId.eq(schedule_id));
     }
     if let Some(status) = filter.status {
         query = query.filter(execution::Column::Status.eq(status));

@@ -14,6 +14,7 @@ use crate::auth::routes as auth;
 use crate::code::routes as code;
 use crate::deps::routes as deps;
 use crate::executions::routes as executions;
+use crate::schedules::routes as schedules;
 use crate::scripts::routes as scripts;
 use crate::state::AppState;
 
@@ -72,7 +73,11 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(deps::update, deps::remove))
                 .routes(routes!(deps::install))
                 .routes(routes!(deps::check))
-                .routes(routes!(deps::validate)),
+                .routes(routes!(deps::validate))
+                .routes(routes!(schedules::list, schedules::create))
+                .routes(routes!(schedules::update, schedules::delete))
+                .routes(routes!(schedules::describe))
+                .routes(routes!(schedules::timezones)),
         )
         .split_for_parts()
 }

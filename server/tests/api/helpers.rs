@@ -216,3 +216,50 @@ pub async fn error_of(response: reqwest::Response) -> app::error::ErrorDetail {
     assert!(content_type.starts_with("application/json"), "error is not JSON: {content_type}");
     response.json::<app::error::ErrorBody>().await.expect("error body has the SPEC's shape").error
 }
+
+/// The real `pytask` binary in its own process, on a free port, against `db_url`; killed when
+/// dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(db_url: &str, data_dir: &std::path::Path, extra: &[&str]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_pytask"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log", "warn"])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--database-url", db_url])
+            .args(extra)
+            .env("PYTASK_ADMIN_USER", ADMIN)
+            .env("PYTASK_ADMIN_PASSWORD", PASSWORD)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("pytask starts");
+        Server { child, base: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// Signs in as the admin once the server answers (it may still be starting).
+    pub async fn sign_in(&self, client: &reqwest::Client) -> Actor {
+        let begun = std::time::Instant::now();
+        loop {
+            let credentials = Credentials { username: ADMIN.into(), password: PASSWORD.into() };
+            if let Ok(response) = client.post(format!("{}/api/auth/login", self.base)).json(&credentials).send().await {
+                if response.status() == 200 {
+                    return session_of(&response);
+                }
+            }
+            assert!(begun.elapsed() < std::time::Duration::from_secs(60), "the server at {} did not come up", self.base);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

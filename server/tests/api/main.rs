@@ -11,4 +11,5 @@ mod executions;
 mod health;
 mod pages;
 mod runs;
+mod schedules;
 mod scripts;

@@ -1,0 +1,116 @@
+//! Schedules of scripts and the cron preview, as the API shows and takes them.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ExecutionStatus;
+
+/// A cron schedule of one script.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Schedule {
+    pub id: i64,
+    pub script_id: i64,
+    /// As the user typed it (trimmed, single spaces).
+    pub cron_expression: String,
+    /// IANA zone name the expression is evaluated in.
+    pub timezone: String,
+    pub is_active: bool,
+    /// The expression in words, e.g. "At 09:30, on Monday through Friday."
+    pub description: String,
+    /// The next due time; absent while the schedule is paused.
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// The newest run this schedule started.
+    pub last_run: Option<ScheduledRun>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The newest run a schedule started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ScheduledRun {
+    pub id: i64,
+    pub status: ExecutionStatus,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// `POST /api/scripts/{id}/schedules`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewSchedule {
+    pub cron_expression: String,
+    /// IANA zone name; absent: UTC.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default = "yes")]
+    pub is_active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `PUT /api/scripts/{id}/schedules/{sid}`: the fields present are changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron_expression: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_active: Option<bool>,
+}
+
+/// `GET /api/cron/describe`: what an expression means and when it fires next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CronDescription {
+    /// The expression as it will be stored (trimmed, single spaces).
+    pub expression: String,
+    pub timezone: String,
+    pub description: String,
+    /// The next fire times after `from`, oldest first.
+    pub next: Vec<FireTime>,
+}
+
+/// One fire time of a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FireTime {
+    pub at: DateTime<Utc>,
+    /// The same instant in the schedule's zone, with that day's offset.
+    #[cfg_attr(feature = "ssr", schema(value_type = String, format = DateTime))]
+    pub local: DateTime<FixedOffset>,
+    /// Set when a daylight-saving change moves or repeats this fire time.
+    pub dst: Option<DstShift>,
+}
+
+/// How a daylight-saving change touches a fire time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DstShift {
+    /// The local time does not exist that day (clocks spring forward): it fires at the first
+    /// valid instant after the gap.
+    Skipped,
+    /// The local time occurs twice that day (clocks fall back).
+    Repeated,
+}
+
+impl DstShift {
+    /// A short note for the preview.
+    pub fn note(self) -> &'static str {
+        match self {
+            DstShift::Skipped => "clocks spring forward: moved to the first valid time",
+            DstShift::Repeated => "clocks fall back: this local time occurs twice",
+        }
+    }
+}
+
+/// How many fire times `GET /api/cron/describe` gives when `count` is absent, and at most.
+pub const PREVIEW_COUNT_DEFAULT: u32 = 5;
+pub const PREVIEW_COUNT_MAX: u32 = 100;

@@ -1,0 +1,11 @@
+//! Schedules: cron expressions of scripts (`cron`), kept by `service`, fired by `scheduler`,
+//! served by `routes`.
+
+pub mod cron;
+pub mod error;
+pub mod routes;
+pub mod scheduler;
+pub mod service;
+
+pub use error::ScheduleError;
+pub use scheduler::Scheduler;

@@ -1,0 +1,199 @@
+//! Fires due schedules as queued runs, each due time exactly once.
+//!
+//! `schedules.next_run_at` is the claim: an instance fires a due time by moving `next_run_at`
+//! from that time to the next one with a conditional UPDATE (`WHERE next_run_at = <due>`) and
+//! queueing the run in the same transaction. Another instance racing for the same row waits for
+//! that commit, then matches nothing; a crash before the commit leaves the due time unclaimed
+//! and still due; after it, both the run and the new due time are stored. So each due time
+//! fires once whatever the number of instances or restarts.
+//!
+//! A due time found more than `grace` late was missed while no instance ran: it is skipped, not
+//! fired late, and the next one after now is taken. Between fires the loop sleeps until the
+//! earliest due time, woken early when a schedule changes on this instance.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::Trigger;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait, TransactionTrait,
+};
+use tokio::sync::{watch, Notify};
+
+use super::cron::Cron;
+use crate::db::entities::{execution, schedule};
+use crate::executions::queue;
+use crate::executions::worker::Runner;
+
+/// Due schedules handled per transaction.
+const BATCH: u64 = 256;
+
+/// A due schedule, with what deciding about it needs.
+#[derive(Debug, FromQueryResult)]
+struct Due {
+    id: i64,
+    script_id: i64,
+    cron_expression: String,
+    timezone: String,
+    next_run_at: DateTime<Utc>,
+    script_active: bool,
+}
+
+/// What one pass of `fire_due` did.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// Runs queued, one per due time fired.
+    pub fired: Vec<execution::Model>,
+    /// Due times passed over: too late (missed while down) or of an inactive script.
+    pub skipped: usize,
+}
+
+/// Fires every schedule due at `now` (an argument, so tests can move the clock).
+pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Duration) -> Result<Pass, sea_orm::DbErr> {
+    let missed_before = now - chrono::Duration::from_std(grace).unwrap_or_default();
+    let mut pass = Pass::default();
+    loop {
+        let due = schedule::Entity::find()
+            .select_only()
+            .columns([
+                schedule::Column::Id,
+                schedule::Column::ScriptId,
+                schedule::Column::CronExpression,
+                schedule::Column::Timezone,
+                schedule::Column::NextRunAt,
+            ])
+            .column_as(crate::db::entities::script::Column::IsActive, "script_active")
+            .join(JoinType::InnerJoin, schedule::Relation::Script.def())
+            .filter(schedule::Column::IsActive.eq(true))
+            .filter(schedule::Column::NextRunAt.lte(now))
+            // One order for every instance, so racing transactions lock rows in the same order.
+            .order_by_asc(schedule::Column::NextRunAt)
+            .order_by_asc(schedule::Column::Id)
+            .limit(BATCH)
+            .into_model::<Due>()
+            .all(db)
+            .await?;
+        let full = due.len() as u64 == BATCH;
+        let txn = db.begin().await?;
+        for row in due {
+            let fire = row.script_active && row.next_run_at >= missed_before;
+            let next = match Cron::parse(&row.cron_expression, &row.timezone) {
+                // Missed times are not replayed: the next due time counts from now.
+                Ok(cron) => cron.next_after(if row.next_run_at >= missed_before { row.next_run_at } else { now }),
+                Err(err) => {
+                    tracing::error!(schedule_id = row.id, %err, "a stored schedule no longer parses; it is paused");
+                    None
+                }
+            };
+            let claimed = schedule::Entity::update_many()
+                .col_expr(schedule::Column::NextRunAt, Expr::value(next))
+                .filter(schedule::Column::Id.eq(row.id))
+                .filter(schedule::Column::IsActive.eq(true))
+                .filter(schedule::Column::NextRunAt.eq(row.next_run_at))
+                .exec(&txn)
+                .await?
+                .rows_affected
+                == 1;
+            if !claimed {
+                // Another instance fired it, or a user changed it, since the read.
+                continue;
+            }
+            if fire {
+                pass.fired.push(queue::enqueue(&txn, row.script_id, Trigger::Schedule, Some(row.id)).await?);
+            } else {
+                if row.script_active {
+                    tracing::warn!(schedule_id = row.id, due = %row.next_run_at, "a due time missed while no instance was running is skipped");
+                }
+                pass.skipped += 1;
+            }
+        }
+        txn.commit().await?;
+        if !full {
+            return Ok(pass);
+        }
+    }
+}
+
+/// The earliest due time of an active schedule.
+async fn next_due(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, sea_orm::DbErr> {
+    let earliest: Option<Option<DateTime<Utc>>> = schedule::Entity::find()
+        .select_only()
+        .column_as(schedule::Column::NextRunAt.min(), "earliest")
+        .filter(schedule::Column::IsActive.eq(true))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(earliest.flatten())
+}
+
+/// The scheduler of one instance. Cheap to clone.
+#[derive(Clone)]
+pub struct Scheduler {
+    db: DatabaseConnection,
+    runner: Runner,
+    grace: Duration,
+    wake: Arc<Notify>,
+    closing: watch::Sender<bool>,
+}
+
+impl Scheduler {
+    pub fn new(db: DatabaseConnection, runner: Runner, grace: Duration) -> Scheduler {
+        Scheduler { db, runner, grace, wake: Arc::default(), closing: watch::channel(false).0 }
+    }
+
+    /// A schedule was created, changed or deleted: the sleep until the old earliest due time
+    /// may be wrong.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn start(&self) {
+        let this = self.clone();
+        tokio::spawn(async move { this.run().await });
+    }
+
+    /// Stops firing (at shutdown, before the runs are drained).
+    pub fn stop(&self) {
+        self.closing.send_replace(true);
+    }
+
+    async fn run(&self) {
+        let mut closing = self.closing.subscribe();
+        // Changes made on other instances are seen at the next look (a notification later).
+        let look_again = match self.db.get_database_backend() {
+            DatabaseBackend::Sqlite => Duration::from_secs(60),
+            _ => Duration::from_secs(5),
+        };
+        loop {
+            if *closing.borrow() {
+                return;
+            }
+            let pause = match self.pass().await {
+                Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or_default().min(look_again),
+                Ok(None) => look_again,
+                Err(err) => {
+                    tracing::error!(%err, "the scheduler could not read or fire schedules; retrying in a second");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = self.wake.notified() => {}
+                _ = closing.wait_for(|c| *c) => return,
+            }
+        }
+    }
+
+    /// Fires what is due and tells when the next due time is.
+    async fn pass(&self) -> Result<Option<DateTime<Utc>>, sea_orm::DbErr> {
+        let pass = fire_due(&self.db, Utc::now(), self.grace).await?;
+        if !pass.fired.is_empty() {
+            tracing::info!(runs = pass.fired.len(), "schedules fired");
+            self.runner.wake();
+        }
+        next_due(&self.db).await
+    }
+}
