@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::logs::{self, LineSplitter};
 use super::queue;
+use super::retry::retry;
 use crate::events::EventBus;
 
 /// Most bytes of log lines stored (and published) as one batch.
@@ -138,32 +139,14 @@ pub async fn collect(db: DatabaseConnection, events: EventBus, id: i64, mut inco
         }
     }
     // The final count lands before the final status (the caller writes that after this returns).
-    for attempt in 0u64..20 {
-        match queue::set_log_lines(&db, id, seq).await {
-            Ok(()) => break,
-            Err(err) => {
-                tracing::warn!(execution_id = id, %err, "updating the run's line count failed; retrying");
-                tokio::time::sleep(Duration::from_millis(250 * (attempt + 1))).await;
-            }
-        }
-    }
+    let _ = retry(id, "updating the run's line count", 20, |n| Duration::from_millis(250 * n), || queue::set_log_lines(&db, id, seq)).await;
     collected
 }
 
 /// Writes a batch (one INSERT, no transaction needed), retrying through a passing database
 /// error: a log line is given up only after a minute of failures.
 async fn store_batch(db: &DatabaseConnection, id: i64, batch: &[LogLine]) {
-    for attempt in 0u64.. {
-        match logs::store(db, id, batch).await {
-            Ok(()) => return,
-            Err(err) if attempt < 60 => {
-                tracing::warn!(execution_id = id, %err, "storing log lines failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(err) => {
-                tracing::error!(execution_id = id, %err, lines = batch.len(), "log lines could not be stored and are dropped");
-                return;
-            }
-        }
+    if retry(id, "storing log lines", 61, |_| Duration::from_secs(1), || logs::store(db, id, batch)).await.is_err() {
+        tracing::error!(execution_id = id, lines = batch.len(), "log lines could not be stored and are dropped");
     }
 }

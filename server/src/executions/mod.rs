@@ -5,6 +5,7 @@ pub mod collector;
 pub mod logs;
 pub mod process;
 pub mod queue;
+mod retry;
 pub mod routes;
 pub mod service;
 pub mod worker;

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use super::collector::{collect, read_stream, Log, Piece, SAYS};
 use super::process::{self, Launch, Limits};
 use super::queue::{self, Claimed, Outcome};
+use super::retry::retry;
 use crate::config::Config;
 use crate::deps::service::{self as deps, venv_dir, Installer};
 use crate::deps::uv::venv_python;
@@ -228,21 +229,9 @@ impl Runner {
         let at = queue::now();
         // The final status must land: retry through a database hiccup rather than leave the
         // run `running` (it would be declared lost).
-        let mut attempt = 0;
-        let stored = loop {
-            match queue::finish(&self.db, id, &self.instance, &outcome, at).await {
-                Ok(stored) => break stored,
-                Err(err) if attempt < 20 => {
-                    attempt += 1;
-                    tracing::warn!(execution_id = id, %err, "storing the run's outcome failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(250 * attempt)).await;
-                }
-                Err(err) => {
-                    tracing::error!(execution_id = id, %err, "the run's outcome could not be stored");
-                    break false;
-                }
-            }
-        };
+        let stored = retry(id, "storing the run's outcome", 21, |n| Duration::from_millis(250 * n), || queue::finish(&self.db, id, &self.instance, &outcome, at))
+            .await
+            .unwrap_or(false);
         self.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
         if stored {
             if let Some(error) = &outcome.error {
