@@ -110,6 +110,10 @@ def main():
                 break
             page += 1
     finally:
+        # A shared database (--database-url) keeps nothing of the bench: its scripts go, and
+        # their schedules and runs with them.
+        for script_id in locals().get("scripts", []):
+            app.request("DELETE", f"/api/scripts/{script_id}")
         app.stop()
 
     expected = args.schedules // 10 * args.minutes

@@ -24,17 +24,7 @@ pub fn now() -> DateTime<Utc> {
 /// at once, and the caller answers "queued".
 pub async fn enqueue(db: &impl ConnectionTrait, script_id: i64, trigger: Trigger, schedule_id: Option<i64>) -> Result<execution::Model, sea_orm::DbErr> {
     let queued_at = now();
-    let row = execution::ActiveModel {
-        script_id: Set(script_id),
-        status: Set(ExecutionStatus::Queued),
-        trigger: Set(trigger),
-        schedule_id: Set(schedule_id),
-        queued_at: Set(queued_at),
-        log_lines: Set(0),
-        cancel_requested: Set(false),
-        ..Default::default()
-    };
-    let id = execution::Entity::insert(row).exec(db).await?.last_insert_id;
+    let id = execution::Entity::insert(queued(script_id, trigger, schedule_id, queued_at)).exec(db).await?.last_insert_id;
     Ok(execution::Model {
         id,
         script_id,
@@ -50,6 +40,30 @@ pub async fn enqueue(db: &impl ConnectionTrait, script_id: i64, trigger: Trigger
         log_lines: 0,
         cancel_requested: false,
     })
+}
+
+/// Adds many queued runs with one INSERT: `(script_id, schedule_id)` each.
+pub async fn enqueue_many(db: &impl ConnectionTrait, runs: &[(i64, Option<i64>)], trigger: Trigger) -> Result<(), sea_orm::DbErr> {
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let queued_at = now();
+    let rows = runs.iter().map(|&(script_id, schedule_id)| queued(script_id, trigger, schedule_id, queued_at));
+    execution::Entity::insert_many(rows).exec(db).await?;
+    Ok(())
+}
+
+fn queued(script_id: i64, trigger: Trigger, schedule_id: Option<i64>, queued_at: DateTime<Utc>) -> execution::ActiveModel {
+    execution::ActiveModel {
+        script_id: Set(script_id),
+        status: Set(ExecutionStatus::Queued),
+        trigger: Set(trigger),
+        schedule_id: Set(schedule_id),
+        queued_at: Set(queued_at),
+        log_lines: Set(0),
+        cancel_requested: Set(false),
+        ..Default::default()
+    }
 }
 
 /// A claimed run with what starting it needs of its script, read by the claim itself (one

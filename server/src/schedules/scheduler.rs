@@ -1,8 +1,9 @@
 //! Fires due schedules as queued runs, each due time exactly once.
 //!
 //! `schedules.next_run_at` is the claim: an instance fires a due time by moving `next_run_at`
-//! from that time to the next one with a conditional UPDATE (`WHERE next_run_at = <due>`) and
-//! queueing the run in the same transaction. Another instance racing for the same row waits for
+//! from that time to the next one with a conditional UPDATE (`WHERE next_run_at = <due>`, one
+//! statement for a batch of schedules) and queueing the runs in the same transaction (one
+//! INSERT). Another instance racing for the same row waits for
 //! that commit, then matches nothing; a crash before the commit leaves the due time unclaimed
 //! and still due; after it, both the run and the new due time are stored. So each due time
 //! fires once whatever the number of instances or restarts.
@@ -11,12 +12,13 @@
 //! fired late, and the next one after now is taken. Between fires the loop sleeps until the
 //! earliest due time, woken early when a schedule changes on this instance.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::Trigger;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{CaseStatement, Condition, Expr, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
     RelationTrait, TransactionTrait,
@@ -24,7 +26,7 @@ use sea_orm::{
 use tokio::sync::{watch, Notify};
 
 use super::cron::Cron;
-use crate::db::entities::{execution, schedule};
+use crate::db::entities::schedule;
 use crate::executions::queue;
 use crate::executions::worker::Runner;
 
@@ -42,11 +44,19 @@ struct Due {
     script_active: bool,
 }
 
+/// A due time fired: its schedule, script and the time it was due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fired {
+    pub schedule_id: i64,
+    pub script_id: i64,
+    pub due: DateTime<Utc>,
+}
+
 /// What one pass of `fire_due` did.
 #[derive(Debug, Default)]
 pub struct Pass {
-    /// Runs queued, one per due time fired.
-    pub fired: Vec<execution::Model>,
+    /// Due times fired, one queued run each.
+    pub fired: Vec<Fired>,
     /// Due times passed over: too late (missed while down) or of an inactive script.
     pub skipped: usize,
 }
@@ -69,7 +79,6 @@ pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Durati
             .join(JoinType::InnerJoin, schedule::Relation::Script.def())
             .filter(schedule::Column::IsActive.eq(true))
             .filter(schedule::Column::NextRunAt.lte(now))
-            // One order for every instance, so racing transactions lock rows in the same order.
             .order_by_asc(schedule::Column::NextRunAt)
             .order_by_asc(schedule::Column::Id)
             .limit(BATCH)
@@ -77,32 +86,31 @@ pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Durati
             .all(db)
             .await?;
         let full = due.len() as u64 == BATCH;
+        if due.is_empty() {
+            return Ok(pass);
+        }
+        let moves: Vec<(Due, Option<DateTime<Utc>>)> = due
+            .into_iter()
+            .map(|row| {
+                let on_time = row.next_run_at >= missed_before;
+                let next = match Cron::parse(&row.cron_expression, &row.timezone) {
+                    // Missed times are not replayed: the next due time counts from now.
+                    Ok(cron) => cron.next_after(if on_time { row.next_run_at } else { now }),
+                    Err(err) => {
+                        tracing::error!(schedule_id = row.id, %err, "a stored schedule no longer parses; it is paused");
+                        None
+                    }
+                };
+                (row, next)
+            })
+            .collect();
         let txn = db.begin().await?;
-        for row in due {
-            let fire = row.script_active && row.next_run_at >= missed_before;
-            let next = match Cron::parse(&row.cron_expression, &row.timezone) {
-                // Missed times are not replayed: the next due time counts from now.
-                Ok(cron) => cron.next_after(if row.next_run_at >= missed_before { row.next_run_at } else { now }),
-                Err(err) => {
-                    tracing::error!(schedule_id = row.id, %err, "a stored schedule no longer parses; it is paused");
-                    None
-                }
-            };
-            let claimed = schedule::Entity::update_many()
-                .col_expr(schedule::Column::NextRunAt, Expr::value(next))
-                .filter(schedule::Column::Id.eq(row.id))
-                .filter(schedule::Column::IsActive.eq(true))
-                .filter(schedule::Column::NextRunAt.eq(row.next_run_at))
-                .exec(&txn)
-                .await?
-                .rows_affected
-                == 1;
-            if !claimed {
-                // Another instance fired it, or a user changed it, since the read.
-                continue;
-            }
-            if fire {
-                pass.fired.push(queue::enqueue(&txn, row.script_id, Trigger::Schedule, Some(row.id)).await?);
+        let claimed = claim(&txn, &moves).await?;
+        let mut runs = Vec::new();
+        for (row, _) in moves.iter().filter(|(row, _)| claimed.contains(&row.id)) {
+            if row.script_active && row.next_run_at >= missed_before {
+                runs.push((row.script_id, Some(row.id)));
+                pass.fired.push(Fired { schedule_id: row.id, script_id: row.script_id, due: row.next_run_at });
             } else {
                 if row.script_active {
                     tracing::warn!(schedule_id = row.id, due = %row.next_run_at, "a due time missed while no instance was running is skipped");
@@ -110,11 +118,38 @@ pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Durati
                 pass.skipped += 1;
             }
         }
+        queue::enqueue_many(&txn, &runs, Trigger::Schedule).await?;
         txn.commit().await?;
         if !full {
             return Ok(pass);
         }
     }
+}
+
+/// Moves each schedule from its due time to its next one, in one UPDATE, only where the due
+/// time is still the one read (else another instance, or a user, got there first); gives back
+/// the ids moved.
+async fn claim(txn: &impl ConnectionTrait, moves: &[(Due, Option<DateTime<Utc>>)]) -> Result<HashSet<i64>, sea_orm::DbErr> {
+    let mut next: Option<CaseStatement> = None;
+    let mut still_due = Condition::any();
+    for (row, to) in moves {
+        let this = Expr::col(schedule::Column::Id).eq(row.id);
+        next = Some(match next {
+            None => Expr::case(this.clone(), Expr::value(*to)),
+            Some(case) => case.case(this.clone(), Expr::value(*to)),
+        });
+        still_due = still_due.add(Condition::all().add(this).add(Expr::col(schedule::Column::NextRunAt).eq(row.next_run_at)));
+    }
+    let Some(next) = next else { return Ok(HashSet::new()) };
+    let next: SimpleExpr = next.finally(Expr::col(schedule::Column::NextRunAt)).into();
+    let update = Query::update()
+        .table(schedule::Entity)
+        .value(schedule::Column::NextRunAt, next)
+        .cond_where(Condition::all().add(Expr::col(schedule::Column::IsActive).eq(true)).add(still_due))
+        .returning_col(schedule::Column::Id)
+        .to_owned();
+    let rows = txn.query_all(txn.get_database_backend().build(&update)).await?;
+    rows.iter().map(|row| row.try_get::<i64>("", "id")).collect()
 }
 
 /// The earliest due time of an active schedule.
