@@ -261,3 +261,46 @@ extern "C" {
     #[wasm_bindgen(js_name = encodeURIComponent)]
     fn encode_uri_component(text: &str) -> String;
 }
+
+/// `text` as one component of a URL's query (RFC 3986 unreserved characters kept).
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The schedules API: a script's schedules and the cron preview.
+pub mod schedules {
+    use std::future::Future;
+
+    use super::{call, call_empty, encode, get, Failure, Method};
+    use crate::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate};
+
+    pub fn list(script_id: i64) -> impl Future<Output = Result<Vec<Schedule>, Failure>> + Send + 'static {
+        get(&format!("/api/scripts/{script_id}/schedules"))
+    }
+
+    pub fn create(script_id: i64, new: &NewSchedule) -> impl Future<Output = Result<Schedule, Failure>> + Send + 'static {
+        call(Method::Post, &format!("/api/scripts/{script_id}/schedules"), Some(new))
+    }
+
+    /// Changes the fields present in `change`, and only those.
+    pub fn update(script_id: i64, schedule_id: i64, change: &ScheduleUpdate) -> impl Future<Output = Result<Schedule, Failure>> + Send + 'static {
+        call(Method::Put, &format!("/api/scripts/{script_id}/schedules/{schedule_id}"), Some(change))
+    }
+
+    pub fn delete(script_id: i64, schedule_id: i64) -> impl Future<Output = Result<(), Failure>> + Send + 'static {
+        call_empty::<()>(Method::Delete, &format!("/api/scripts/{script_id}/schedules/{schedule_id}"), None)
+    }
+
+    /// What `expr` means in `zone` and its next `count` fire times from now.
+    pub fn describe(expr: &str, zone: &str, count: u32) -> impl Future<Output = Result<CronDescription, Failure>> + Send + 'static {
+        get(&format!("/api/cron/describe?expr={}&tz={}&count={count}", encode(expr), encode(zone)))
+    }
+
+    /// Every IANA zone name the server evaluates schedules in, sorted.
+    pub const TIMEZONES: &str = "/api/cron/timezones";
+}

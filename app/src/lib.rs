@@ -29,6 +29,7 @@ use crate::pages::{
     execution::{ExecutionDetailPage, ScriptExecutePage},
     executions::ExecutionsPage,
     not_found::NotFound,
+    schedules::ScriptSchedulesPage,
     script_edit::ScriptEditPage,
     scripts::ScriptsPage,
     tokens::TokensPage,
@@ -84,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/scripts/:id") view=ScriptEditPage />
                     // Async: the status (404 for an unknown id) is known before the first byte.
                     <Route path=path!("/scripts/:id/execute") view=ScriptExecutePage ssr=SsrMode::Async />
+                    <Route path=path!("/scripts/:id/schedules") view=ScriptSchedulesPage ssr=SsrMode::Async />
                     <Route path=path!("/executions") view=ExecutionsPage />
                     <Route path=path!("/executions/:id") view=ExecutionDetailPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage />

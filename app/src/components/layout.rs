@@ -3,9 +3,10 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::client::{self, Method};
+use crate::client::{self, Failure, Method};
 use crate::session::use_current_user;
 use crate::theme::ThemeToggle;
 
@@ -103,5 +104,27 @@ pub fn ErrorBox(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
         <Show when=move || error.get().is_some()>
             <div class="alert error" role="alert">{move || error.get()}</div>
         </Show>
+    }
+}
+
+/// An address that names nothing (or nothing this user may see); a 404 when the server renders
+/// it. `home` is where to go instead: (address, label).
+#[component]
+pub fn Missing(title: &'static str, failure: Failure, home: (&'static str, &'static str)) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = http::StatusCode::from_u16(failure.status) {
+            response.set_status(status);
+        }
+    }
+    let (href, label) = home;
+    view! {
+        <Title text=title />
+        <section class="empty-state not-found">
+            <div class="empty-icon" aria-hidden="true">{if failure.status == 404 { "404" } else { "!" }}</div>
+            <h1>{title}</h1>
+            <p>{failure.message}</p>
+            <a class="button primary" href=href>{label}</a>
+        </section>
     }
 }

@@ -1,9 +1,13 @@
 //! Building blocks shared by the pages.
 
 pub mod code_editor;
+pub mod confirm_dialog;
 pub mod dependencies;
 pub mod layout;
 pub mod log_view;
 pub mod runs;
+pub mod schedule_form;
 pub mod status_badge;
 pub mod tag_input;
+pub mod zone_picker;
+pub mod zoned_time;

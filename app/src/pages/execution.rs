@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::client::{self, Failure};
-use crate::components::layout::ErrorBox;
+use crate::components::layout::{ErrorBox, Missing};
 use crate::components::log_view::{thousands, LogBuffer, LogView};
 use crate::components::runs::{exit_text, now, span_text, start_run, stop_run, stopwatch_text, Time};
 use crate::components::status_badge::StatusBadge;
@@ -44,7 +44,7 @@ pub fn ScriptExecutePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match loaded.await {
                     Ok((script, latest)) => view! { <Runner script latest /> }.into_any(),
-                    Err(failure) => view! { <Missing title="This script cannot be opened" failure /> }.into_any(),
+                    Err(failure) => view! { <Missing title="This script cannot be opened" failure home=("/", "All scripts") /> }.into_any(),
                 }
             })}
         </Transition>
@@ -94,6 +94,7 @@ fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
                 </p>
             </div>
             <div class="header-actions">
+                <a class="button ghost" href=format!("/scripts/{script_id}/schedules")>"Schedules"</a>
                 {move || shown.get().map(|id| view! { <a class="button ghost" href=format!("/executions/{id}")>{format!("Run #{id} details")}</a> })}
                 {can_edit.then(|| view! {
                     <button type="button" class="button primary" on:click=start
@@ -159,30 +160,10 @@ pub fn ExecutionDetailPage() -> impl IntoView {
                         </div>
                         <RunPanel execution can_edit />
                     }.into_any(),
-                    Err(failure) => view! { <Missing title="This run cannot be opened" failure /> }.into_any(),
+                    Err(failure) => view! { <Missing title="This run cannot be opened" failure home=("/executions", "All runs") /> }.into_any(),
                 }
             })}
         </Transition>
-    }
-}
-
-/// An address that names nothing (or nothing this user may see); a 404 when the server renders it.
-#[component]
-fn Missing(title: &'static str, failure: Failure) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(status) = http::StatusCode::from_u16(failure.status) {
-            response.set_status(status);
-        }
-    }
-    view! {
-        <Title text=title />
-        <section class="empty-state not-found">
-            <div class="empty-icon" aria-hidden="true">{if failure.status == 404 { "404" } else { "!" }}</div>
-            <h1>{title}</h1>
-            <p>{failure.message}</p>
-            <a class="button primary" href="/executions">"All runs"</a>
-        </section>
     }
 }
 

@@ -1,6 +1,7 @@
-//! `/executions`: every run of every script, newest first, filtered by script and status and a
-//! page at a time. The whole view lives in the URL (`?script_id=&status=&sort=&page=&per_page=`),
-//! so a shared link opens the same runs; while a run on the page is not over, the page refreshes.
+//! `/executions`: every run of every script, newest first, filtered by script, schedule and status
+//! and a page at a time. The whole view lives in the URL
+//! (`?script_id=&schedule=&status=&sort=&page=&per_page=`), so a shared link opens the same runs;
+//! while a run on the page is not over, the page refreshes.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -8,7 +9,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
-use crate::client;
+use crate::client::{self, schedules};
 use crate::components::layout::PageHeader;
 use crate::components::runs::{RunHead, RunRow, ScriptColumn};
 use crate::model::execution::{PER_PAGE_DEFAULT, PER_PAGE_MAX};
@@ -24,6 +25,7 @@ const REFRESH: std::time::Duration = std::time::Duration::from_secs(3);
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct View {
     script_id: Option<i64>,
+    schedule_id: Option<i64>,
     status: Option<ExecutionStatus>,
     sort: ExecutionSort,
     page: u64,
@@ -35,6 +37,7 @@ impl View {
     fn from_query(query: &ParamsMap) -> View {
         View {
             script_id: query.get("script_id").and_then(|s| s.parse().ok()),
+            schedule_id: query.get("schedule").and_then(|s| s.parse().ok()),
             status: query.get("status").and_then(|s| s.parse().ok()),
             sort: if query.get("sort").as_deref() == Some("oldest") { ExecutionSort::Oldest } else { ExecutionSort::Newest },
             page: query.get("page").and_then(|p| p.parse().ok()).filter(|p| *p > 0).unwrap_or(1),
@@ -43,10 +46,14 @@ impl View {
     }
 
     /// The query string of this view, defaults left out (so the plain page is plain `/executions`).
-    fn query(&self) -> String {
+    /// The page's address says `schedule`, the API's `schedule_id`.
+    fn query(&self, schedule_key: &str) -> String {
         let mut pairs = Vec::new();
         if let Some(id) = self.script_id {
             pairs.push(format!("script_id={id}"));
+        }
+        if let Some(id) = self.schedule_id {
+            pairs.push(format!("{schedule_key}={id}"));
         }
         if let Some(status) = self.status {
             pairs.push(format!("status={status}"));
@@ -63,15 +70,24 @@ impl View {
         pairs.join("&")
     }
 
-    fn url(&self, base: &str) -> String {
-        match self.query() {
-            query if query.is_empty() => base.to_string(),
-            query => format!("{base}?{query}"),
+    /// The page's address of this view.
+    fn url(&self) -> String {
+        match self.query("schedule") {
+            query if query.is_empty() => "/executions".to_string(),
+            query => format!("/executions?{query}"),
+        }
+    }
+
+    /// The API call that lists this view's runs.
+    fn api_url(&self) -> String {
+        match self.query("schedule_id") {
+            query if query.is_empty() => "/api/executions".to_string(),
+            query => format!("/api/executions?{query}"),
         }
     }
 
     fn filtered(&self) -> bool {
-        self.script_id.is_some() || self.status.is_some()
+        self.script_id.is_some() || self.schedule_id.is_some() || self.status.is_some()
     }
 
     /// The same filters from the first page: a new filter may have fewer pages.
@@ -89,13 +105,32 @@ pub fn ExecutionsPage() -> impl IntoView {
     let reloads = RwSignal::new(0u32);
     let runs = Resource::new(
         move || (view_now.get(), reloads.get()),
-        |(view, _)| client::get::<ExecutionPage>(&view.url("/api/executions")),
+        |(view, _)| client::get::<ExecutionPage>(&view.api_url()),
     );
     // Browser only: the list of every script is too long to send inside the page.
     let (scripts, _) = client::use_loaded::<Vec<ScriptSummary>>("/api/scripts");
     let navigate = use_navigate();
     let show = Callback::new(move |view: View| {
-        navigate(&view.url("/executions"), NavigateOptions { scroll: false, ..Default::default() });
+        navigate(&view.url(), NavigateOptions { scroll: false, ..Default::default() });
+    });
+
+    // The schedule filter is named by its expression once it is known (browser only: one more
+    // request, for a label). Its script is the filter's, or that of the runs it started.
+    let schedule_name = RwSignal::new(None::<(i64, String)>);
+    Effect::new(move |_| {
+        let Some(schedule_id) = view_now.get().schedule_id else { return };
+        if schedule_name.with_untracked(|name| name.as_ref().is_some_and(|(id, _)| *id == schedule_id)) {
+            return;
+        }
+        let script_id = view_now.get().script_id.or_else(|| runs.get().and_then(Result::ok).and_then(|page| page.items.first().map(|run| run.script_id)));
+        let Some(script_id) = script_id else { return };
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = schedules::list(script_id).await {
+                if let Some(schedule) = list.into_iter().find(|s| s.id == schedule_id) {
+                    schedule_name.try_set(Some((schedule_id, schedule.cron_expression)));
+                }
+            }
+        });
     });
 
     // Runs still going change by themselves: ask again a moment later.
@@ -153,6 +188,16 @@ pub fn ExecutionsPage() -> impl IntoView {
                     <option value="oldest" selected=move || view_now.get().sort == ExecutionSort::Oldest>"Oldest first"</option>
                 </select>
             </label>
+            {move || view_now.get().schedule_id.map(|id| view! {
+                <div class="filter">
+                    <span class="field-label">"Schedule"</span>
+                    <button type="button" class="chip active filter-chip" title="Show the runs of every schedule"
+                        aria-label=move || format!("Remove the schedule filter {}", schedule_label(id, schedule_name.get()))
+                        on:click=move |_| show.run(view_now.get_untracked().refiltered(|v| v.schedule_id = None))>
+                        {move || schedule_label(id, schedule_name.get())}" ×"
+                    </button>
+                </div>
+            })}
             <Show when=move || view_now.get().filtered()>
                 <a class="button ghost small clear-filters" href="/executions">"Clear filters"</a>
             </Show>
@@ -173,7 +218,13 @@ pub fn ExecutionsPage() -> impl IntoView {
                     Ok(page) if page.items.is_empty() => view! {
                         <section class="empty-state">
                             <h2>"No run matches"</h2>
-                            <p>{if page.total > 0 { "This page is past the last one." } else { "No run of this script has this status. Try another filter." }}</p>
+                            <p>{if page.total > 0 {
+                                "This page is past the last one."
+                            } else if view.schedule_id.is_some() {
+                                "This schedule has not started a run that matches yet. Its runs appear here as it fires."
+                            } else {
+                                "No run of this script has this status. Try another filter."
+                            }}</p>
                             <a class="button" href="/executions">"Show all runs"</a>
                         </section>
                     }.into_any(),
@@ -189,7 +240,7 @@ fn RunTable(page: ExecutionPage, view: View, show: Callback<View>) -> impl IntoV
     let pages = page.total.div_ceil(page.per_page.max(1)).max(1);
     let first = (page.page - 1) * page.per_page + 1;
     let shown = format!("Runs {first}–{} of {}", first + page.items.len() as u64 - 1, page.total);
-    let at = |page: u64| View { page, ..view.clone() }.url("/executions");
+    let at = |page: u64| View { page, ..view.clone() }.url();
     let (has_previous, has_next) = (page.page > 1, page.page < pages);
     let per_page = view.per_page;
     let sizes = view.clone();
@@ -238,6 +289,14 @@ fn script_options(scripts: Option<Result<Vec<ScriptSummary>, String>>, chosen: O
     }
 }
 
+/// The schedule filter's chip: its expression when known, else its number.
+fn schedule_label(id: i64, known: Option<(i64, String)>) -> String {
+    match known {
+        Some((known_id, expression)) if known_id == id => expression,
+        _ => format!("#{id}"),
+    }
+}
+
 fn status_label(status: ExecutionStatus) -> String {
     let words = status.as_str().replace('_', " ");
     let mut chars = words.chars();
@@ -259,28 +318,38 @@ mod tests {
     #[test]
     fn the_plain_view_has_a_plain_address() {
         let view = View::from_query(&query(&[]));
-        assert_eq!(view.url("/executions"), "/executions");
+        assert_eq!(view.url(), "/executions");
+        assert_eq!(view.api_url(), "/api/executions");
         assert_eq!(view.per_page, PER_PAGE_DEFAULT);
     }
 
     #[test]
     fn a_view_survives_its_address() {
         let view = View::from_query(&query(&[("script_id", "7"), ("status", "timed_out"), ("sort", "oldest"), ("page", "3"), ("per_page", "50")]));
-        assert_eq!(view.url("/executions"), "/executions?script_id=7&status=timed_out&sort=oldest&page=3&per_page=50");
+        assert_eq!(view.url(), "/executions?script_id=7&status=timed_out&sort=oldest&page=3&per_page=50");
         assert_eq!(View::from_query(&query(&[("script_id", "7"), ("status", "timed_out"), ("sort", "oldest"), ("page", "3"), ("per_page", "50")])), view);
     }
 
     #[test]
     fn nonsense_in_the_address_falls_back_to_defaults() {
         let view = View::from_query(&query(&[("script_id", "x"), ("status", "done"), ("page", "0"), ("per_page", "100000")]));
-        assert_eq!(view, View { script_id: None, status: None, sort: ExecutionSort::Newest, page: 1, per_page: PER_PAGE_MAX });
+        assert_eq!(view, View { script_id: None, schedule_id: None, status: None, sort: ExecutionSort::Newest, page: 1, per_page: PER_PAGE_MAX });
     }
 
     #[test]
     fn a_new_filter_starts_from_the_first_page() {
-        let view = View { script_id: None, status: None, sort: ExecutionSort::Newest, page: 4, per_page: 25 };
+        let view = View { script_id: None, schedule_id: None, status: None, sort: ExecutionSort::Newest, page: 4, per_page: 25 };
         let next = view.refiltered(|v| v.status = Some(ExecutionStatus::Failed));
         assert_eq!((next.page, next.status), (1, Some(ExecutionStatus::Failed)));
+    }
+
+    #[test]
+    fn the_schedule_filter_is_schedule_in_the_address_and_schedule_id_for_the_api() {
+        let view = View::from_query(&query(&[("schedule", "12"), ("status", "failed")]));
+        assert_eq!(view.schedule_id, Some(12));
+        assert_eq!(view.url(), "/executions?schedule=12&status=failed");
+        assert_eq!(view.api_url(), "/api/executions?schedule_id=12&status=failed");
+        assert!(view.filtered());
     }
 
     #[test]

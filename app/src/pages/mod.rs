@@ -4,6 +4,7 @@ pub mod auth;
 pub mod execution;
 pub mod executions;
 pub mod not_found;
+pub mod schedules;
 pub mod script_edit;
 pub mod scripts;
 pub mod tokens;

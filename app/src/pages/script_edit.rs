@@ -249,6 +249,8 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                     <span class="save-state" aria-live="polite">
                         {move || if dirty.get() { "Unsaved changes".to_string() } else { notice.get().unwrap_or_default() }}
                     </span>
+                    // A full page load, so unsaved changes get the browser's "leave the page?".
+                    {id.map(|id| view! { <a class="button ghost" href=format!("/scripts/{id}/schedules") rel="external">"Schedules"</a> })}
                     {(can_edit && id.is_some()).then(|| view! {
                         <button type="button" class="button" on:click=run_clicked
                             disabled=move || pending.get() || !draft.with(|d| d.is_active)

@@ -1,0 +1,260 @@
+//! `ScheduleForm`: a new schedule, or changes to one. The cron expression is checked by the
+//! server a moment after typing stops, and the answer shows beside it: the expression in words
+//! and its next fire times in the chosen zone, a daylight-saving shift marked where it moves or
+//! repeats a time; a refusal shows under the field it is about. Presets fill the expression.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::client::{self, schedules, Failure};
+use crate::components::layout::ErrorBox;
+use crate::components::runs::now;
+use crate::components::zone_picker::ZonePicker;
+use crate::components::zoned_time::{browser_zone, local_text, offset_text, relative_text};
+use crate::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate};
+use crate::model::schedule::PREVIEW_COUNT_DEFAULT;
+
+/// Common schedules, one click away: (label, expression).
+pub const PRESETS: [(&str, &str); 5] = [
+    ("Every 15 minutes", "*/15 * * * *"),
+    ("Hourly", "@hourly"),
+    ("Daily at 09:00", "0 9 * * *"),
+    ("Weekdays at 09:30", "30 9 * * 1-5"),
+    ("Weekly on Monday", "0 9 * * MON"),
+];
+
+/// How long typing must pause before the server is asked about the expression.
+const CHECK_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The server's verdict on what is typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Preview {
+    /// Nothing typed yet.
+    Empty,
+    Described(CronDescription),
+    Refused(Failure),
+}
+
+#[component]
+pub fn ScheduleForm(
+    script_id: i64,
+    /// The schedule to change; `None` makes a new one.
+    editing: Option<Schedule>,
+    /// Every zone the server knows; `None` while they load.
+    #[prop(into)]
+    zones: Signal<Option<Result<Vec<String>, String>>>,
+    on_saved: Callback<Schedule>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let key = editing.as_ref().map(|s| s.id.to_string()).unwrap_or_else(|| "new".into());
+    let original = StoredValue::new(editing);
+    let is_new = original.with_value(Option::is_none);
+    let expr = RwSignal::new(original.with_value(|s| s.as_ref().map(|s| s.cron_expression.clone()).unwrap_or_default()));
+    let zone = RwSignal::new(original.with_value(|s| s.as_ref().map(|s| s.timezone.clone()).unwrap_or_else(|| "UTC".into())));
+    let active = RwSignal::new(true);
+    let preview = RwSignal::new(Preview::Empty);
+    let checking = RwSignal::new(false);
+    let failure = RwSignal::new(None::<Failure>);
+    let pending = RwSignal::new(false);
+
+    // A new schedule starts in the browser's zone when the server knows it (the server renders
+    // UTC: it cannot know the visitor's zone). The list arrives once, before any zone can be
+    // picked from it, so this never overrides the user's choice.
+    Effect::new(move |_| {
+        let Some(Ok(known)) = zones.get() else { return };
+        if let Some(mine) = browser_zone().filter(|mine| is_new && known.contains(mine)) {
+            zone.set(mine);
+        }
+    });
+
+    client::use_debounced(
+        move || {
+            let wanted = (expr.get().trim().to_string(), zone.get());
+            let empty = wanted.0.is_empty();
+            checking.set(!empty);
+            if empty {
+                preview.set(Preview::Empty);
+            }
+            (!empty).then_some(wanted)
+        },
+        CHECK_DELAY,
+        |(expr, zone)| schedules::describe(&expr, &zone, PREVIEW_COUNT_DEFAULT),
+        move |answer| {
+            checking.set(false);
+            preview.set(match answer {
+                Ok(description) => Preview::Described(description),
+                Err(refusal) => Preview::Refused(refusal),
+            });
+        },
+    );
+
+    // A refusal of the save names the stored field; the preview's names the query parameter.
+    let refusal = move |saved_as: &'static str, asked_as: &'static str| {
+        Signal::derive(move || {
+            failure.get().and_then(|f| f.for_field(saved_as)).or_else(|| match preview.get() {
+                Preview::Refused(refusal) => refusal.for_field(asked_as),
+                _ => None,
+            })
+        })
+    };
+    let expr_error = refusal("cron_expression", "expr");
+    let zone_error = refusal("timezone", "tz");
+    let changed = Memo::new(move |_| {
+        original.with_value(|s| match s {
+            None => true,
+            Some(s) => expr.with(|e| e.trim() != s.cron_expression) || zone.with(|z| *z != s.timezone),
+        })
+    });
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() || !changed.get_untracked() {
+            return;
+        }
+        let expression = expr.get_untracked().trim().to_string();
+        if expression.is_empty() {
+            let message = "Type a cron expression, or pick one of the presets below.".into();
+            return failure.set(Some(Failure { status: 422, message, field: Some("cron_expression".into()) }));
+        }
+        let timezone = zone.get_untracked();
+        pending.set(true);
+        spawn_local(async move {
+            let result = match original.get_value() {
+                None => {
+                    let new = NewSchedule { cron_expression: expression, timezone: Some(timezone), is_active: active.get_untracked() };
+                    schedules::create(script_id, &new).await
+                }
+                Some(before) => {
+                    let change = ScheduleUpdate {
+                        cron_expression: (expression != before.cron_expression).then_some(expression),
+                        timezone: (timezone != before.timezone).then_some(timezone),
+                        is_active: None,
+                    };
+                    schedules::update(script_id, before.id, &change).await
+                }
+            };
+            pending.try_set(false);
+            match result {
+                Ok(saved) => on_saved.run(saved),
+                Err(refused) => {
+                    failure.try_set(Some(refused));
+                }
+            }
+        });
+    };
+
+    let expr_id = format!("cron-{key}");
+    let zone_id = format!("zone-{key}");
+    let hint_id = format!("cron-hint-{key}");
+    view! {
+        <form class="schedule-form" on:submit=submit novalidate>
+            <div class="schedule-fields">
+                <div class="field">
+                    <label class="field-label" for=expr_id.clone()>"Cron expression"</label>
+                    <input type="text" id=expr_id class="mono cron-input" autocomplete="off" spellcheck="false"
+                        placeholder="*/15 * * * *" aria-describedby=hint_id.clone()
+                        aria-invalid=move || expr_error.get().is_some().to_string()
+                        class:invalid=move || expr_error.get().is_some()
+                        prop:value=move || expr.get()
+                        on:input=move |ev| { expr.set(event_target_value(&ev)); failure.set(None); } />
+                    {move || expr_error.get().map(|message| view! { <span class="field-error" role="alert">{message}</span> })}
+                    <p class="cron-legend muted small" id=hint_id>
+                        <span>"minute"</span><span>"hour"</span><span>"day of month"</span><span>"month"</span><span>"day of week"</span>
+                    </p>
+                    <div class="presets" role="group" aria-label="Presets">
+                        {PRESETS.iter().map(|(label, preset)| view! {
+                            <button type="button" class="chip" title=*preset
+                                class:active=move || expr.with(|e| e.trim() == *preset)
+                                on:click=move |_| { expr.set(preset.to_string()); failure.set(None); }>
+                                {*label}
+                            </button>
+                        }).collect_view()}
+                    </div>
+                </div>
+                <div class="field">
+                    <label class="field-label" for=zone_id.clone()>"Time zone"</label>
+                    <ZonePicker value=zone zones id=zone_id error=zone_error />
+                </div>
+                {is_new.then(|| view! {
+                    <label class="check">
+                        <input type="checkbox" name="active" prop:checked=move || active.get()
+                            on:change=move |ev| active.set(event_target_checked(&ev)) />
+                        " Active: fires at these times"
+                    </label>
+                })}
+            </div>
+            <CronPreview preview checking />
+            <ErrorBox error=Signal::derive(move || failure.get().filter(|f| !matches!(f.field.as_deref(), Some("cron_expression" | "timezone"))).map(|f| f.message)) />
+            <div class="form-actions">
+                <button type="submit" class="button primary" disabled=move || pending.get() || !changed.get()
+                    title=move || (!changed.get()).then_some("Nothing changed yet")>
+                    {move || match (pending.get(), is_new) {
+                        (true, _) => "Saving…",
+                        (false, true) => "Create schedule",
+                        (false, false) => "Save changes",
+                    }}
+                </button>
+                <button type="button" class="button ghost" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+            </div>
+        </form>
+    }
+    .into_any()
+}
+
+/// What the server made of the expression: in words, and when it fires next.
+#[component]
+fn CronPreview(preview: RwSignal<Preview>, checking: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <section class="cron-preview" class:stale=move || checking.get() aria-label="Preview" aria-live="polite">
+            {move || match preview.get() {
+                Preview::Empty => view! {
+                    <p class="muted">"Type an expression or pick a preset: its meaning and next runs show here."</p>
+                }.into_any(),
+                Preview::Refused(refusal) if matches!(refusal.field.as_deref(), Some("expr" | "tz")) => view! {
+                    <p class="muted">{if refusal.field.as_deref() == Some("tz") { "Choose a time zone from the list to see the next runs." } else { "Fix the expression to see when it runs." }}</p>
+                }.into_any(),
+                Preview::Refused(refusal) => view! {
+                    <p class="field-error" role="alert">{format!("The expression could not be checked: {}", refusal.message)}</p>
+                }.into_any(),
+                Preview::Described(description) => view! { <FireTimes description /> }.into_any(),
+            }}
+            <Show when=move || checking.get()>
+                <span class="checking muted small"><span class="spinner" aria-hidden="true"></span>"Checking…"</span>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn FireTimes(description: CronDescription) -> impl IntoView {
+    let now = now();
+    let heading = format!("Next {} runs · {}", description.next.len(), description.timezone.replace('_', " "));
+    view! {
+        <p class="cron-description">{description.description.clone()}</p>
+        <h3 class="field-label">{heading}</h3>
+        {if description.next.is_empty() {
+            view! { <p class="muted">"It never fires: no date matches it."</p> }.into_any()
+        } else {
+            view! {
+                <ol class="fire-times">
+                    {description.next.into_iter().map(|fire| {
+                        let note = fire.dst.map(|shift| shift.note());
+                        view! {
+                            <li class:dst=note.is_some()>
+                                <time class="fire-local" datetime=fire.at.to_rfc3339() title=fire.at.format("%Y-%m-%d %H:%M UTC").to_string()>
+                                    {local_text(fire.local, now)}
+                                </time>
+                                <span class="fire-offset muted small">{offset_text(*fire.local.offset())}</span>
+                                <span class="fire-relative muted small">{relative_text(fire.at, now)}</span>
+                                {note.map(|note| view! {
+                                    <span class="badge dst" title=note>"DST"</span>
+                                    <span class="dst-note small">{note}</span>
+                                })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            }.into_any()
+        }}
+    }
+}

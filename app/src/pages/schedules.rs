@@ -1,0 +1,377 @@
+//! `/scripts/:id/schedules`: when a script runs by itself. Each schedule with its expression in
+//! words, its zone, its next run (in that zone, and how soon) and the last run it started; a
+//! switch pauses or resumes it at once. Editors add one (the form checks the expression as it
+//! is typed and shows the next fire times), change one in place, and delete one after
+//! confirming; viewers see the same list without the controls.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::client::{self, schedules, Failure};
+use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::layout::{ErrorBox, Missing};
+use crate::components::schedule_form::ScheduleForm;
+use crate::components::status_badge::StatusBadge;
+use crate::components::zoned_time::{relative_text, use_ticking_clock, ZonedTime};
+use crate::model::{Schedule, ScheduleUpdate, Script};
+use crate::session::use_current_user;
+
+/// How often relative times ("in 3 min") move on, and due schedules are read again.
+const TICK: std::time::Duration = std::time::Duration::from_secs(15);
+/// How long after a due time the list is read again: the run needs a moment to be queued.
+const FIRE_GRACE_SECONDS: i64 = 5;
+
+#[component]
+pub fn ScriptSchedulesPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").and_then(|id| id.parse::<i64>().ok()));
+    let loaded = Resource::new(
+        move || id.get(),
+        |id| async move {
+            let id = id.ok_or_else(|| Failure { status: 404, message: "there is no script at this address".into(), field: None })?;
+            let script = client::get::<Script>(&format!("/api/scripts/{id}")).await?;
+            let list = schedules::list(id).await?;
+            Ok::<_, Failure>((script, list))
+        },
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading the schedules…"</p> }>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Ok((script, list)) => view! { <Schedules script list /> }.into_any(),
+                    Err(failure) => view! { <Missing title="This script cannot be opened" failure home=("/", "All scripts") /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// What the page's parts share.
+#[derive(Clone, Copy)]
+struct Page {
+    script_id: i64,
+    can_edit: bool,
+    list: RwSignal<Vec<Schedule>>,
+    /// The schedule whose form is open in its row.
+    editing: RwSignal<Option<i64>>,
+    /// The schedule the delete dialog asks about.
+    deleting: RwSignal<Option<Schedule>>,
+    /// The last change that failed, in words (toggles; the forms show their own).
+    action_error: RwSignal<Option<String>>,
+    /// The schedule just made or changed, marked for a moment.
+    fresh: RwSignal<Option<i64>>,
+    clock: RwSignal<DateTime<Utc>>,
+    zones: Signal<Option<Result<Vec<String>, String>>>,
+}
+
+impl Page {
+    fn replace(self, saved: Schedule) {
+        self.list.update(|list| match list.iter_mut().find(|s| s.id == saved.id) {
+            Some(slot) => *slot = saved,
+            None => list.push(saved),
+        });
+    }
+
+    fn reload(self) {
+        spawn_local(async move {
+            if let Ok(fresh) = schedules::list(self.script_id).await {
+                self.list.try_set(fresh);
+            }
+        });
+    }
+}
+
+#[component]
+fn Schedules(script: Script, list: Vec<Schedule>) -> impl IntoView {
+    let can_edit = use_current_user().can_edit();
+    let script_id = script.id;
+    // Only editors need the zones (for the form); viewers are spared the download.
+    let zones = if can_edit { client::use_loaded::<Vec<String>>(schedules::TIMEZONES).0.into() } else { Signal::stored(None) };
+    let page = Page {
+        script_id,
+        can_edit,
+        // An empty list opens the form at once: adding one is the only thing to do here.
+        editing: RwSignal::new(None),
+        deleting: RwSignal::new(None),
+        action_error: RwSignal::new(None),
+        fresh: RwSignal::new(None),
+        clock: use_ticking_clock(TICK),
+        zones,
+        list: RwSignal::new(list),
+    };
+    let creating = RwSignal::new(can_edit && page.list.with_untracked(Vec::is_empty));
+
+    // A due time passed: the schedule fired, so its next and last runs changed. (An inactive
+    // script's schedules never fire: nothing to wait for.)
+    let fires = script.is_active;
+    Effect::new(move |_| {
+        let now = page.clock.get();
+        if !fires {
+            return;
+        }
+        let due = page.list.with_untracked(|list| {
+            list.iter().any(|s| s.is_active && s.next_run_at.is_some_and(|at| (now - at).num_seconds() >= FIRE_GRACE_SECONDS))
+        });
+        if due {
+            page.reload();
+        }
+    });
+
+    // Only a change between none and some swaps the table for the empty state: a row's change
+    // must not rebuild the table (the switch just clicked would lose focus).
+    let empty = Memo::new(move |_| page.list.with(Vec::is_empty));
+    let created = Callback::new(move |saved: Schedule| {
+        page.fresh.set(Some(saved.id));
+        page.replace(saved);
+        creating.set(false);
+    });
+
+    view! {
+        <Title text=format!("Schedules · {}", script.name) />
+        <div class="page-header">
+            <div>
+                <a class="back" href=format!("/scripts/{script_id}")>{format!("← {}", script.name)}</a>
+                <h1>"Schedules"</h1>
+                <p class="subtitle">
+                    "When "<a class="strong" href=format!("/scripts/{script_id}")>{script.name.clone()}</a>
+                    " runs by itself, each schedule in its own time zone."
+                </p>
+            </div>
+            <div class="header-actions">
+                <a class="button ghost" href=format!("/scripts/{script_id}/execute")>"▶ Runner"</a>
+                <a class="button ghost" href=format!("/executions?script_id={script_id}")>"All runs"</a>
+                {can_edit.then(|| view! {
+                    <Show when=move || !creating.get()>
+                        <button type="button" class="button primary" on:click=move |_| creating.set(true)>"New schedule"</button>
+                    </Show>
+                })}
+            </div>
+        </div>
+        {(!script.is_active).then(|| view! {
+            <div class="alert">
+                "This script is inactive, so none of its schedules fires. Activate it on "
+                <a href=format!("/scripts/{script_id}")>"its page"</a>" to let them run."
+            </div>
+        })}
+        {move || empty.get().then(|| view! { <EmptyState page creating /> })}
+        <Show when=move || creating.get()>
+            <section class="card schedule-card" aria-labelledby="new-schedule-title">
+                <div class="section-header"><h2 id="new-schedule-title">"New schedule"</h2></div>
+                <ScheduleForm script_id editing=None zones=page.zones on_saved=created
+                    on_cancel=Callback::new(move |_| creating.set(false)) />
+            </section>
+        </Show>
+        <ErrorBox error=page.action_error />
+        {move || (!empty.get()).then(|| view! { <ScheduleTable page /> })}
+        {move || page.deleting.get().map(|schedule| view! { <DeleteDialog schedule page /> })}
+    }
+    .into_any()
+}
+
+/// No schedule yet: what that means and what to do. While the form is open below it, a line.
+#[component]
+fn EmptyState(page: Page, creating: RwSignal<bool>) -> impl IntoView {
+    let icon = || view! { <div class="empty-icon" aria-hidden="true">"*/5"</div> };
+    move || {
+        if creating.get() {
+            return view! {
+                <section class="empty-state compact">
+                    {icon()}
+                    <div>
+                        <h2>"No schedules yet"</h2>
+                        <p>"Give the script its first one below: it then runs by itself at the times shown."</p>
+                    </div>
+                </section>
+            }
+            .into_any();
+        }
+        let what_to_do = if page.can_edit {
+            "This script runs only when someone starts it. Add a schedule to run it by itself: every 15 minutes, each weekday at 09:30, or whenever a cron expression says."
+        } else {
+            "This script runs only when someone starts it. An editor can add a schedule to run it by itself."
+        };
+        view! {
+            <section class="empty-state">
+                {icon()}
+                <h2>"No schedules yet"</h2>
+                <p>{what_to_do}</p>
+                {page.can_edit.then(|| view! {
+                    <button type="button" class="button primary" on:click=move |_| creating.set(true)>"Add a schedule"</button>
+                })}
+            </section>
+        }
+        .into_any()
+    }
+}
+
+#[component]
+fn ScheduleTable(page: Page) -> impl IntoView {
+    view! {
+        <div class="card table-card">
+            <table class="table schedules">
+                <thead><tr>
+                    <th>"Schedule"</th><th>"Time zone"</th><th>"Next run"</th><th>"Last run"</th><th>"Active"</th><th class="actions"></th>
+                </tr></thead>
+                <tbody>
+                    <For each=move || page.list.get() key=|schedule| schedule.id let:schedule>
+                        <ScheduleRow id=schedule.id page />
+                    </For>
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// One schedule, kept current from the page's list (a toggle or an edit changes it in place, so
+/// focus stays where it was).
+#[component]
+fn ScheduleRow(id: i64, page: Page) -> impl IntoView {
+    let current = Memo::new(move |_| page.list.with(|list| list.iter().find(|s| s.id == id).cloned()));
+    let field = move |read: fn(&Schedule) -> String| move || current.with(|s| s.as_ref().map(read).unwrap_or_default());
+    let expression = field(|s| s.cron_expression.clone());
+    let is_active = move || current.with(|s| s.as_ref().is_some_and(|s| s.is_active));
+    let editing = move || page.editing.get() == Some(id);
+    // What the switch shows while the server is asked; then the stored state again, so a
+    // refusal puts the switch back by itself.
+    let asked = RwSignal::new(None::<bool>);
+    let switching = move || asked.get().is_some();
+
+    let toggle = move |on: bool| {
+        asked.set(Some(on));
+        spawn_local(async move {
+            let change = ScheduleUpdate { is_active: Some(on), ..Default::default() };
+            match schedules::update(page.script_id, id, &change).await {
+                Ok(saved) => {
+                    page.action_error.set(None);
+                    page.replace(saved);
+                }
+                Err(refused) => {
+                    let verb = if on { "resumed" } else { "paused" };
+                    page.action_error.set(Some(format!("“{}” could not be {verb}: {}", expression(), refused.message)));
+                }
+            }
+            asked.try_set(None);
+        });
+    };
+    let saved = Callback::new(move |saved: Schedule| {
+        page.fresh.set(Some(saved.id));
+        page.replace(saved);
+        page.editing.set(None);
+    });
+
+    view! {
+        <tr class:inactive=move || !is_active() class:fresh=move || page.fresh.get() == Some(id) class:editing=editing>
+            <td class="schedule-cell">
+                <code class="cron">{expression}</code>
+                <div class="muted small">{field(|s| s.description.clone())}</div>
+            </td>
+            <td class="zone-cell">{field(|s| s.timezone.replace('_', " "))}</td>
+            <td>{move || next_run(current.get(), page.clock)}</td>
+            <td>{move || last_run(current.get(), page.clock)}</td>
+            <td>
+                {if page.can_edit {
+                    view! {
+                        <label class="switch" title=move || if is_active() { "Active: fires at its times. Click to pause." } else { "Paused: never fires. Click to resume." }>
+                            <input type="checkbox" role="switch" aria-label=move || format!("Schedule {} is active", expression())
+                                prop:checked=move || asked.get().unwrap_or_else(is_active) disabled=switching
+                                on:change=move |ev| toggle(event_target_checked(&ev)) />
+                            <span class="slider"></span>
+                        </label>
+                    }.into_any()
+                } else {
+                    view! { {move || if is_active() { view! { <span class="pill ok">"active"</span> } } else { view! { <span class="pill">"paused"</span> } }} }.into_any()
+                }}
+            </td>
+            <td class="actions">
+                <a class="button small ghost" href=format!("/executions?schedule={id}") title="The runs this schedule started">"Past runs"</a>
+                {page.can_edit.then(|| view! {
+                    <button type="button" class="button small" aria-expanded=move || editing().to_string()
+                        aria-label=move || format!("Edit schedule {}", expression())
+                        on:click=move |_| page.editing.update(|open| *open = if *open == Some(id) { None } else { Some(id) })>
+                        {move || if editing() { "Close" } else { "Edit" }}
+                    </button>
+                    <button type="button" class="button small danger" aria-label=move || format!("Delete schedule {}", expression())
+                        on:click=move |_| page.deleting.set(current.get_untracked())>"Delete"</button>
+                })}
+            </td>
+        </tr>
+        <Show when=editing>
+            <tr class="edit-row">
+                <td colspan="6">
+                    {move || current.get_untracked().map(|schedule| {
+                        let label = format!("Edit schedule {}", schedule.cron_expression);
+                        view! {
+                            <div class="edit-panel" role="group" aria-label=label>
+                                <ScheduleForm script_id=page.script_id editing=Some(schedule) zones=page.zones on_saved=saved
+                                    on_cancel=Callback::new(move |_| page.editing.set(None)) />
+                            </div>
+                        }
+                    })}
+                </td>
+            </tr>
+        </Show>
+    }
+    // Erased: the row's type nests deep enough to pass the compiler's query depth in the table.
+    .into_any()
+}
+
+/// The next due time in the schedule's zone, or why there is none.
+fn next_run(schedule: Option<Schedule>, clock: RwSignal<DateTime<Utc>>) -> AnyView {
+    match schedule {
+        Some(Schedule { is_active: false, .. }) => view! { <span class="muted">"paused"</span> }.into_any(),
+        Some(Schedule { next_run_at: Some(at), timezone, .. }) => view! { <ZonedTime at zone=timezone now=clock /> }.into_any(),
+        _ => view! { <span class="muted">"—"</span> }.into_any(),
+    }
+}
+
+/// The newest run the schedule started, as a badge that opens it.
+fn last_run(schedule: Option<Schedule>, clock: RwSignal<DateTime<Utc>>) -> AnyView {
+    match schedule.and_then(|s| s.last_run) {
+        Some(run) => view! {
+            <a class="last-run" href=format!("/executions/{}", run.id) title=format!("Open run #{}", run.id)>
+                <StatusBadge status=run.status />
+                <time class="muted small" datetime=run.queued_at.to_rfc3339() title=run.queued_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()>
+                    {move || relative_text(run.queued_at, clock.get())}
+                </time>
+            </a>
+        }
+        .into_any(),
+        None => view! { <span class="muted">"not yet"</span> }.into_any(),
+    }
+}
+
+#[component]
+fn DeleteDialog(schedule: Schedule, page: Page) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let id = schedule.id;
+    let confirm = Callback::new(move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            match schedules::delete(page.script_id, id).await {
+                Ok(()) => {
+                    page.list.update(|list| list.retain(|s| s.id != id));
+                    if page.editing.get_untracked() == Some(id) {
+                        page.editing.set(None);
+                    }
+                    page.deleting.set(None);
+                }
+                Err(refused) => {
+                    error.try_set(Some(refused.message));
+                    busy.try_set(false);
+                }
+            }
+        });
+    });
+    view! {
+        <ConfirmDialog title="Delete this schedule?".to_string() confirm_label="Delete schedule" busy_label="Deleting…"
+            busy error on_confirm=confirm on_cancel=Callback::new(move |_| page.deleting.set(None))>
+            <p><code class="cron">{schedule.cron_expression.clone()}</code>" · "{schedule.timezone.clone()}</p>
+            <p class="muted">{schedule.description.clone()}</p>
+            <p>"It stops firing at once. Runs it already started stay in the run history. This cannot be undone."</p>
+        </ConfirmDialog>
+    }
+}
