@@ -145,7 +145,14 @@ async fn claim(txn: &impl ConnectionTrait, moves: &[(Due, Option<DateTime<Utc>>)
     let update = Query::update()
         .table(schedule::Entity)
         .value(schedule::Column::NextRunAt, next)
-        .cond_where(Condition::all().add(Expr::col(schedule::Column::IsActive).eq(true)).add(still_due))
+        .cond_where(
+            Condition::all()
+                // The id list lets SQLite look the rows up by key instead of testing every row
+                // against the whole OR.
+                .add(Expr::col(schedule::Column::Id).is_in(moves.iter().map(|(row, _)| row.id)))
+                .add(Expr::col(schedule::Column::IsActive).eq(true))
+                .add(still_due),
+        )
         .returning_col(schedule::Column::Id)
         .to_owned();
     let rows = txn.query_all(txn.get_database_backend().build(&update)).await?;
