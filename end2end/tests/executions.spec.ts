@@ -1,25 +1,7 @@
 import { test, expect, Page } from '@playwright/test';
-import { hydrated, openHydrated, signIn } from './helpers';
+import { createScript, failOnPageErrors, hydrated, openHydrated, signIn } from './helpers';
 
-/** A script made through the API (the editor has its own tests); returns its id. */
-async function createScript(page: Page, name: string, content: string): Promise<number> {
-  const created = await page.request.post('/api/scripts', { data: { name, content } });
-  expect(created.status()).toBe(201);
-  return (await created.json()).id;
-}
-
-// A panic in the wasm (or an error thrown by the page) fails the test even if the page looks right.
-let pageErrors: string[] = [];
-test.beforeEach(({ page }) => {
-  pageErrors = [];
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && message.text().includes('panicked')) pageErrors.push(message.text());
-  });
-});
-test.afterEach(() => {
-  expect(pageErrors).toEqual([]);
-});
+failOnPageErrors();
 
 function output(page: Page) {
   return page.getByRole('log', { name: 'Output' });

@@ -1,4 +1,4 @@
-import { expect, Page } from '@playwright/test';
+import { test, expect, Page } from '@playwright/test';
 
 export const ADMIN = 'admin';
 export const PASSWORD = 'e2e-admin-password';
@@ -38,4 +38,27 @@ export async function signOut(page: Page) {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
   await hydrated(page);
+}
+
+/** A script made through the API (the editor has its own tests); returns its id. */
+export async function createScript(page: Page, name: string, content = 'print("tick")\n'): Promise<number> {
+  const created = await page.request.post('/api/scripts', { data: { name, content } });
+  expect(created.status()).toBe(201);
+  return (await created.json()).id;
+}
+
+/** Called at a spec's top level: a panic in the wasm (or an error thrown by the page) fails each
+ * test of the file even if the page looks right. */
+export function failOnPageErrors() {
+  let pageErrors: string[] = [];
+  test.beforeEach(({ page }) => {
+    pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && message.text().includes('panicked')) pageErrors.push(message.text());
+    });
+  });
+  test.afterEach(() => {
+    expect(pageErrors).toEqual([]);
+  });
 }

@@ -1,28 +1,10 @@
 import { test, expect, Page } from '@playwright/test';
-import { hydrated, openHydrated, signIn } from './helpers';
+import { createScript, failOnPageErrors, hydrated, openHydrated, signIn } from './helpers';
 
 // The browser's own zone is the default of a new schedule: pin it so the test knows it.
 test.use({ timezoneId: 'Europe/Berlin', viewport: { width: 1360, height: 900 } });
 
-/** A script made through the API (the editor has its own tests); returns its id. */
-async function createScript(page: Page, name: string, content = 'print("tick")\n'): Promise<number> {
-  const created = await page.request.post('/api/scripts', { data: { name, content } });
-  expect(created.status()).toBe(201);
-  return (await created.json()).id;
-}
-
-// A panic in the wasm (or an error thrown by the page) fails the test even if the page looks right.
-let pageErrors: string[] = [];
-test.beforeEach(({ page }) => {
-  pageErrors = [];
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && message.text().includes('panicked')) pageErrors.push(message.text());
-  });
-});
-test.afterEach(() => {
-  expect(pageErrors).toEqual([]);
-});
+failOnPageErrors();
 
 function preview(page: Page) {
   return page.getByRole('region', { name: 'Preview' });
