@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use server::config::{Cli, Command};
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse_or_exit();
     server::telemetry::init(&cli.config.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -30,3 +31,22 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// glibc gives threads that allocate at once arenas of their own (up to 8 per core) and keeps
+/// what they free for reuse: after a million log lines had passed through the database
+/// connection threads, the server's RSS stayed ~40 MB higher for good (bench/runs.py: 44 → 86
+/// MB; with two arenas 43 → 54 MB). Set before any thread exists, so every thread shares them.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    // An operator's own setting (glibc reads it itself) wins.
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    // SAFETY: mallopt only sets an allocator parameter; no other thread exists yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
