@@ -73,8 +73,18 @@ impl App {
             config::InstanceRole::Web => "web",
             config::InstanceRole::Worker => "worker",
         };
-        state.runner.start(role_name, role != config::InstanceRole::Web).await.map_err(StartError::Register)?;
-        if role != config::InstanceRole::Web {
+        let works = role != config::InstanceRole::Web;
+        if let Some(outbox) = &state.outbox {
+            let (runner, scheduler) = (state.runner.clone(), state.scheduler.clone());
+            let on_bell = std::sync::Arc::new(move |bell: events::relay::Bell| match bell {
+                events::relay::Bell::Schedules if works => scheduler.wake_here(),
+                other => runner.answer(other, works),
+            });
+            let url = state.config.database().connection_string();
+            events::relay::start(state.db.clone(), url, state.runner.instance.clone(), state.runner.events.clone(), outbox.clone(), on_bell);
+        }
+        state.runner.start(role_name, works).await.map_err(StartError::Register)?;
+        if works {
             state.scheduler.start();
         }
         let listener = TcpListener::bind(state.config.bind)
@@ -104,6 +114,9 @@ impl App {
             if stopped.await.is_ok() {
                 scheduler.stop();
                 runner.shutdown(grace).await;
+                // Viewers have had every run's end; now their sockets close, saying why.
+                runner.events.announce_closing();
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         };
         let (served, ()) = tokio::join!(serve, drain);

@@ -11,6 +11,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::code::CodeTools;
 use crate::deps::service::Installer;
 use crate::deps::uv::Uv;
+use crate::events::relay::Outbox;
 use crate::events::EventBus;
 use crate::executions::worker::{RunSettings, Runner};
 use crate::schedules::Scheduler;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub runner: Runner,
     /// Fires due schedules (started on `all` and `worker` instances); woken by schedule changes.
     pub scheduler: Scheduler,
+    /// What this instance announces to the others (PostgreSQL only; `events::relay`).
+    pub outbox: Option<Arc<Outbox>>,
 }
 
 impl AppState {
@@ -49,13 +52,18 @@ impl AppState {
             .build();
         let code = Arc::new(CodeTools::new(config.python.clone(), config.ruff.clone()));
         let uv = Uv { program: config.uv.clone(), python: config.python.clone(), cache_dir: config.data_dir.join("uv-cache") };
-        let installer = Installer { db: db.clone(), uv, data_dir: config.data_dir.clone(), events: EventBus::default(), installs: Arc::default() };
-        let runner = Runner::new(db.clone(), installer.clone(), RunSettings::from_config(&config));
+        // One database can have several instances only on PostgreSQL: there, events cross them.
+        let outbox = (sea_orm::ConnectionTrait::get_database_backend(&db) == sea_orm::DatabaseBackend::Postgres).then(|| Arc::new(Outbox::default()));
+        let events = outbox.clone().map_or_else(EventBus::default, EventBus::relayed);
+        let installer = Installer { db: db.clone(), uv, data_dir: config.data_dir.clone(), events, installs: Arc::default() };
+        let instance: Arc<str> = format!("pytask-{}", uuid::Uuid::new_v4().simple()).into();
+        let runner = Runner::new(db.clone(), installer.clone(), RunSettings::from_config(&config), instance);
         let grace = std::time::Duration::from_secs(config.schedule_grace_seconds);
         let scheduler = Scheduler::new(db.clone(), runner.clone(), grace);
         AppState {
             runner,
             scheduler,
+            outbox,
             config: Arc::new(config),
             code,
             installer,

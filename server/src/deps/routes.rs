@@ -11,6 +11,8 @@ use serde::Deserialize;
 use super::requirement::Requirement;
 use super::service;
 use crate::auth::{Editor, Identity};
+use crate::config::InstanceRole;
+use crate::events::relay::Bell;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, IdPath};
 use crate::state::AppState;
@@ -82,13 +84,24 @@ pub async fn remove(
     (status = 202, body = InstallStarted),
     (status = 404, body = ErrorBody),
     (status = 409, description = "An install of this script is running already", body = ErrorBody),
+    (status = 503, description = "A `web` instance with no live worker to install on", body = ErrorBody),
 ))]
 pub async fn install(
     State(state): State<AppState>,
     _editor: Editor,
     ApiPath(IdPath { id }): ApiPath<IdPath>,
 ) -> Result<(StatusCode, Json<InstallStarted>), ApiError> {
-    state.installer.start(id).await?;
+    if state.config.role == InstanceRole::Web {
+        // Venvs live with the workers (one per worker's data dir): each installs into its own.
+        service::list(&state.db, id).await?;
+        let cutoff = crate::executions::queue::now() - chrono::Duration::from_std(state.runner.settings.lost_after).unwrap_or_default();
+        if crate::executions::queue::live_workers(&state.db, cutoff).await.map_err(ApiError::internal)? == 0 {
+            return Err(ApiError::Unavailable("no worker instance is running to install on (PYTASK_ROLE=worker or all); start one, or install at the script's next run".into()));
+        }
+        state.runner.events.ring(Bell::Install { script_id: id });
+    } else {
+        state.installer.start(id).await?;
+    }
     Ok((StatusCode::ACCEPTED, Json(InstallStarted { script_id: id, events: format!("/ws/scripts/{id}") })))
 }
 

@@ -153,6 +153,27 @@ pub async fn recorded_as_installed(db: &impl ConnectionTrait, script_id: i64) ->
     Ok(rows(db, script_id).await?.into_iter().all(|row| to_api(row).state == DependencyState::Installed))
 }
 
+/// What a venv was filled with, kept inside it. Each worker instance has its own venv of a script
+/// (in its own data dir), while the database records the last install made anywhere: a run asks
+/// its own venv.
+const STAMP: &str = "pytask-installed.json";
+
+/// True when this instance's venv of the script holds a version satisfying every requirement,
+/// by the stamp its last install left (no `uv` call, so a ready run starts at once).
+pub async fn venv_satisfies(db: &impl ConnectionTrait, data_dir: &Path, script_id: i64) -> Result<bool, DepsError> {
+    let stamp = venv_dir(data_dir, script_id).join(STAMP);
+    let installed: Vec<InstalledPackage> = match tokio::fs::read(&stamp).await {
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(installed) => installed,
+            Err(_) => return Ok(false),
+        },
+        // A venv made before stamps were written: the database's record is all there is.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return recorded_as_installed(db, script_id).await,
+        Err(_) => return Ok(false),
+    };
+    Ok(requirements(db, script_id).await?.iter().all(|r| installed.iter().any(|p| p.name == r.name && r.is_satisfied_by(&p.version))))
+}
+
 /// Each requirement against what the venv holds right now.
 pub async fn check(db: &DatabaseConnection, uv: &Uv, data_dir: &Path, script_id: i64) -> Result<DependencyCheck, DepsError> {
     ensure_script(db, script_id).await?;
@@ -242,6 +263,8 @@ impl Installer {
                 return Err(err.into());
             }
         };
+        let stamp = serde_json::to_vec(&installed).unwrap_or_default();
+        tokio::fs::write(next.join(STAMP), stamp).await.map_err(|source| io("writing what the venv holds", source))?;
         // The swap: two renames, so a run starting meanwhile finds one whole venv or the other.
         remove_dir(&old).await?;
         if live.exists() {

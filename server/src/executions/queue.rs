@@ -10,7 +10,7 @@ use app::model::{ExecutionStatus, Trigger};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, Set, Statement,
 };
 
 use crate::db::entities::{execution, instance};
@@ -185,6 +185,15 @@ pub async fn register_instance(db: &impl ConnectionTrait, id: &str, role: &str) 
 pub async fn heartbeat(db: &impl ConnectionTrait, id: &str) -> Result<(), sea_orm::DbErr> {
     instance::Entity::update_many().col_expr(instance::Column::HeartbeatAt, Expr::value(now())).filter(instance::Column::Id.eq(id)).exec(db).await?;
     Ok(())
+}
+
+/// How many instances that run work (`all` or `worker`) have a heartbeat newer than `cutoff`.
+pub async fn live_workers(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<u64, sea_orm::DbErr> {
+    instance::Entity::find()
+        .filter(instance::Column::HeartbeatAt.gt(cutoff))
+        .filter(instance::Column::Role.is_in(["all", "worker"]))
+        .count(db)
+        .await
 }
 
 pub async fn unregister_instance(db: &impl ConnectionTrait, id: &str) -> Result<(), sea_orm::DbErr> {

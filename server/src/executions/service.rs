@@ -3,6 +3,7 @@
 use app::model::{Event, Execution, ExecutionPage, ExecutionSort, ExecutionStatus, Trigger};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::events::relay::Bell;
 use super::queue;
 use super::worker::{EndRequest, Runner};
 use super::ExecutionError;
@@ -100,10 +101,14 @@ pub async fn stop(db: &DatabaseConnection, runner: &Runner, id: i64, by: &str) -
     if queue::stop_queued(db, id, &reason, at).await? {
         runner.events.publish(Event::ExecutionError { execution_id: id, error: reason, at });
         runner.events.publish(Event::ExecutionFinished { execution_id: id, status: ExecutionStatus::Stopped, exit_code: None, at });
-    } else if !runner.end_locally(id, EndRequest::Stop { by: by.to_string() }) && !queue::request_cancel(db, id).await? {
-        // It ended between the read and now.
-        let run = get(db, id).await?;
-        return Err(ExecutionError::AlreadyOver { id, status: run.status });
+    } else if !runner.end_locally(id, EndRequest::Stop { by: by.to_string() }) {
+        if !queue::request_cancel(db, id).await? {
+            // It ended between the read and now.
+            let run = get(db, id).await?;
+            return Err(ExecutionError::AlreadyOver { id, status: run.status });
+        }
+        // Running on another instance: it reads the flag at its next look, or now if it hears.
+        runner.events.ring(Bell::Stop { execution_id: id, by: by.to_string() });
     }
     get(db, id).await
 }

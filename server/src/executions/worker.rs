@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::deps::service::{self as deps, venv_dir, Installer};
 use crate::deps::uv::venv_python;
 use crate::deps::DepsError;
+use crate::events::relay::Bell;
 use crate::events::EventBus;
 
 
@@ -80,22 +81,49 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(db: DatabaseConnection, installer: Installer, settings: RunSettings) -> Runner {
+    pub fn new(db: DatabaseConnection, installer: Installer, settings: RunSettings, instance: Arc<str>) -> Runner {
         Runner {
             db,
             events: installer.events.clone(),
             installer,
             settings: Arc::new(settings),
-            instance: format!("pytask-{}", uuid::Uuid::new_v4().simple()).into(),
+            instance,
             wake: Arc::default(),
             running: Arc::default(),
             closing: watch::channel(false).0,
         }
     }
 
-    /// A run was queued: an idle worker of this instance takes it now, not at its next poll.
+    /// A run was queued: an idle worker takes it now, not at its next poll (this instance's,
+    /// or, through the relay, another's).
     pub fn wake(&self) {
+        self.wake_here();
+        self.events.ring(Bell::Queue);
+    }
+
+    /// Wakes an idle worker of this instance only.
+    pub fn wake_here(&self) {
         self.wake.notify_one();
+    }
+
+    /// What this instance does when another instance rings.
+    pub fn answer(&self, bell: Bell, works: bool) {
+        match bell {
+            Bell::Queue if works => self.wake_here(),
+            Bell::Stop { execution_id, by } => {
+                self.end_locally(execution_id, EndRequest::Stop { by });
+            }
+            Bell::Install { script_id } if works => {
+                let installer = self.installer.clone();
+                tokio::spawn(async move {
+                    match installer.start(script_id).await {
+                        Ok(()) | Err(DepsError::Busy(_)) => {}
+                        Err(err) => tracing::warn!(script_id, %err, "an install asked by another instance could not start"),
+                    }
+                });
+            }
+            Bell::Queue | Bell::Install { .. } | Bell::Schedules => {}
+        }
     }
 
     /// Asks a run of this instance to end; false if it is not running here.
@@ -399,8 +427,7 @@ impl Runner {
         }
     }
 
-    /// The venv exists and every requirement's recorded version satisfies it (recorded by the
-    /// last install; no `uv` call, so a ready run starts at once).
+    /// This instance's venv exists and holds every requirement.
     async fn environment_ready(&self, script_id: i64, has_requirements: bool) -> Result<bool, String> {
         if !venv_python(&venv_dir(&self.settings.data_dir, script_id)).exists() {
             return Ok(false);
@@ -408,7 +435,7 @@ impl Runner {
         if !has_requirements {
             return Ok(true);
         }
-        deps::recorded_as_installed(&self.db, script_id).await.map_err(|err| err.to_string())
+        deps::venv_satisfies(&self.db, &self.settings.data_dir, script_id).await.map_err(|err| err.to_string())
     }
 }
 

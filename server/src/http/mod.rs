@@ -23,6 +23,9 @@ use self::error::ApiError;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
+    if state.config.role == crate::config::InstanceRole::Worker {
+        return worker_router(state);
+    }
     let api = openapi::api_router();
     let pages = generate_route_list(app::App);
     let shell_options = state.leptos.clone();
@@ -50,6 +53,19 @@ pub fn router(state: AppState) -> Router {
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        .with_state(state)
+}
+
+/// A `worker` instance runs work and answers probes only: health (and metrics); everything
+/// else is a web instance's, and the 404 says so.
+fn worker_router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/health", axum::routing::get(health::health))
+        .fallback(|uri: Uri| async move {
+            ApiError::NotFound(format!("{} is served by web instances: this one runs with PYTASK_ROLE=worker and serves only /api/health and /metrics", uri.path())).into_response()
+        })
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(catch_panic())
         .with_state(state)
 }
 

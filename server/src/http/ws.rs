@@ -22,6 +22,9 @@ use crate::events::{log_event, Published};
 use crate::executions::{logs, service};
 use crate::state::AppState;
 
+/// The close reason when the server shuts down.
+const GOING_AWAY: &str = "the server is shutting down; reconnect in a moment";
+
 /// Lines read from the database per step of a replay.
 const REPLAY_PAGE: usize = 2000;
 
@@ -42,6 +45,16 @@ async fn forward_script(mut socket: WebSocket, mut events: Receiver<Published>, 
     loop {
         tokio::select! {
             received = events.recv() => match received {
+                Ok(Published::Closing) => {
+                    close(&mut socket, 1001, GOING_AWAY).await;
+                    return;
+                }
+                // Too slow to keep up, or events of other instances were missed: say so and
+                // close, so the client reloads its state.
+                Err(RecvError::Lagged(_)) | Ok(Published::Resync) => {
+                    close(&mut socket, 1013, "lagging behind; reconnect").await;
+                    return;
+                }
                 Ok(published) => {
                     let ours = match &published {
                         Published::Lines { execution_id, .. } => runs.contains(execution_id),
@@ -54,15 +67,11 @@ async fn forward_script(mut socket: WebSocket, mut events: Receiver<Published>, 
                             (Event::ExecutionFinished { execution_id, .. } | Event::ExecutionError { execution_id, .. }, None) => runs.contains(execution_id),
                             _ => false,
                         },
+                        Published::Resync | Published::Closing => false,
                     };
                     if ours && send_all(&mut socket, published.into_events()).await.is_err() {
                         return;
                     }
-                }
-                // Too slow to keep up: say so and close, so the client reloads its state.
-                Err(RecvError::Lagged(_)) => {
-                    close(&mut socket, 1013, "lagging behind; reconnect").await;
-                    return;
                 }
                 Err(RecvError::Closed) => return,
             },
@@ -101,28 +110,8 @@ pub async fn execution_events(
 }
 
 async fn stream_execution(mut socket: WebSocket, db: DatabaseConnection, mut events: Receiver<Published>, id: i64, mut last: i64) {
-    if replay(&mut socket, &db, id, &mut last).await.is_err() {
+    if catch_up(&mut socket, &db, id, &mut last).await != Ok(false) {
         return;
-    }
-    // A run already over had stored every line before its final status: the replay was all.
-    match service::get(&db, id).await {
-        Ok(run) if run.status.is_final() => {
-            let at = run.finished_at.unwrap_or(run.queued_at);
-            let mut closing = Vec::new();
-            if let Some(error) = run.error {
-                closing.push(Event::ExecutionError { execution_id: id, error, at });
-            }
-            closing.push(Event::ExecutionFinished { execution_id: id, status: run.status, exit_code: run.exit_code, at });
-            if send_all(&mut socket, closing).await.is_ok() {
-                close(&mut socket, 1000, "the run is over").await;
-            }
-            return;
-        }
-        Ok(_) => {}
-        Err(_) => {
-            close(&mut socket, 1011, "the run could not be read").await;
-            return;
-        }
     }
     loop {
         tokio::select! {
@@ -131,8 +120,9 @@ async fn stream_execution(mut socket: WebSocket, db: DatabaseConnection, mut eve
                     let fresh: Vec<&LogLine> = lines.iter().filter(|l| l.seq > last).collect();
                     let Some(first) = fresh.first() else { continue };
                     if first.seq != last + 1 {
-                        // Never expected (lines are published in order); the database has them.
-                        if replay(&mut socket, &db, id, &mut last).await.is_err() {
+                        // Lines this instance did not see published (another instance's, read
+                        // after a gap): the database has them.
+                        if catch_up(&mut socket, &db, id, &mut last).await != Ok(false) {
                             return;
                         }
                         continue;
@@ -152,6 +142,13 @@ async fn stream_execution(mut socket: WebSocket, db: DatabaseConnection, mut eve
                     if !mine {
                         continue;
                     }
+                    if over {
+                        // Every line was stored before the final status: send any this viewer
+                        // has not had (another instance's last batch may still be on its way).
+                        if replay(&mut socket, &db, id, &mut last).await.is_err() {
+                            return;
+                        }
+                    }
                     if send_all(&mut socket, vec![event]).await.is_err() {
                         return;
                     }
@@ -161,9 +158,14 @@ async fn stream_execution(mut socket: WebSocket, db: DatabaseConnection, mut eve
                     }
                 }
                 Ok(Published::Lines { .. }) => {}
-                // Fell behind the bus: catch up from the database, at this client's pace.
-                Err(RecvError::Lagged(_)) => {
-                    if replay(&mut socket, &db, id, &mut last).await.is_err() {
+                Ok(Published::Closing) => {
+                    close(&mut socket, 1001, GOING_AWAY).await;
+                    return;
+                }
+                // Fell behind the bus, or messages from other instances may have been missed:
+                // catch up from the database, at this client's pace.
+                Err(RecvError::Lagged(_)) | Ok(Published::Resync) => {
+                    if catch_up(&mut socket, &db, id, &mut last).await != Ok(false) {
                         return;
                     }
                 }
@@ -175,6 +177,33 @@ async fn stream_execution(mut socket: WebSocket, db: DatabaseConnection, mut eve
             },
         }
     }
+}
+
+/// Sends the stored lines after `last`; if the run is over, also its closing events, and closes
+/// the socket. `Ok(true)`: over and closed; `Err`: the socket is gone.
+async fn catch_up(socket: &mut WebSocket, db: &DatabaseConnection, id: i64, last: &mut i64) -> Result<bool, ()> {
+    replay(socket, db, id, last).await?;
+    let run = match service::get(db, id).await {
+        Ok(run) => run,
+        Err(_) => {
+            close(socket, 1011, "the run could not be read").await;
+            return Err(());
+        }
+    };
+    if !run.status.is_final() {
+        return Ok(false);
+    }
+    // Lines stored between the replay and the status read: all are in by the final status.
+    replay(socket, db, id, last).await?;
+    let at = run.finished_at.unwrap_or(run.queued_at);
+    let mut closing = Vec::new();
+    if let Some(error) = run.error {
+        closing.push(Event::ExecutionError { execution_id: id, error, at });
+    }
+    closing.push(Event::ExecutionFinished { execution_id: id, status: run.status, exit_code: run.exit_code, at });
+    send_all(socket, closing).await?;
+    close(socket, 1000, "the run is over").await;
+    Ok(true)
 }
 
 /// Sends the stored lines after `last`, a page at a time, advancing `last`.

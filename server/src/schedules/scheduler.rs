@@ -26,6 +26,7 @@ use sea_orm::{
 use tokio::sync::{watch, Notify};
 
 use super::cron::Cron;
+use crate::events::relay::Bell;
 use crate::db::entities::schedule;
 use crate::executions::queue;
 use crate::executions::worker::Runner;
@@ -189,6 +190,12 @@ impl Scheduler {
     /// A schedule was created, changed or deleted: the sleep until the old earliest due time
     /// may be wrong.
     pub fn wake(&self) {
+        self.wake_here();
+        self.runner.events.ring(Bell::Schedules);
+    }
+
+    /// Wakes this instance's loop only (another instance rang).
+    pub fn wake_here(&self) {
         self.wake.notify_one();
     }
 
