@@ -8,7 +8,7 @@
 //! - `http`: the router, the API's error type and extractors, health and OpenAPI.
 //! - `schedules`: cron schedules of scripts and the scheduler that fires them.
 //! - `state`: what every request handler can reach.
-//! - `telemetry`: tracing setup.
+//! - `telemetry`: tracing setup and the Prometheus metrics.
 
 pub mod auth;
 pub mod cli;
@@ -65,6 +65,8 @@ impl App {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
         let db = db::connect(&config.database()).await?;
+        // Installed before anything is recorded: a count made earlier would be lost.
+        telemetry::metrics::handle();
         bootstrap_admin(&config, &db).await?;
         let state = AppState::new(config, db);
         let role = state.config.role;

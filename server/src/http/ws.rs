@@ -21,6 +21,7 @@ use crate::auth::Identity;
 use crate::events::{log_event, Published};
 use crate::executions::{logs, service};
 use crate::state::AppState;
+use crate::telemetry::metrics::{SocketClient, SocketKind};
 
 /// Lines read from the database per step of a replay.
 const REPLAY_PAGE: usize = 2000;
@@ -37,6 +38,7 @@ pub async fn script_events(
 }
 
 async fn forward_script(mut socket: WebSocket, mut events: Receiver<Published>, script_id: i64) {
+    let _client = SocketClient::connected(SocketKind::Script);
     // Runs of this script, learnt from their start, so their log lines can be told apart.
     let mut runs = std::collections::HashSet::new();
     loop {
@@ -101,6 +103,7 @@ pub async fn execution_events(
 }
 
 async fn stream_execution(mut socket: WebSocket, db: DatabaseConnection, mut events: Receiver<Published>, id: i64, mut last: i64) {
+    let _client = SocketClient::connected(SocketKind::Execution);
     if replay(&mut socket, &db, id, &mut last).await.is_err() {
         return;
     }

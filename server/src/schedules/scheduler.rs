@@ -29,6 +29,7 @@ use super::cron::Cron;
 use crate::db::entities::schedule;
 use crate::executions::queue;
 use crate::executions::worker::Runner;
+use crate::telemetry::metrics;
 
 /// Due schedules handled per transaction.
 const BATCH: u64 = 256;
@@ -104,6 +105,7 @@ pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Durati
                 (row, next)
             })
             .collect();
+        let fired_before = pass.fired.len();
         let txn = db.begin().await?;
         let claimed = claim(&txn, &moves).await?;
         let mut runs = Vec::new();
@@ -120,6 +122,9 @@ pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Durati
         }
         queue::enqueue_many(&txn, &runs, Trigger::Schedule).await?;
         txn.commit().await?;
+        for fired in &pass.fired[fired_before..] {
+            metrics::schedule_fired(now - fired.due);
+        }
         if !full {
             return Ok(pass);
         }

@@ -9,6 +9,7 @@ mod deps;
 mod errors;
 mod executions;
 mod health;
+mod metrics;
 mod pages;
 mod runs;
 mod schedules;
