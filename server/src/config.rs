@@ -189,6 +189,16 @@ pub struct Config {
     #[arg(long, env = "PYTASK_SCHEDULE_GRACE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub schedule_grace_seconds: u64,
 
+    /// Days a finished run (with its log) is kept, counted from its end; 0 keeps runs for ever.
+    /// A script's newest run is kept whatever its age.
+    #[arg(long, env = "PYTASK_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=36_500), global = true)]
+    pub retention_days: u32,
+
+    /// Finished runs kept per script, the newest ones; older ones are deleted with their logs.
+    /// 0: no limit.
+    #[arg(long, env = "PYTASK_RETENTION_RUNS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000_000), global = true)]
+    pub retention_runs: u32,
+
     /// With it, `GET /metrics` answers only `Authorization: Bearer <this token>` (for a
     /// Prometheus scraper); without it, a signed-in user or API token, like the API.
     #[arg(long, env = "PYTASK_METRICS_TOKEN", hide_env_values = true, value_parser = parse_token, global = true)]
@@ -303,15 +313,16 @@ mod tests {
     }
 
     #[test]
-    fn metrics_settings_are_in_help() {
+    fn retention_and_metrics_settings_are_in_help() {
         let cli = parse(&[]).unwrap();
-        assert_eq!(cli.config.metrics_token, None);
+        assert_eq!((cli.config.retention_days, cli.config.retention_runs, cli.config.metrics_token), (30, 1000, None));
         let help = <Cli as clap::CommandFactory>::command().render_long_help().to_string();
-        for wanted in ["--metrics-token", "PYTASK_METRICS_TOKEN"] {
+        for wanted in ["--retention-days", "PYTASK_RETENTION_DAYS", "[default: 30]", "--retention-runs", "PYTASK_RETENTION_RUNS", "[default: 1000]", "--metrics-token", "PYTASK_METRICS_TOKEN"] {
             assert!(help.contains(wanted), "{wanted} is missing from --help");
         }
         let err = parse(&["--metrics-token", ""]).unwrap_err().to_string();
         assert!(err.contains("--metrics-token"), "{err}");
+        assert_eq!(parse(&["--retention-days", "0"]).unwrap().config.retention_days, 0);
     }
 
     #[test]

@@ -78,6 +78,7 @@ impl App {
         state.runner.start(role_name, role != config::InstanceRole::Web).await.map_err(StartError::Register)?;
         if role != config::InstanceRole::Web {
             state.scheduler.start();
+            state.retention.start();
         }
         let listener = TcpListener::bind(state.config.bind)
             .await
@@ -96,6 +97,7 @@ impl App {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
         let runner = self.state.runner.clone();
         let scheduler = self.state.scheduler.clone();
+        let retention = self.state.retention.clone();
         let grace = std::time::Duration::from_secs(self.state.config.shutdown_grace_seconds);
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let serve = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
@@ -105,6 +107,7 @@ impl App {
         let drain = async move {
             if stopped.await.is_ok() {
                 scheduler.stop();
+                retention.stop();
                 runner.shutdown(grace).await;
             }
         };

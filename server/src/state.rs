@@ -12,6 +12,7 @@ use crate::code::CodeTools;
 use crate::deps::service::Installer;
 use crate::deps::uv::Uv;
 use crate::events::EventBus;
+use crate::executions::retention::{Retention, RetentionSettings};
 use crate::executions::worker::{RunSettings, Runner};
 use crate::schedules::Scheduler;
 use crate::scripts::list_cache::ListCache;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub runner: Runner,
     /// Fires due schedules (started on `all` and `worker` instances); woken by schedule changes.
     pub scheduler: Scheduler,
+    /// Deletes finished runs past retention (started on `all` and `worker` instances).
+    pub retention: Retention,
 }
 
 impl AppState {
@@ -53,9 +56,11 @@ impl AppState {
         let runner = Runner::new(db.clone(), installer.clone(), RunSettings::from_config(&config));
         let grace = std::time::Duration::from_secs(config.schedule_grace_seconds);
         let scheduler = Scheduler::new(db.clone(), runner.clone(), grace);
+        let retention = Retention::new(db.clone(), RetentionSettings::from_config(&config));
         AppState {
             runner,
             scheduler,
+            retention,
             config: Arc::new(config),
             code,
             installer,

@@ -24,6 +24,7 @@ const FIRE_DELAY: &str = "pytask_schedule_fire_delay_seconds";
 const WS_CLIENTS: &str = "pytask_websocket_clients";
 const HTTP_REQUESTS: &str = "pytask_http_requests_total";
 const HTTP_DURATION: &str = "pytask_http_request_duration_seconds";
+const RUNS_PRUNED: &str = "pytask_executions_pruned_total";
 
 /// Histogram buckets, in seconds: real buckets rather than the exporter's default summaries,
 /// so several instances' histograms can be added up by Prometheus.
@@ -77,6 +78,7 @@ fn describe() {
     describe_gauge!(WS_CLIENTS, "WebSocket clients connected to this instance, by kind.");
     describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by method, route template and status.");
     describe_histogram!(HTTP_DURATION, Unit::Seconds, "Time to answer an HTTP request, by method and route template.");
+    describe_counter!(RUNS_PRUNED, "Finished executions deleted (with their logs) by retention.");
 }
 
 /// Renders every metric in Prometheus' text format.
@@ -112,6 +114,10 @@ pub fn install_finished<T, E>(result: &Result<T, E>) {
 /// A schedule fired `late` after its due time (negative: a clock moved; counted as on time).
 pub fn schedule_fired(late: chrono::Duration) {
     histogram!(FIRE_DELAY).record(late.to_std().unwrap_or_default().as_secs_f64());
+}
+
+pub fn runs_pruned(executions: u64) {
+    counter!(RUNS_PRUNED).increment(executions);
 }
 
 /// Which WebSocket a client holds.

@@ -11,6 +11,7 @@ mod executions;
 mod health;
 mod metrics;
 mod pages;
+mod retention;
 mod runs;
 mod schedules;
 mod scripts;
