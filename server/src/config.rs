@@ -61,6 +61,14 @@ pub enum UserCommand {
     },
 }
 
+/// A secret compared byte for byte: empty or with blanks is surely a mistake in a file or unit.
+fn parse_token(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.chars().any(char::is_whitespace) {
+        return Err("the token must be non-empty and without spaces".into());
+    }
+    Ok(value.to_string())
+}
+
 fn parse_role(value: &str) -> Result<Role, String> {
     value.parse::<Role>().map_err(|err| err.to_string())
 }
@@ -181,6 +189,21 @@ pub struct Config {
     #[arg(long, env = "PYTASK_SCHEDULE_GRACE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub schedule_grace_seconds: u64,
 
+    /// Days a finished run (with its log) is kept, counted from its end; 0 keeps runs for ever.
+    /// A script's newest run is kept whatever its age.
+    #[arg(long, env = "PYTASK_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=36_500), global = true)]
+    pub retention_days: u32,
+
+    /// Finished runs kept per script, the newest ones; older ones are deleted with their logs.
+    /// 0: no limit.
+    #[arg(long, env = "PYTASK_RETENTION_RUNS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000_000), global = true)]
+    pub retention_runs: u32,
+
+    /// With it, `GET /metrics` answers only `Authorization: Bearer <this token>` (for a
+    /// Prometheus scraper); without it, a signed-in user or API token, like the API.
+    #[arg(long, env = "PYTASK_METRICS_TOKEN", hide_env_values = true, value_parser = parse_token, global = true)]
+    pub metrics_token: Option<String>,
+
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `server=debug,tower_http=debug`).
     #[arg(long, env = "PYTASK_LOG", default_value = "info,sqlx=warn,sea_orm=warn", global = true)]
     pub log: String,
@@ -287,6 +310,19 @@ mod tests {
         let cli = parse(&["migrate", "--data-dir", "/tmp/x"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Migrate)));
         assert_eq!(cli.config.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn retention_and_metrics_settings_are_in_help() {
+        let cli = parse(&[]).unwrap();
+        assert_eq!((cli.config.retention_days, cli.config.retention_runs, cli.config.metrics_token), (30, 1000, None));
+        let help = <Cli as clap::CommandFactory>::command().render_long_help().to_string();
+        for wanted in ["--retention-days", "PYTASK_RETENTION_DAYS", "[default: 30]", "--retention-runs", "PYTASK_RETENTION_RUNS", "[default: 1000]", "--metrics-token", "PYTASK_METRICS_TOKEN"] {
+            assert!(help.contains(wanted), "{wanted} is missing from --help");
+        }
+        let err = parse(&["--metrics-token", ""]).unwrap_err().to_string();
+        assert!(err.contains("--metrics-token"), "{err}");
+        assert_eq!(parse(&["--retention-days", "0"]).unwrap().config.retention_days, 0);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! - `http`: the router, the API's error type and extractors, health and OpenAPI.
 //! - `schedules`: cron schedules of scripts and the scheduler that fires them.
 //! - `state`: what every request handler can reach.
-//! - `telemetry`: tracing setup.
+//! - `telemetry`: tracing setup and the Prometheus metrics.
 
 pub mod auth;
 pub mod cli;
@@ -65,6 +65,8 @@ impl App {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
         let db = db::connect(&config.database()).await?;
+        // Installed before anything is recorded: a count made earlier would be lost.
+        telemetry::metrics::handle();
         bootstrap_admin(&config, &db).await?;
         let state = AppState::new(config, db);
         let role = state.config.role;
@@ -86,6 +88,7 @@ impl App {
         state.runner.start(role_name, works).await.map_err(StartError::Register)?;
         if works {
             state.scheduler.start();
+            state.retention.start();
         }
         let listener = TcpListener::bind(state.config.bind)
             .await
@@ -104,6 +107,7 @@ impl App {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
         let runner = self.state.runner.clone();
         let scheduler = self.state.scheduler.clone();
+        let retention = self.state.retention.clone();
         let grace = std::time::Duration::from_secs(self.state.config.shutdown_grace_seconds);
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let serve = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
@@ -113,6 +117,7 @@ impl App {
         let drain = async move {
             if stopped.await.is_ok() {
                 scheduler.stop();
+                retention.stop();
                 runner.shutdown(grace).await;
                 // Viewers have had every run's end; now their sockets close, saying why.
                 runner.events.announce_closing();

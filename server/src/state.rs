@@ -13,6 +13,7 @@ use crate::deps::service::Installer;
 use crate::deps::uv::Uv;
 use crate::events::relay::Outbox;
 use crate::events::EventBus;
+use crate::executions::retention::{Retention, RetentionSettings};
 use crate::executions::worker::{RunSettings, Runner};
 use crate::schedules::Scheduler;
 use crate::scripts::list_cache::ListCache;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub scheduler: Scheduler,
     /// What this instance announces to the others (PostgreSQL only; `events::relay`).
     pub outbox: Option<Arc<Outbox>>,
+    /// Deletes finished runs past retention (started on `all` and `worker` instances).
+    pub retention: Retention,
 }
 
 impl AppState {
@@ -60,10 +63,12 @@ impl AppState {
         let runner = Runner::new(db.clone(), installer.clone(), RunSettings::from_config(&config), instance);
         let grace = std::time::Duration::from_secs(config.schedule_grace_seconds);
         let scheduler = Scheduler::new(db.clone(), runner.clone(), grace);
+        let retention = Retention::new(db.clone(), RetentionSettings::from_config(&config));
         AppState {
             runner,
             scheduler,
             outbox,
+            retention,
             config: Arc::new(config),
             code,
             installer,

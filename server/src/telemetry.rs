@@ -1,4 +1,7 @@
-//! Tracing: one subscriber for the process, filtered by `--log` / `PYTASK_LOG`.
+//! Tracing: one subscriber for the process, filtered by `--log` / `PYTASK_LOG`; and the
+//! Prometheus metrics (`metrics`).
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 

@@ -1,6 +1,7 @@
 //! The gate in front of every route: finds who is asking (session cookie or bearer token),
 //! refuses cross-site state changes, and lets nothing through without an identity except the
-//! few public routes (health, sign-in, first-admin setup, static assets).
+//! few public routes (health, sign-in, first-admin setup, static assets) and `/metrics` when a
+//! metrics token is set (the route checks that token itself).
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, HOST, LOCATION, ORIGIN};
@@ -24,9 +25,13 @@ enum Access {
     Page,
 }
 
-fn access_of(method: &Method, path: &str) -> Access {
+/// `metrics_token`: the scraper's token, when one is configured; a scraper is no user, so its
+/// bearer token must not be looked up as an API token.
+fn access_of(method: &Method, path: &str, metrics_token: Option<&str>) -> Access {
     let read = method == Method::GET || method == Method::HEAD;
     match path {
+        "/metrics" if read && metrics_token.is_some() => Access::Public,
+        "/metrics" => Access::Api,
         "/api/health" if read => Access::Public,
         "/api/auth/login" | "/api/setup" => Access::Public,
         "/login" | "/setup" if read => Access::AuthPage,
@@ -42,7 +47,7 @@ fn access_of(method: &Method, path: &str) -> Access {
 pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let access = access_of(&method, &path);
+    let access = access_of(&method, &path, state.config.metrics_token.as_deref());
     // Public routes (assets, health, sign-in, setup) never use the identity: asking the
     // database who sent each asset request would be wasted work.
     let identity = match access {
@@ -182,12 +187,15 @@ mod tests {
 
     #[test]
     fn routes_are_closed_unless_listed() {
-        assert_eq!(access_of(&Method::GET, "/api/health"), Access::Public);
-        assert_eq!(access_of(&Method::POST, "/api/health"), Access::Api);
-        assert_eq!(access_of(&Method::GET, "/api/openapi.json"), Access::Api);
-        assert_eq!(access_of(&Method::GET, "/"), Access::Page);
-        assert_eq!(access_of(&Method::GET, "/ws/executions/1"), Access::Api);
-        assert_eq!(access_of(&Method::POST, "/executions"), Access::Api);
-        assert_eq!(access_of(&Method::GET, "/login"), Access::AuthPage);
+        assert_eq!(access_of(&Method::GET, "/api/health", None), Access::Public);
+        assert_eq!(access_of(&Method::POST, "/api/health", None), Access::Api);
+        assert_eq!(access_of(&Method::GET, "/api/openapi.json", None), Access::Api);
+        assert_eq!(access_of(&Method::GET, "/", None), Access::Page);
+        assert_eq!(access_of(&Method::GET, "/ws/executions/1", None), Access::Api);
+        assert_eq!(access_of(&Method::POST, "/executions", None), Access::Api);
+        assert_eq!(access_of(&Method::GET, "/login", None), Access::AuthPage);
+        assert_eq!(access_of(&Method::GET, "/metrics", None), Access::Api);
+        assert_eq!(access_of(&Method::GET, "/metrics", Some("scraper")), Access::Public);
+        assert_eq!(access_of(&Method::POST, "/metrics", Some("scraper")), Access::Api);
     }
 }

@@ -16,6 +16,7 @@ use super::DepsError;
 use crate::db::entities::{dependency, script};
 use crate::events::EventBus;
 use crate::scripts::service::script_dir;
+use crate::telemetry::metrics;
 
 /// The venv of a script: `<data dir>/scripts/<id>/venv`.
 pub fn venv_dir(data_dir: &Path, script_id: i64) -> PathBuf {
@@ -227,6 +228,7 @@ impl Installer {
         let publish = |event: Event| self.events.publish(event);
         publish(Event::InstallationStarted { script_id, at: Utc::now() });
         let result = self.build(script_id, also).await;
+        metrics::install_finished(&result);
         match &result {
             Ok(installed) => publish(Event::InstallationFinished { script_id, installed: installed.clone(), at: Utc::now() }),
             Err(err) => publish(Event::InstallationError { script_id, error: err.to_string(), at: Utc::now() }),

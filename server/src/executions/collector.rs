@@ -14,6 +14,7 @@ use super::logs::{self, LineSplitter};
 use super::queue;
 use super::retry::retry;
 use crate::events::EventBus;
+use crate::telemetry::metrics;
 
 /// Most bytes of log lines stored (and published) as one batch.
 pub const BATCH_BYTES: usize = 256 * 1024;
@@ -146,7 +147,8 @@ pub async fn collect(db: DatabaseConnection, events: EventBus, id: i64, mut inco
 /// Writes a batch (one INSERT, no transaction needed), retrying through a passing database
 /// error: a log line is given up only after a minute of failures.
 async fn store_batch(db: &DatabaseConnection, id: i64, batch: &[LogLine]) {
-    if retry(id, "storing log lines", 61, |_| Duration::from_secs(1), || logs::store(db, id, batch)).await.is_err() {
-        tracing::error!(execution_id = id, lines = batch.len(), "log lines could not be stored and are dropped");
+    match retry(id, "storing log lines", 61, |_| Duration::from_secs(1), || logs::store(db, id, batch)).await {
+        Ok(()) => metrics::log_lines_stored(batch.len()),
+        Err(_) => tracing::error!(execution_id = id, lines = batch.len(), "log lines could not be stored and are dropped"),
     }
 }

@@ -1,10 +1,11 @@
-//! Runs of scripts: the queue in the database, the worker that runs them, their logs, and the
-//! API over them.
+//! Runs of scripts: the queue in the database, the worker that runs them, their logs, the
+//! retention that deletes old ones, and the API over them.
 
 pub mod collector;
 pub mod logs;
 pub mod process;
 pub mod queue;
+pub mod retention;
 mod retry;
 pub mod routes;
 pub mod service;

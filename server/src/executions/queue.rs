@@ -165,6 +165,22 @@ pub async fn set_log_lines(db: &impl ConnectionTrait, id: i64, lines: i64) -> Re
     Ok(())
 }
 
+/// How many runs are queued and how many running, across instances: one range of the
+/// (status, queued_at) index, cheap enough to run at every scrape.
+pub async fn unfinished(db: &impl ConnectionTrait) -> Result<(u64, u64), sea_orm::DbErr> {
+    let counts: Vec<(ExecutionStatus, i64)> = execution::Entity::find()
+        .select_only()
+        .column(execution::Column::Status)
+        .column_as(execution::Column::Id.count(), "runs")
+        .filter(execution::Column::Status.is_in([ExecutionStatus::Queued, ExecutionStatus::Running]))
+        .group_by(execution::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let of = |status| counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0));
+    Ok((of(ExecutionStatus::Queued), of(ExecutionStatus::Running)))
+}
+
 /// Announces this instance (its heartbeat row).
 pub async fn register_instance(db: &impl ConnectionTrait, id: &str, role: &str) -> Result<(), sea_orm::DbErr> {
     let at = now();

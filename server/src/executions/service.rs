@@ -8,6 +8,7 @@ use super::queue;
 use super::worker::{EndRequest, Runner};
 use super::ExecutionError;
 use crate::db::entities::{execution, script};
+use crate::telemetry::metrics;
 
 /// What `GET /api/executions` asks for; the page numbers are already checked.
 #[derive(Debug, Clone, Default)]
@@ -99,6 +100,7 @@ pub async fn stop(db: &DatabaseConnection, runner: &Runner, id: i64, by: &str) -
     let at = queue::now();
     let reason = format!("stopped by {by} before it started");
     if queue::stop_queued(db, id, &reason, at).await? {
+        metrics::run_finished(ExecutionStatus::Stopped, None);
         runner.events.publish(Event::ExecutionError { execution_id: id, error: reason, at });
         runner.events.publish(Event::ExecutionFinished { execution_id: id, status: ExecutionStatus::Stopped, exit_code: None, at });
     } else if !runner.end_locally(id, EndRequest::Stop { by: by.to_string() }) {

@@ -24,6 +24,7 @@ use crate::deps::uv::venv_python;
 use crate::deps::DepsError;
 use crate::events::relay::Bell;
 use crate::events::EventBus;
+use crate::telemetry::metrics;
 
 
 /// The settings of runs, taken from the configuration.
@@ -160,6 +161,7 @@ impl Runner {
             Ok(lost) => {
                 for execution_id in lost {
                     tracing::warn!(execution_id, "run marked lost: its instance stopped without finishing it");
+                    metrics::run_finished(ExecutionStatus::Lost, None);
                     self.events.publish(Event::ExecutionFinished { execution_id, status: ExecutionStatus::Lost, exit_code: None, at: Utc::now() });
                 }
             }
@@ -262,6 +264,7 @@ impl Runner {
             .unwrap_or(false);
         self.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
         if stored {
+            metrics::run_finished(outcome.status, (at - started).to_std().ok());
             if let Some(error) = &outcome.error {
                 self.events.publish(Event::ExecutionError { execution_id: id, error: error.clone(), at });
             }

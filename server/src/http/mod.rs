@@ -1,9 +1,11 @@
 //! The HTTP surface: one router for the pages (Leptos SSR + static assets), the REST API under
-//! `/api` (described by the OpenAPI document it is built with) and, later, the WebSockets.
+//! `/api` (described by the OpenAPI document it is built with), the WebSockets under `/ws`, and
+//! `/metrics`, outside `/api` so that every role of instance can serve it.
 
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod ws;
 
@@ -35,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/ws/scripts/{id}", axum::routing::get(ws::script_events))
         .route("/ws/executions/{id}", axum::routing::get(ws::execution_events))
+        .route("/metrics", axum::routing::get(metrics::scrape))
         .leptos_routes_with_context(
             &state,
             pages,
@@ -46,6 +49,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(catch_panic())
+        // Router layers wrap each route, after routing: `MatchedPath` is known by then.
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<Body>| {
@@ -56,16 +61,19 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A `worker` instance runs work and answers probes only: health (and metrics); everything
-/// else is a web instance's, and the 404 says so.
+/// A `worker` instance runs work and answers probes only: health and metrics (behind the same
+/// gate); everything else is a web instance's, and the 404 says so.
 fn worker_router(state: AppState) -> Router {
     Router::new()
         .route("/api/health", axum::routing::get(health::health))
+        .route("/metrics", axum::routing::get(metrics::scrape))
         .fallback(|uri: Uri| async move {
             ApiError::NotFound(format!("{} is served by web instances: this one runs with PYTASK_ROLE=worker and serves only /api/health and /metrics", uri.path())).into_response()
         })
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate))
         .layer(catch_panic())
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
 

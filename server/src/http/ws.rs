@@ -21,6 +21,7 @@ use crate::auth::Identity;
 use crate::events::{log_event, Published};
 use crate::executions::{logs, service};
 use crate::state::AppState;
+use crate::telemetry::metrics::{SocketClient, SocketKind};
 
 /// The close reason when the server shuts down.
 const GOING_AWAY: &str = "the server is shutting down; reconnect in a moment";
@@ -40,6 +41,7 @@ pub async fn script_events(
 }
 
 async fn forward_script(mut socket: WebSocket, mut events: Receiver<Published>, script_id: i64) {
+    let _client = SocketClient::connected(SocketKind::Script);
     // Runs of this script, learnt from their start, so their log lines can be told apart.
     let mut runs = std::collections::HashSet::new();
     loop {
@@ -110,6 +112,7 @@ pub async fn execution_events(
 }
 
 async fn stream_execution(mut socket: WebSocket, db: DatabaseConnection, mut events: Receiver<Published>, id: i64, mut last: i64) {
+    let _client = SocketClient::connected(SocketKind::Execution);
     if catch_up(&mut socket, &db, id, &mut last).await != Ok(false) {
         return;
     }

@@ -30,6 +30,7 @@ use crate::events::relay::Bell;
 use crate::db::entities::schedule;
 use crate::executions::queue;
 use crate::executions::worker::Runner;
+use crate::telemetry::metrics;
 
 /// Due schedules handled per transaction.
 const BATCH: u64 = 256;
@@ -105,6 +106,7 @@ pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Durati
                 (row, next)
             })
             .collect();
+        let fired_before = pass.fired.len();
         let txn = db.begin().await?;
         let claimed = claim(&txn, &moves).await?;
         let mut runs = Vec::new();
@@ -121,6 +123,9 @@ pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Durati
         }
         queue::enqueue_many(&txn, &runs, Trigger::Schedule).await?;
         txn.commit().await?;
+        for fired in &pass.fired[fired_before..] {
+            metrics::schedule_fired(now - fired.due);
+        }
         if !full {
             return Ok(pass);
         }

@@ -6,8 +6,9 @@
 //! The marker covers everything a row shows: scripts added or removed (their count), edited,
 //! re-tagged or switched on/off (their newest `updated_at`), and runs queued (the newest id),
 //! started (the newest `started_at`) or ended (the newest `finished_at`). A change of a run's
-//! status must therefore set `started_at` or `finished_at`, as every transition does; and runs
-//! are only ever deleted with their script (a deletion is seen through the count).
+//! status must therefore set `started_at` or `finished_at`, as every transition does; and a
+//! script's newest run is only ever deleted with its script (a deletion is seen through the
+//! count): retention deletes older runs only, which no row shows.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -115,6 +115,10 @@ async fn two_web_and_two_worker_instances_share_the_work() {
     let page = client.get(format!("{}/api/scripts", workers[0].base)).header("cookie", &web.cookie).send().await.unwrap();
     assert_eq!(page.status(), 404);
     assert!(page.text().await.unwrap().contains("PYTASK_ROLE=worker"));
+    let metrics = client.get(format!("{}/metrics", workers[0].base)).header("cookie", &web.cookie).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.text().await.unwrap().contains("pytask_queue_depth"));
+    assert_eq!(client.get(format!("{}/metrics", workers[0].base)).send().await.unwrap().status(), 401);
 
     // Live across instances: the run waits for a file once it has printed its first line, so
     // that line can only reach the viewer on C while the run is going, from a worker, via A.
