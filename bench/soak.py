@@ -47,23 +47,35 @@ def sample(app):
 
 
 def drain(app, path, stop, counts, key):
-    """Reads a WebSocket to its end (or until `stop`), counting frames."""
+    """Reads a WebSocket to its end (or until `stop`), counting frames; true if the server
+    closed it."""
     try:
         sock, reader = app.events(path)
     except Exception as err:  # noqa: BLE001 - a refused viewer is counted, not fatal
         counts["viewer_errors"] += 1
         print("viewer could not connect:", err, file=sys.stderr)
-        return
+        return False
     sock.settimeout(5)
+    closed = False
     while not stop.is_set():
         try:
             opcode, _ = read_frame(reader)
         except (TimeoutError, OSError):
             continue
         if opcode == 8:
+            closed = True
             break
         counts[key] += 1
     sock.close()
+    return closed
+
+
+def follow(app, path, stop, counts):
+    """A script page's viewer: reconnects whenever the server closes (as the page does; a viewer
+    that falls behind a chatty run is closed with 1013 and comes back)."""
+    while not stop.is_set():
+        if drain(app, path, stop, counts, "script_frames"):
+            counts["script_reconnects"] += 1
 
 
 def main():
@@ -78,7 +90,7 @@ def main():
     app = App(data, env=env)
     api = App.__new__(App)  # a second connection for the reader thread, same session
     api.port, api.cookie, api.conn, api.proc = app.port, app.cookie, None, app.proc
-    counts = {"manual": 0, "viewer_frames": 0, "script_frames": 0, "viewer_errors": 0, "api_errors": 0}
+    counts = {"manual": 0, "viewer_frames": 0, "script_frames": 0, "script_reconnects": 0, "viewer_errors": 0, "api_errors": 0}
     stop = threading.Event()
 
     ids = {name: app.json("POST", "/api/scripts", {"name": name, "content": body}, expect=201)["id"] for name, body in SCRIPTS.items()}
@@ -90,7 +102,7 @@ def main():
     for _ in range(20):
         app.json("POST", f"/api/scripts/{ids['soak-short']}/schedules", {"cron_expression": "* * * * *"}, expect=201)
 
-    threads = [threading.Thread(target=drain, args=(app, f"/ws/scripts/{i}", stop, counts, "script_frames"), daemon=True) for i in ids.values()]
+    threads = [threading.Thread(target=follow, args=(app, f"/ws/scripts/{i}", stop, counts), daemon=True) for i in ids.values()]
 
     def reader():
         while not stop.is_set():
@@ -144,7 +156,7 @@ def main():
     first, last = samples[1] if len(samples) > 2 else samples[0], samples[-1]
     print(f"\nRSS {first['rss_mb']} MB (minute {first['minute']}) -> {last['rss_mb']} MB (end); "
           f"fds {first['fds']} -> {last['fds']}; threads {first['threads']} -> {last['threads']}; runs {end['runs']}; "
-          f"statuses {statuses}; viewer frames {counts['viewer_frames']}, script frames {counts['script_frames']}, "
+          f"statuses {statuses}; viewer frames {counts['viewer_frames']}, script frames {counts['script_frames']} ({counts['script_reconnects']} reconnects), "
           f"api errors {counts['api_errors']}, viewer errors {counts['viewer_errors']}")
     app.stop()
     shutil.rmtree(data, ignore_errors=True)
