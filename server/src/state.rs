@@ -13,6 +13,7 @@ use crate::deps::service::Installer;
 use crate::deps::uv::Uv;
 use crate::events::EventBus;
 use crate::executions::worker::{RunSettings, Runner};
+use crate::http::ws_limit::WebSocketSlots;
 use crate::schedules::Scheduler;
 use crate::scripts::list_cache::ListCache;
 use crate::config::Config;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub runner: Runner,
     /// Fires due schedules (started on `all` and `worker` instances); woken by schedule changes.
     pub scheduler: Scheduler,
+    /// Slots for open WebSockets, `--max-websockets` of them.
+    pub websockets: WebSocketSlots,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
         let grace = std::time::Duration::from_secs(config.schedule_grace_seconds);
         let scheduler = Scheduler::new(db.clone(), runner.clone(), grace);
         AppState {
+            websockets: WebSocketSlots::new(config.max_websockets),
             runner,
             scheduler,
             config: Arc::new(config),

@@ -1,8 +1,11 @@
 //! Extractors that turn every malformed request into an `ApiError` (400/413/415/422 with a
 //! message naming what is wrong) instead of axum's plain-text rejections.
 
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody, PathRejection, QueryRejection};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
@@ -34,7 +37,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 "send the body as JSON with the header `Content-Type: application/json`".into(),
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| match rejection {
+        // A client that declares a body and then sends it slowly, or never, must not hold the
+        // request (and its connection) open.
+        let seconds = state.config.client_timeout_seconds;
+        let read = tokio::time::timeout(Duration::from_secs(seconds), Bytes::from_request(req, state));
+        let bytes = read.await.map_err(|_| ApiError::BodyTimeout { seconds })?.map_err(|rejection| match rejection {
             BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
                 ApiError::PayloadTooLarge { limit: state.config.max_body_bytes }
             }
@@ -120,6 +127,20 @@ where
             .await
             .map(|axum::extract::Query(value)| ApiQuery(value))
             .map_err(|rejection: QueryRejection| ApiError::bad_request(rejection.body_text()))
+    }
+}
+
+/// A WebSocket upgrade; a request to a WebSocket route that is not one is a JSON 400 saying so.
+pub struct ApiUpgrade(pub WebSocketUpgrade);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiUpgrade {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        WebSocketUpgrade::from_request_parts(parts, state)
+            .await
+            .map(ApiUpgrade)
+            .map_err(|rejection| ApiError::bad_request(format!("this route speaks WebSocket only: {}", rejection.body_text())))
     }
 }
 

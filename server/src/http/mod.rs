@@ -5,7 +5,9 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod serve;
 pub mod ws;
+pub mod ws_limit;
 
 use std::any::Any;
 
