@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod health;
 pub mod openapi;
 pub mod serve;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::refuse_malformed))
         .layer(catch_panic())
         .layer(
             TraceLayer::new_for_http()
