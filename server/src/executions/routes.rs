@@ -48,6 +48,10 @@ impl ListQuery {
         if !(1..=PER_PAGE_MAX).contains(&per_page) {
             return Err(ApiError::invalid("per_page", format!("`per_page` is between 1 and {PER_PAGE_MAX}")));
         }
+        // The databases take a signed 64-bit OFFSET (the query builder panics beyond it).
+        if (page - 1).checked_mul(per_page).is_none_or(|skipped| skipped > i64::MAX as u64) {
+            return Err(ApiError::invalid("page", "`page` is past any possible end of the list"));
+        }
         Ok(ExecutionFilter { script_id: self.script_id, schedule_id: self.schedule_id, status: self.status, sort: self.sort.unwrap_or_default(), page, per_page })
     }
 }
