@@ -31,6 +31,7 @@ pub struct ListQuery {
     /// Only runs in this status.
     status: Option<ExecutionStatus>,
     /// `newest` (default) or `oldest` first, by queue time.
+    #[param(inline)]
     sort: Option<ExecutionSort>,
     /// 1-based page number.
     page: Option<u64>,
@@ -131,6 +132,7 @@ pub struct LogQuery {
     /// Lines at most, 1 to 10000 (default 1000). Not used with `format=text`.
     limit: Option<u64>,
     /// `json` (default) or `text`: the whole log as a plain-text download.
+    #[param(inline)]
     format: Option<LogFormat>,
 }
 
@@ -144,7 +146,10 @@ pub enum LogFormat {
 
 /// A run's log: a page of lines after `after` as JSON, or (`format=text`) all of it as a file.
 #[utoipa::path(get, path = "/executions/{id}/logs", tag = "executions", params(("id" = i64, Path), LogQuery), responses(
-    (status = 200, body = LogPage, description = "JSON, or with `format=text` a text/plain attachment: one line per log line, `time stream line`"),
+    (status = 200, description = "JSON, or with `format=text` a text/plain attachment: one line per log line, `time stream line`", content(
+        (LogPage = "application/json"),
+        (String = "text/plain"),
+    )),
     (status = 400, description = "A parameter has the wrong type or an unknown value", body = ErrorBody),
     (status = 404, body = ErrorBody),
     (status = 422, description = "`after` or `limit` is out of range", body = ErrorBody),
