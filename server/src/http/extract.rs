@@ -99,7 +99,7 @@ fn has_nul_escape(bytes: &[u8]) -> bool {
 }
 
 /// No text of ours may hold NUL (PostgreSQL cannot store it, Python source cannot contain it):
-/// a 422 naming the first field that does. Only called on a body that parsed.
+/// a 422 naming a field that does (the first in key order). Only called on a body that parsed.
 fn nul_refused(bytes: &[u8]) -> ApiError {
     fn find(value: &serde_json::Value, path: &mut String) -> bool {
         use serde_json::Value;
