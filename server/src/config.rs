@@ -123,6 +123,16 @@ pub struct Config {
     #[arg(long, env = "PYTASK_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024), global = true)]
     pub max_body_bytes: u64,
 
+    /// WebSocket connections (live logs, script events) this instance serves at once; beyond it
+    /// an upgrade is refused with 503 and `Retry-After`, so viewers cannot exhaust the server.
+    #[arg(long, env = "PYTASK_MAX_WEBSOCKETS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_websockets: u32,
+
+    /// Seconds a client may take to send a request's headers (an idle keep-alive connection
+    /// included), and a WebSocket viewer to take a batch of frames; slower ones are disconnected.
+    #[arg(long, env = "PYTASK_CLIENT_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub client_timeout_seconds: u64,
+
     /// Hours a sign-in lasts before the user must sign in again.
     #[arg(long, env = "PYTASK_SESSION_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u32).range(1..=8760), global = true)]
     pub session_hours: u32,

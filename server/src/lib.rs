@@ -49,8 +49,6 @@ pub enum StartError {
     AdminHalfSet,
     #[error("cannot register this instance in the database: {0}")]
     Register(sea_orm::DbErr),
-    #[error("the HTTP server failed: {0}")]
-    Serve(std::io::Error),
 }
 
 /// A built server, bound to its port but not yet serving. Tests build it on port 0.
@@ -110,7 +108,8 @@ impl App {
         let retention = self.state.retention.clone();
         let grace = std::time::Duration::from_secs(self.state.config.shutdown_grace_seconds);
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serve = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+        let header_timeout = std::time::Duration::from_secs(self.state.config.client_timeout_seconds);
+        let serve = http::serve::serve(self.listener, self.router, header_timeout, async move {
             shutdown.await;
             let _ = stopping.send(());
         });
@@ -124,8 +123,8 @@ impl App {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         };
-        let (served, ()) = tokio::join!(serve, drain);
-        served.map_err(StartError::Serve)
+        tokio::join!(serve, drain);
+        Ok(())
     }
 }
 

@@ -15,6 +15,7 @@ use crate::events::relay::Outbox;
 use crate::events::EventBus;
 use crate::executions::retention::{Retention, RetentionSettings};
 use crate::executions::worker::{RunSettings, Runner};
+use crate::http::ws_limit::WebSocketSlots;
 use crate::schedules::Scheduler;
 use crate::scripts::list_cache::ListCache;
 use crate::config::Config;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub outbox: Option<Arc<Outbox>>,
     /// Deletes finished runs past retention (started on `all` and `worker` instances).
     pub retention: Retention,
+    /// Slots for open WebSockets, `--max-websockets` of them.
+    pub websockets: WebSocketSlots,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
         let scheduler = Scheduler::new(db.clone(), runner.clone(), grace);
         let retention = Retention::new(db.clone(), RetentionSettings::from_config(&config));
         AppState {
+            websockets: WebSocketSlots::new(config.max_websockets),
             runner,
             scheduler,
             outbox,

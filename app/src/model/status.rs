@@ -23,6 +23,9 @@ macro_rules! word_enum {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
         #[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))"))]
+        // utoipa does not see a `rename` whose text comes through the macro, but it reads
+        // `rename_all`; every text is its variant in snake_case (a server test checks).
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
             $(
                 $(#[$vmeta])*

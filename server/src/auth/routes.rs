@@ -18,7 +18,7 @@ use crate::http::extract::{ApiJson, ApiPath, IdPath};
 use crate::state::AppState;
 
 /// Sign in with a user name and password; sets the session cookie.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Credentials, responses(
+#[utoipa::path(post, path = "/auth/login", tag = "auth", security(()), request_body = Credentials, responses(
     (status = 200, description = "Signed in; the session cookie is set", body = UserInfo),
     (status = 401, description = "Wrong user name or password", body = ErrorBody),
     (status = 403, description = "The account is disabled, or the request came from another site", body = ErrorBody),
@@ -74,13 +74,13 @@ pub async fn me(identity: Identity) -> Json<UserInfo> {
 }
 
 /// Whether the first admin still has to be created.
-#[utoipa::path(get, path = "/setup", tag = "auth", responses((status = 200, body = SetupStatus)))]
+#[utoipa::path(get, path = "/setup", tag = "auth", security(()), responses((status = 200, body = SetupStatus)))]
 pub async fn setup_status(State(state): State<AppState>) -> Result<Json<SetupStatus>, ApiError> {
     Ok(Json(SetupStatus { needs_setup: users::count(&state.db).await? == 0 }))
 }
 
 /// Create the first admin and sign in as it. Works only while there is no user.
-#[utoipa::path(post, path = "/setup", tag = "auth", request_body = Credentials, responses(
+#[utoipa::path(post, path = "/setup", tag = "auth", security(()), request_body = Credentials, responses(
     (status = 201, description = "The admin exists and is signed in", body = UserInfo),
     (status = 409, description = "There are users already", body = ErrorBody),
     (status = 422, description = "Invalid user name or password", body = ErrorBody),

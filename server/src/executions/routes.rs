@@ -31,6 +31,7 @@ pub struct ListQuery {
     /// Only runs in this status.
     status: Option<ExecutionStatus>,
     /// `newest` (default) or `oldest` first, by queue time.
+    #[param(inline)]
     sort: Option<ExecutionSort>,
     /// 1-based page number.
     page: Option<u64>,
@@ -47,6 +48,10 @@ impl ListQuery {
         let per_page = self.per_page.unwrap_or(PER_PAGE_DEFAULT);
         if !(1..=PER_PAGE_MAX).contains(&per_page) {
             return Err(ApiError::invalid("per_page", format!("`per_page` is between 1 and {PER_PAGE_MAX}")));
+        }
+        // The databases take a signed 64-bit OFFSET (the query builder panics beyond it).
+        if (page - 1).checked_mul(per_page).is_none_or(|skipped| skipped > i64::MAX as u64) {
+            return Err(ApiError::invalid("page", "`page` is past any possible end of the list"));
         }
         Ok(ExecutionFilter { script_id: self.script_id, schedule_id: self.schedule_id, status: self.status, sort: self.sort.unwrap_or_default(), page, per_page })
     }
@@ -127,6 +132,7 @@ pub struct LogQuery {
     /// Lines at most, 1 to 10000 (default 1000). Not used with `format=text`.
     limit: Option<u64>,
     /// `json` (default) or `text`: the whole log as a plain-text download.
+    #[param(inline)]
     format: Option<LogFormat>,
 }
 
@@ -140,7 +146,10 @@ pub enum LogFormat {
 
 /// A run's log: a page of lines after `after` as JSON, or (`format=text`) all of it as a file.
 #[utoipa::path(get, path = "/executions/{id}/logs", tag = "executions", params(("id" = i64, Path), LogQuery), responses(
-    (status = 200, body = LogPage, description = "JSON, or with `format=text` a text/plain attachment: one line per log line, `time stream line`"),
+    (status = 200, description = "JSON, or with `format=text` a text/plain attachment: one line per log line, `time stream line`", content(
+        (LogPage = "application/json"),
+        (String = "text/plain"),
+    )),
     (status = 400, description = "A parameter has the wrong type or an unknown value", body = ErrorBody),
     (status = 404, body = ErrorBody),
     (status = 422, description = "`after` or `limit` is out of range", body = ErrorBody),

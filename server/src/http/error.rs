@@ -6,6 +6,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+/// When a viewer refused for the WebSocket limit should try again: slots free up as soon as
+/// other viewers leave, and a few seconds keep a crowd of reconnecting pages from hammering.
+const WEBSOCKET_RETRY_AFTER_SECS: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
@@ -37,6 +41,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("this instance serves at most {limit} WebSocket connections at once (PYTASK_MAX_WEBSOCKETS / --max-websockets); try again in a few seconds")]
+    TooManyWebSockets { limit: u32 },
+    #[error("the request body did not arrive within {seconds} s (PYTASK_CLIENT_TIMEOUT_SECONDS / --client-timeout-seconds)")]
+    BodyTimeout { seconds: u64 },
     /// Our fault. The cause is logged when the response is made, never sent.
     #[error("something went wrong on the server; the error has been logged")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -73,7 +81,8 @@ impl ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::TooManyWebSockets { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +102,8 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::TooManyWebSockets { .. } => "too_many_websockets",
+            ApiError::BodyTimeout { .. } => "request_timeout",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -126,8 +137,13 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %chain, "request failed");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+        let retry_after_secs = match self {
+            ApiError::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+            ApiError::TooManyWebSockets { .. } => Some(WEBSOCKET_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after_secs {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         response
     }

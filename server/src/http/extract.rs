@@ -1,8 +1,11 @@
 //! Extractors that turn every malformed request into an `ApiError` (400/413/415/422 with a
 //! message naming what is wrong) instead of axum's plain-text rejections.
 
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody, PathRejection, QueryRejection};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
@@ -34,7 +37,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 "send the body as JSON with the header `Content-Type: application/json`".into(),
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| match rejection {
+        // A client that declares a body and then sends it slowly, or never, must not hold the
+        // request (and its connection) open.
+        let seconds = state.config.client_timeout_seconds;
+        let read = tokio::time::timeout(Duration::from_secs(seconds), Bytes::from_request(req, state));
+        let bytes = read.await.map_err(|_| ApiError::BodyTimeout { seconds })?.map_err(|rejection| match rejection {
             BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
                 ApiError::PayloadTooLarge { limit: state.config.max_body_bytes }
             }
@@ -68,7 +75,70 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     deserializer
         .end()
         .map_err(|err| ApiError::bad_request(format!("the body is not valid JSON: {err}")))?;
+    if has_nul_escape(bytes) {
+        return Err(nul_refused(bytes));
+    }
     Ok(value)
+}
+
+/// True if a JSON string holds `\u0000` (an escaped backslash before `u0000` does not count).
+/// Raw NUL bytes are not valid JSON, so this is the only way one arrives.
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, &byte) in bytes.iter().enumerate() {
+        if byte == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if byte == b'u' && backslashes % 2 == 1 && bytes[i + 1..].starts_with(b"0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
+}
+
+/// No text of ours may hold NUL (PostgreSQL cannot store it, Python source cannot contain it):
+/// a 422 naming a field that does (the first in key order). Only called on a body that parsed.
+fn nul_refused(bytes: &[u8]) -> ApiError {
+    fn find(value: &serde_json::Value, path: &mut String) -> bool {
+        use serde_json::Value;
+        match value {
+            Value::String(text) => text.contains('\0'),
+            Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = find(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            Value::Object(map) => map.iter().any(|(key, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                let found = key.contains('\0') || find(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut path = String::new();
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        find(&value, &mut path);
+    }
+    let field = (!path.is_empty()).then_some(path);
+    let message = match &field {
+        Some(field) => format!("`{field}`: text may not contain the NUL character (\\u0000)"),
+        None => "text may not contain the NUL character (\\u0000)".to_string(),
+    };
+    ApiError::Invalid { message, field }
 }
 
 /// The `{id}` of a route.
@@ -123,6 +193,20 @@ where
     }
 }
 
+/// A WebSocket upgrade; a request to a WebSocket route that is not one is a JSON 400 saying so.
+pub struct ApiUpgrade(pub WebSocketUpgrade);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiUpgrade {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        WebSocketUpgrade::from_request_parts(parts, state)
+            .await
+            .map(ApiUpgrade)
+            .map_err(|rejection| ApiError::bad_request(format!("this route speaks WebSocket only: {}", rejection.body_text())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +230,32 @@ mod tests {
         assert!(err.to_string().contains("tags"), "{err}");
         let err = parse_json::<Body>(br#"{"name": "a", "tags": []} trailing"#).unwrap_err();
         assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn nul_in_any_string_is_422_naming_the_field() {
+        let err = parse_json::<Body>(br#"{"name": "a", "tags": ["x", "y\u0000"]}"#).unwrap_err();
+        assert_eq!(err.status(), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err.body().error.field.as_deref(), Some("tags[1]"));
+        let err = parse_json::<Body>(br#"{"name": "\u0000", "tags": []}"#).unwrap_err();
+        assert_eq!(err.body().error.field.as_deref(), Some("name"));
+        // An escaped backslash followed by `u0000` is text, not NUL.
+        let ok: Body = parse_json(br#"{"name": "a\\u0000", "tags": []}"#).unwrap();
+        assert_eq!(ok.name, "a\\u0000");
+        let ok: Body = parse_json(br#"{"name": "a\\\u0041", "tags": []}"#).unwrap();
+        assert_eq!(ok.name, "a\\A");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_or_skipped_never_a_stack_overflow() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = parse_json::<serde_json::Value>(deep.as_bytes()).unwrap_err();
+        assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST);
+        assert!(err.to_string().contains("recursion limit"), "{err}");
+        let err = parse_json::<Body>(deep.as_bytes()).unwrap_err();
+        assert_eq!(err.status(), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        // An unknown field is skipped without recursion, however deep.
+        let ignored = format!(r#"{{"name": "a", "tags": [], "extra": {deep}}}"#);
+        assert_eq!(parse_json::<Body>(ignored.as_bytes()).unwrap().name, "a");
     }
 }

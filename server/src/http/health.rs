@@ -29,6 +29,7 @@ fn default_ready() -> bool {
     get,
     path = "/health",
     tag = "system",
+    security(()),
     params(HealthQuery),
     responses(
         (status = 200, description = "Ready", body = Health),

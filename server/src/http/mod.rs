@@ -4,10 +4,13 @@
 
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+pub mod serve;
 pub mod ws;
+pub mod ws_limit;
 
 use std::any::Any;
 
@@ -48,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::refuse_malformed))
         .layer(catch_panic())
         // Router layers wrap each route, after routing: `MatchedPath` is known by then.
         .layer(axum::middleware::from_fn(metrics::track))

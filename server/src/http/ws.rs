@@ -4,9 +4,15 @@
 //! - `/ws/executions/{id}?after=N`: one run's log lines with seq > N from the database, then its
 //!   live events; a client that falls behind is served from the database again, so it gets
 //!   every line exactly once and in order at its own pace, and the server holds no backlog.
+//!
+//! Each socket holds one of the instance's `--max-websockets` slots until it ends, and a viewer
+//! that does not take a batch of frames within `--client-timeout-seconds` (it stopped reading)
+//! is disconnected: it would otherwise hold its slot and task forever.
+
+use std::time::Duration;
 
 use app::model::{Event, LogLine};
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::SinkExt;
@@ -14,9 +20,10 @@ use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::error::ApiError;
-use super::extract::{ApiPath, ApiQuery, IdPath};
+use super::extract::{ApiPath, ApiQuery, ApiUpgrade, IdPath};
 use crate::auth::Identity;
 use crate::events::{log_event, Published};
 use crate::executions::{logs, service};
@@ -33,14 +40,16 @@ pub async fn script_events(
     State(state): State<AppState>,
     _identity: Identity,
     ApiPath(IdPath { id }): ApiPath<IdPath>,
-    upgrade: WebSocketUpgrade,
+    ApiUpgrade(upgrade): ApiUpgrade,
 ) -> Result<Response, ApiError> {
+    let slot = state.websockets.take()?;
     crate::scripts::service::get(&state.db, id).await?;
     let events = state.installer.events.subscribe();
-    Ok(upgrade.on_upgrade(move |socket| forward_script(socket, events, id)))
+    let send_timeout = Duration::from_secs(state.config.client_timeout_seconds);
+    Ok(upgrade.on_upgrade(move |socket| forward_script(Viewer { socket, send_timeout, _slot: slot }, events, id)))
 }
 
-async fn forward_script(mut socket: WebSocket, mut events: Receiver<Published>, script_id: i64) {
+async fn forward_script(mut socket: Viewer, mut events: Receiver<Published>, script_id: i64) {
     let _client = SocketClient::connected(SocketKind::Script);
     // Runs of this script, learnt from their start, so their log lines can be told apart.
     let mut runs = std::collections::HashSet::new();
@@ -97,21 +106,23 @@ pub async fn execution_events(
     _identity: Identity,
     ApiPath(IdPath { id }): ApiPath<IdPath>,
     ApiQuery(query): ApiQuery<AfterQuery>,
-    upgrade: WebSocketUpgrade,
+    ApiUpgrade(upgrade): ApiUpgrade,
 ) -> Result<Response, ApiError> {
     let after = query.after.unwrap_or(0);
     if after < 0 {
         return Err(ApiError::invalid("after", "`after` is a line number, 0 or more"));
     }
+    let slot = state.websockets.take()?;
     // Subscribed before anything is read: a line stored after the replay's read is published
     // after this point, so it arrives live (lines are published only once stored).
     let events = state.runner.events.subscribe();
     service::status(&state.db, id).await?;
     let db = state.db.clone();
-    Ok(upgrade.on_upgrade(move |socket| stream_execution(socket, db, events, id, after)))
+    let send_timeout = Duration::from_secs(state.config.client_timeout_seconds);
+    Ok(upgrade.on_upgrade(move |socket| stream_execution(Viewer { socket, send_timeout, _slot: slot }, db, events, id, after)))
 }
 
-async fn stream_execution(mut socket: WebSocket, db: DatabaseConnection, mut events: Receiver<Published>, id: i64, mut last: i64) {
+async fn stream_execution(mut socket: Viewer, db: DatabaseConnection, mut events: Receiver<Published>, id: i64, mut last: i64) {
     let _client = SocketClient::connected(SocketKind::Execution);
     if catch_up(&mut socket, &db, id, &mut last).await != Ok(false) {
         return;
@@ -184,7 +195,7 @@ async fn stream_execution(mut socket: WebSocket, db: DatabaseConnection, mut eve
 
 /// Sends the stored lines after `last`; if the run is over, also its closing events, and closes
 /// the socket. `Ok(true)`: over and closed; `Err`: the socket is gone.
-async fn catch_up(socket: &mut WebSocket, db: &DatabaseConnection, id: i64, last: &mut i64) -> Result<bool, ()> {
+async fn catch_up(socket: &mut Viewer, db: &DatabaseConnection, id: i64, last: &mut i64) -> Result<bool, ()> {
     replay(socket, db, id, last).await?;
     let run = match service::get(db, id).await {
         Ok(run) => run,
@@ -210,7 +221,7 @@ async fn catch_up(socket: &mut WebSocket, db: &DatabaseConnection, id: i64, last
 }
 
 /// Sends the stored lines after `last`, a page at a time, advancing `last`.
-async fn replay(socket: &mut WebSocket, db: &DatabaseConnection, id: i64, last: &mut i64) -> Result<(), ()> {
+async fn replay(socket: &mut Viewer, db: &DatabaseConnection, id: i64, last: &mut i64) -> Result<(), ()> {
     loop {
         let lines = match logs::read_after(db, id, *last, REPLAY_PAGE).await {
             Ok(lines) => lines,
@@ -230,15 +241,40 @@ async fn replay(socket: &mut WebSocket, db: &DatabaseConnection, id: i64, last: 
     }
 }
 
-/// Writes the events as frames and flushes once.
-async fn send_all(socket: &mut WebSocket, events: Vec<Event>) -> Result<(), ()> {
-    for event in events {
-        let Ok(text) = serde_json::to_string(&event) else { continue };
-        socket.feed(Message::Text(text.into())).await.map_err(drop)?;
+/// Writes the events as frames and flushes once; an error if the viewer is gone or does not
+/// take them in time.
+async fn send_all(viewer: &mut Viewer, events: Vec<Event>) -> Result<(), ()> {
+    let socket = &mut viewer.socket;
+    let write = async {
+        for event in events {
+            let Ok(text) = serde_json::to_string(&event) else { continue };
+            socket.feed(Message::Text(text.into())).await?;
+        }
+        socket.flush().await
+    };
+    match tokio::time::timeout(viewer.send_timeout, write).await {
+        Ok(written) => written.map_err(drop),
+        Err(_) => {
+            tracing::info!(timeout_secs = viewer.send_timeout.as_secs(), "a WebSocket viewer stopped taking frames; disconnected");
+            Err(())
+        }
     }
-    socket.flush().await.map_err(drop)
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+async fn close(viewer: &mut Viewer, code: u16, reason: &'static str) {
+    let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+    let _ = tokio::time::timeout(viewer.send_timeout, viewer.socket.send(frame)).await;
+}
+
+/// A viewer's socket, with how long it may take to accept frames and the slot it holds.
+struct Viewer {
+    socket: WebSocket,
+    send_timeout: Duration,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Viewer {
+    async fn recv(&mut self) -> Option<Result<Message, axum::Error>> {
+        self.socket.recv().await
+    }
 }

@@ -16,6 +16,7 @@ use crate::state::AppState;
 
 /// The most a page of the list may hold.
 const LIMIT_MAX: u64 = 10_000;
+const OFFSET_MAX: u64 = i64::MAX as u64;
 
 /// Reads `?q=&tag=&tag=&active=&limit=&offset=` (serde's query format cannot repeat a key).
 fn parse_filter(query: Option<&str>) -> Result<ScriptFilter, ApiError> {
@@ -34,9 +35,11 @@ fn parse_filter(query: Option<&str>) -> Result<ScriptFilter, ApiError> {
                 Ok(limit @ 1..=LIMIT_MAX) => filter.limit = Some(limit),
                 _ => return Err(ApiError::invalid("limit", format!("`limit` is a whole number from 1 to {LIMIT_MAX}, not `{value}`"))),
             },
-            "offset" => {
-                filter.offset = value.parse().map_err(|_| ApiError::invalid("offset", format!("`offset` is a whole number, not `{value}`")))?
-            }
+            // The databases take a signed 64-bit OFFSET (the query builder panics beyond it).
+            "offset" => match value.parse::<u64>() {
+                Ok(offset @ 0..=OFFSET_MAX) => filter.offset = offset,
+                _ => return Err(ApiError::invalid("offset", format!("`offset` is a whole number from 0 to {OFFSET_MAX}, not `{value}`"))),
+            },
             _ => {}
         }
     }
@@ -148,5 +151,6 @@ mod tests {
         assert_eq!((page.limit, page.offset), (Some(50), 100));
         assert!(parse_filter(Some("limit=0")).is_err());
         assert!(parse_filter(Some("offset=-1")).is_err());
+        assert!(parse_filter(Some("offset=9223372036854775808")).is_err());
     }
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod code;
+mod connections;
 mod deps;
 mod errors;
 mod executions;

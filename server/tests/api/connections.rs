@@ -1,0 +1,203 @@
+//! Slow and numerous clients: headers sent a byte at a time or never, a WebSocket viewer that
+//! stops reading while a run logs a lot, and more viewers than `--max-websockets`. Each is cut
+//! off or refused with a clear answer, and the server keeps serving everyone else.
+
+use std::time::{Duration, Instant};
+
+use app::error::ErrorBody;
+use app::model::{Event, Execution, LogStream, Script};
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Error as WsError;
+
+use crate::helpers::{spawn_app_with, Actor, Backend, TestApp};
+use crate::on_both_backends;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn cookie(actor: &Actor) -> &str {
+    let Actor::Cookie(cookie) = actor else { panic!("sign in with a cookie") };
+    cookie
+}
+
+async fn connect(app: &TestApp, admin: &Actor, path: &str) -> Result<Socket, WsError> {
+    let mut request = format!("ws://{}{path}", app.addr).into_client_request().unwrap();
+    request.headers_mut().insert("cookie", cookie(admin).parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.map(|(socket, _)| socket)
+}
+
+async fn create_script(app: &TestApp, admin: &Actor, name: &str, content: &str) -> Script {
+    let response = app.request(Method::POST, "/api/scripts", Some(admin)).json(&json!({ "name": name, "content": content })).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+/// Asserts the answer is the WebSocket limit's refusal: 503, `Retry-After`, a JSON error that
+/// names the limit and the setting.
+fn assert_refused(result: Result<Socket, WsError>, limit: u32) {
+    let response = match result {
+        Err(WsError::Http(response)) => response,
+        Err(other) => panic!("expected a 503 refusal, got {other}"),
+        Ok(_) => panic!("expected a 503 refusal, the WebSocket opened"),
+    };
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+    let body: ErrorBody = serde_json::from_slice(response.body().as_deref().expect("the refusal has a body")).expect("a JSON error");
+    assert_eq!(body.error.code, "too_many_websockets");
+    assert!(body.error.message.contains(&limit.to_string()) && body.error.message.contains("PYTASK_MAX_WEBSOCKETS"), "{:?}", body.error);
+}
+
+/// Opens a WebSocket, retrying while the limit refuses it (slots free up once the server has
+/// seen earlier sockets end).
+async fn connect_when_free(app: &TestApp, admin: &Actor, path: &str) -> Socket {
+    let begun = Instant::now();
+    loop {
+        match connect(app, admin, path).await {
+            Ok(socket) => return socket,
+            Err(WsError::Http(response)) if response.status() == 503 => {
+                assert!(begun.elapsed() < Duration::from_secs(15), "no WebSocket slot came free within 15 s");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(other) => panic!("the WebSocket did not open: {other}"),
+        }
+    }
+}
+
+/// 60 viewers against a limit of 50: the last 10 are refused with a 503 that says why, the API
+/// keeps answering, closing viewers frees their slots, and the open ones keep getting events.
+async fn websockets_beyond_the_limit_are_refused_with_503(backend: Backend) {
+    let app = spawn_app_with(backend, &["--max-websockets", "50"]).await;
+    let admin = app.setup_admin().await;
+    let script = create_script(&app, &admin, "watched", "print('hi')").await;
+    let path = format!("/ws/scripts/{}", script.id);
+    let mut open = Vec::new();
+    for _ in 0..50 {
+        open.push(connect(&app, &admin, &path).await.expect("a viewer within the limit is served"));
+    }
+    for _ in 0..10 {
+        assert_refused(connect(&app, &admin, &path).await, 50);
+    }
+    assert_refused(connect(&app, &admin, "/ws/executions/1").await, 50);
+    assert_eq!(app.get_as(&admin, "/api/scripts").await.status(), 200, "the API answers with every slot taken");
+
+    for mut socket in open.drain(..10) {
+        socket.close(None).await.unwrap();
+    }
+    for _ in 0..10 {
+        open.push(connect_when_free(&app, &admin, &path).await);
+    }
+    assert_refused(connect(&app, &admin, &path).await, 50);
+
+    let response = app.request(Method::POST, &format!("/api/scripts/{}/execute", script.id), Some(&admin)).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let run: Execution = response.json().await.unwrap();
+    let last = open.len() - 1;
+    for i in [0, last] {
+        let socket = &mut open[i];
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.expect("an event within a minute").unwrap().unwrap();
+            let Ok(text) = message.to_text() else { continue };
+            if matches!(serde_json::from_str::<Event>(text), Ok(Event::ExecutionFinished { execution_id, .. }) if execution_id == run.id) {
+                break;
+            }
+        }
+    }
+}
+
+/// A client that sends its headers a byte at a time is cut off after `--client-timeout-seconds`,
+/// as is one that connects and sends nothing; others are served meanwhile.
+async fn slow_and_idle_connections_are_cut_off(backend: Backend) {
+    let app = spawn_app_with(backend, &["--client-timeout-seconds", "2"]).await;
+    let mut idle = TcpStream::connect(app.addr).await.unwrap();
+    let mut slow = TcpStream::connect(app.addr).await.unwrap();
+    let begun = Instant::now();
+    let request = format!("GET /api/health HTTP/1.1\r\nhost: {}\r\nx-padding: {}\r\n\r\n", app.addr, "a".repeat(200));
+    let mut cut_after = None;
+    for byte in request.bytes() {
+        if slow.write_all(&[byte]).await.is_err() {
+            cut_after = Some(begun.elapsed());
+            break;
+        }
+        let mut buffer = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(200), slow.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => {
+                cut_after = Some(begun.elapsed());
+                break;
+            }
+            Ok(Ok(n)) => panic!("an answer to unfinished headers: {:?}", String::from_utf8_lossy(&buffer[..n])),
+            Err(_) => {}
+        }
+        if byte == b'\n' {
+            assert_eq!(app.get("/api/health").await.status(), 200, "others are served meanwhile");
+        }
+    }
+    let cut_after = cut_after.expect("the slow client was cut off before its headers were complete");
+    assert!(cut_after >= Duration::from_millis(1500) && cut_after < Duration::from_secs(8), "cut off after {cut_after:?}");
+
+    let mut buffer = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut buffer)).await.expect("the idle connection is closed");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert_eq!(app.get("/api/health").await.status(), 200);
+}
+
+/// A viewer that upgrades and then never reads, while a run logs far more than the socket
+/// buffers hold: the server's write to it cannot finish, so after `--client-timeout-seconds`
+/// it is disconnected and its slot freed; a second viewer of the same run gets every line
+/// meanwhile.
+async fn a_viewer_that_stops_reading_is_cut_off(backend: Backend) {
+    let app = spawn_app_with(backend, &["--client-timeout-seconds", "2", "--max-websockets", "2"]).await;
+    let admin = app.setup_admin().await;
+    let lines = 200_000;
+    let script = create_script(&app, &admin, "chatty", &format!("for i in range({lines}):\n    print('x' * 100, i)")).await;
+    let response = app.request(Method::POST, &format!("/api/scripts/{}/execute", script.id), Some(&admin)).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let run: Execution = response.json().await.unwrap();
+    let path = format!("/ws/executions/{}", run.id);
+
+    // A tiny receive buffer, so the server's side fills after a few MB.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stuck = socket.connect(app.addr).await.unwrap();
+    let upgrade = format!(
+        "GET {path} HTTP/1.1\r\nhost: {}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\ncookie: {}\r\n\r\n",
+        app.addr,
+        cookie(&admin)
+    );
+    stuck.write_all(upgrade.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stuck.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+
+    let mut viewer = connect(&app, &admin, &path).await.expect("the second viewer is served");
+    let mut seen = 0;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(120), viewer.next()).await.expect("an event within 2 min");
+        let Some(message) = message else { break };
+        let Ok(text) = message.unwrap().into_text() else { continue };
+        match serde_json::from_str::<Event>(&text) {
+            Ok(Event::LogOutput { stream: LogStream::Stdout, .. }) => seen += 1,
+            Ok(Event::ExecutionFinished { .. }) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(seen, lines, "the reading viewer got every line while the other one was stuck");
+
+    // Both slots free again: the finished viewer's, and the stuck one's although it never read.
+    let _first = connect_when_free(&app, &admin, "/ws/scripts/1").await;
+    let _second = connect_when_free(&app, &admin, "/ws/scripts/1").await;
+    drop(stuck);
+}
+
+on_both_backends!(
+    websockets_beyond_the_limit_are_refused_with_503,
+    slow_and_idle_connections_are_cut_off,
+    a_viewer_that_stops_reading_is_cut_off,
+);
