@@ -55,13 +55,15 @@ def drain(app, path, stop, counts, key):
         counts["viewer_errors"] += 1
         print("viewer could not connect:", err, file=sys.stderr)
         return False
-    sock.settimeout(5)
+    # No read timeout: a timed-out read leaves the buffered reader unusable. A viewer blocks
+    # until a frame or the end; the soak's end ends its daemon thread.
+    sock.settimeout(None)
     closed = False
     while not stop.is_set():
         try:
             opcode, _ = read_frame(reader)
-        except (TimeoutError, OSError):
-            continue
+        except OSError:
+            break
         if opcode == 8:
             closed = True
             break

@@ -189,7 +189,8 @@ impl Runner {
     async fn dispatch(&self) {
         let slots = Arc::new(Semaphore::new(self.settings.workers));
         let mut closing = self.closing.subscribe();
-        // Another instance's runs are seen at the next poll (or, later, by a notification).
+        // A run queued on another instance rings this one (events::relay); the poll is the
+        // safety net for a lost notification.
         let poll = match self.db.get_database_backend() {
             DatabaseBackend::Sqlite => Duration::from_secs(5),
             _ => Duration::from_secs(1),

@@ -216,7 +216,8 @@ impl Scheduler {
 
     async fn run(&self) {
         let mut closing = self.closing.subscribe();
-        // Changes made on other instances are seen at the next look (a notification later).
+        // Changes made on other instances ring this one (events::relay); the look-again is the
+        // safety net for a notification lost while the listening connection was down.
         let look_again = match self.db.get_database_backend() {
             DatabaseBackend::Sqlite => Duration::from_secs(60),
             _ => Duration::from_secs(5),
