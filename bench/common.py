@@ -74,18 +74,26 @@ class App:
         assert status == expect, (method, path, status, data)
         return json.loads(data)
 
-    def events(self, path):
-        """A minimal WebSocket client (stdlib only): the handshake, then unmasked frames."""
+    def upgrade(self, path):
+        """A minimal WebSocket handshake (stdlib only): (socket, reader, status, headers), the
+        reader positioned after the headers (at the frames, or at a refusal's body)."""
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=300)
         key = base64.b64encode(os.urandom(16)).decode()
         sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
                       f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
                       f"Cookie: {self.cookie}\r\n\r\n").encode())
         reader = sock.makefile("rb", buffering=1 << 20)
-        status = reader.readline()
-        assert b" 101 " in status, status
-        while reader.readline() not in (b"\r\n", b""):
-            pass
+        status = int(reader.readline().split(b" ", 2)[1])
+        headers = {}
+        while (line := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return sock, reader, status, headers
+
+    def events(self, path):
+        """A WebSocket client: the handshake, then unmasked frames (see read_frame)."""
+        sock, reader, status, _ = self.upgrade(path)
+        assert status == 101, status
         return sock, reader
 
     def rss_kb(self):

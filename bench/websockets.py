@@ -10,11 +10,9 @@ Needs the release server (scripts/build) and uv on PATH (source scripts/env.sh).
 """
 
 import argparse
-import base64
 import json
 import os
 import shutil
-import socket
 import statistics
 import tempfile
 import time
@@ -34,21 +32,10 @@ def health_ms(app, n=50):
 
 def open_viewer(app, path):
     """(socket, None) once upgraded, or (None, (status, body)) when refused."""
-    sock = socket.create_connection(("127.0.0.1", app.port), timeout=30)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{app.port}\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                  f"Cookie: {app.cookie}\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        head += chunk
-    status = int(head.split(b" ", 2)[1])
+    sock, reader, status, headers = app.upgrade(path)
     if status == 101:
         return sock, None
-    body = head.split(b"\r\n\r\n", 1)[1]
+    body = reader.read(int(headers.get("content-length", "0")))
     sock.close()
     return None, (status, body)
 
