@@ -8,6 +8,7 @@ fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse_or_exit();
     server::telemetry::init(&cli.config.log);
+    raise_open_files_limit(u64::from(cli.config.max_websockets));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -50,3 +51,19 @@ fn limit_malloc_arenas() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn limit_malloc_arenas() {}
+
+/// Every WebSocket viewer, connection and run (its pipes) holds descriptors, and systemd and most
+/// shells start a process with a soft limit of 1024 open files: viewers would fail with EMFILE
+/// before `--max-websockets` (1000) could answer them clearly. The hard limit is there to be
+/// taken; runs get their own limit (`--run-open-files`) when they start.
+fn raise_open_files_limit(max_websockets: u64) {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let Rlimit { current: Some(soft), maximum } = getrlimit(Resource::Nofile) else { return };
+    let wanted = maximum.unwrap_or(u64::MAX).min(1 << 20);
+    let soft = if soft < wanted && setrlimit(Resource::Nofile, Rlimit { current: Some(wanted), maximum }).is_ok() { wanted } else { soft };
+    // Room for the viewers plus the database pool, runs and ordinary requests.
+    let needed = max_websockets.saturating_add(256);
+    if soft < needed {
+        tracing::warn!(open_files = soft, max_websockets, "the open-files limit is below --max-websockets + 256: raise the hard limit (ulimit -Hn, LimitNOFILE=) or lower --max-websockets");
+    }
+}

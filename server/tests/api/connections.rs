@@ -201,3 +201,43 @@ on_both_backends!(
     slow_and_idle_connections_are_cut_off,
     a_viewer_that_stops_reading_is_cut_off,
 );
+
+/// Started with the soft open-files limit of a systemd service or a shell (here 512), the
+/// server takes the hard limit for itself: viewers must not fail with EMFILE before the
+/// WebSocket cap answers them.
+#[tokio::test]
+async fn the_open_files_limit_is_raised_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("sqlite://{}", data.path().join("test.db").display());
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "ulimit -Sn 512 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_pytask"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log", "warn", "--database-url", &url])
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let limits = || std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap_or_default();
+    let open_files = |text: &str| -> Option<(String, String)> {
+        let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+        let mut fields = line["Max open files".len()..].split_whitespace();
+        Some((fields.next()?.to_string(), fields.next()?.to_string()))
+    };
+    let begun = Instant::now();
+    loop {
+        if reqwest::get(format!("http://127.0.0.1:{port}/api/health")).await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(begun.elapsed() < Duration::from_secs(60), "the server did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (soft, hard) = open_files(&limits()).expect("/proc/<pid>/limits lists open files");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_ne!(soft, "512", "the soft limit was left at 512 (hard: {hard})");
+    if hard != "unlimited" {
+        assert!(soft == hard || soft == (1u64 << 20).to_string(), "soft {soft}, hard {hard}");
+    }
+}
