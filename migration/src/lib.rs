@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_initial;
 mod m20261125_000002_executions_by_script;
 mod m20261125_000003_run_logs_and_instances;
+mod m20261125_000004_log_chunks_lz4;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_initial::Migration),
             Box::new(m20261125_000002_executions_by_script::Migration),
             Box::new(m20261125_000003_run_logs_and_instances::Migration),
+            Box::new(m20261125_000004_log_chunks_lz4::Migration),
         ]
     }
 }
