@@ -1,6 +1,10 @@
 //! The event bus: workers publish, WebSocket handlers subscribe. A broadcast channel, so a slow
 //! subscriber loses its place (and is told so) instead of holding anyone up; it then replays what
-//! it missed from the database, where every log line is stored before it is published here.
+//! it missed from the database.
+//!
+//! A batch of log lines is published here as soon as it is read, while it is being written:
+//! viewers on this instance do not wait for the database's commit. `Stored` follows once the
+//! write is done; a viewer that subscribed between the two reads the batch from the database.
 //!
 //! On PostgreSQL the bus also reaches the other instances (`relay`): what is published here is
 //! announced with NOTIFY, and what the others announce is published here.
@@ -18,14 +22,18 @@ use self::relay::{Bell, Note, Outbox};
 /// (at most `executions::collector::BATCH_BYTES` each, overhead counted), and the ring keeps its
 /// last CAPACITY messages alive even after every reader has them: 32 × 256 KiB bounds that at
 /// 8 MiB. A viewer that falls further behind is served from the database.
-const CAPACITY: usize = 32;
+/// Each batch is followed by its (tiny) `Stored`, hence twice as many messages as batches.
+const CAPACITY: usize = 64;
 
-/// What travels on the bus: one event, or a stored batch of one run's log lines (one message
-/// for many lines, so a chatty script costs the bus little).
+/// What travels on the bus: one event, or a batch of one run's log lines (one message for many
+/// lines, so a chatty script costs the bus little).
 #[derive(Debug, Clone)]
 pub enum Published {
     Event(Event),
     Lines { execution_id: i64, lines: Arc<[LogLine]> },
+    /// The run's lines up to `through` are in the database. A run's batches are published and
+    /// stored in order, each stored before the next is published.
+    Stored { execution_id: i64, through: i64 },
     /// Messages from other instances may have been missed (the relay's connection dropped):
     /// subscribers catch up from the database, as when they lag.
     Resync,
@@ -39,7 +47,7 @@ impl Published {
         match self {
             Published::Event(event) => vec![event],
             Published::Lines { execution_id, lines } => lines.iter().map(|l| log_event(execution_id, l.clone())).collect(),
-            Published::Resync | Published::Closing => Vec::new(),
+            Published::Stored { .. } | Published::Resync | Published::Closing => Vec::new(),
         }
     }
 }
@@ -74,11 +82,18 @@ impl EventBus {
         self.publish_here(Published::Event(event));
     }
 
+    /// A batch just read, to this instance's viewers (before it is stored).
     pub fn publish_lines(&self, execution_id: i64, lines: Arc<[LogLine]>) {
-        if let (Some(outbox), Some(first), Some(last)) = (&self.outbox, lines.first(), lines.last()) {
-            outbox.push(Note::Lines { execution_id, first: first.seq, last: last.seq });
-        }
         self.publish_here(Published::Lines { execution_id, lines });
+    }
+
+    /// The run's lines `first..=last` are stored: the other instances read them from the
+    /// database, this one's late viewers too.
+    pub fn lines_stored(&self, execution_id: i64, first: i64, last: i64) {
+        if let Some(outbox) = &self.outbox {
+            outbox.push(Note::Lines { execution_id, first, last });
+        }
+        self.publish_here(Published::Stored { execution_id, through: last });
     }
 
     /// Asks the other instances to act (take a queued run, look at the schedules, …); this

@@ -1,6 +1,6 @@
 //! A run's output on its way to the database and the viewers: the readers of stdout and stderr,
 //! the server's own `[pytask]` notes, and the collector that numbers lines, applies the output
-//! cap, stores them in batches and publishes each stored batch.
+//! cap, publishes each batch and stores it.
 
 use std::time::Duration;
 
@@ -77,9 +77,11 @@ pub struct Collected {
     pub memory_error: bool,
 }
 
-/// Numbers the lines, stores them a batch at a time, then publishes each stored batch. The next
-/// batch is whatever arrived while the last one was being written (group commit): a quiet
-/// script's line is stored and shown at once, a chatty one's in few large writes.
+/// Numbers the lines and handles them a batch at a time: published to this instance's viewers at
+/// once (a line is not held back by the commit, an fsync on PostgreSQL), then stored, then
+/// announced as stored. The next batch is whatever arrived while the last one was being written
+/// (group commit): a quiet script's line is shown and stored at once, a chatty one's in few
+/// large writes.
 pub async fn collect(db: DatabaseConnection, events: EventBus, id: i64, mut incoming: mpsc::Receiver<Vec<Piece>>, cap: u64) -> Collected {
     let mut seq = 0i64;
     let mut written = 0u64;
@@ -130,8 +132,12 @@ pub async fn collect(db: DatabaseConnection, events: EventBus, id: i64, mut inco
         if batch.is_empty() {
             continue;
         }
-        store_batch(&db, id, &batch).await;
-        events.publish_lines(id, batch.into());
+        let (first, last) = (batch[0].seq, seq);
+        let batch: std::sync::Arc<[LogLine]> = batch.into();
+        events.publish_lines(id, batch.clone());
+        if store_batch(&db, id, &batch).await {
+            events.lines_stored(id, first, last);
+        }
         if counted.elapsed() >= Duration::from_secs(1) {
             counted = std::time::Instant::now();
             if let Err(err) = queue::set_log_lines(&db, id, seq).await {
@@ -145,10 +151,17 @@ pub async fn collect(db: DatabaseConnection, events: EventBus, id: i64, mut inco
 }
 
 /// Writes a batch (one INSERT, no transaction needed), retrying through a passing database
-/// error: a log line is given up only after a minute of failures.
-async fn store_batch(db: &DatabaseConnection, id: i64, batch: &[LogLine]) {
+/// error: a log line is given up only after a minute of failures. True once stored.
+async fn store_batch(db: &DatabaseConnection, id: i64, batch: &[LogLine]) -> bool {
+    let begun = std::time::Instant::now();
     match retry(id, "storing log lines", 61, |_| Duration::from_secs(1), || logs::store(db, id, batch)).await {
-        Ok(()) => metrics::log_lines_stored(batch.len()),
-        Err(_) => tracing::error!(execution_id = id, lines = batch.len(), "log lines could not be stored and are dropped"),
+        Ok(()) => {
+            metrics::log_lines_stored(batch.len(), begun.elapsed());
+            true
+        }
+        Err(_) => {
+            tracing::error!(execution_id = id, lines = batch.len(), "log lines could not be stored and are dropped");
+            false
+        }
     }
 }

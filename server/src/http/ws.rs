@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use app::model::{Event, LogLine};
+use app::model::Event;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::State;
 use axum::response::Response;
@@ -78,7 +78,7 @@ async fn forward_script(mut socket: Viewer, mut events: Receiver<Published>, scr
                             (Event::ExecutionFinished { execution_id, .. } | Event::ExecutionError { execution_id, .. }, None) => runs.contains(execution_id),
                             _ => false,
                         },
-                        Published::Resync | Published::Closing => false,
+                        Published::Stored { .. } | Published::Resync | Published::Closing => false,
                     };
                     if ours && send_all(&mut socket, published.into_events()).await.is_err() {
                         return;
@@ -113,8 +113,8 @@ pub async fn execution_events(
         return Err(ApiError::invalid("after", "`after` is a line number, 0 or more"));
     }
     let slot = state.websockets.take()?;
-    // Subscribed before anything is read: a line stored after the replay's read is published
-    // after this point, so it arrives live (lines are published only once stored).
+    // Subscribed before anything is read: a line stored after the replay's read is announced as
+    // stored after this point, so it arrives live or is read again.
     let events = state.runner.events.subscribe();
     service::status(&state.db, id).await?;
     let db = state.db.clone();
@@ -131,19 +131,26 @@ async fn stream_execution(mut socket: Viewer, db: DatabaseConnection, mut events
         tokio::select! {
             received = events.recv() => match received {
                 Ok(Published::Lines { execution_id, lines }) if execution_id == id => {
-                    let fresh: Vec<&LogLine> = lines.iter().filter(|l| l.seq > last).collect();
-                    let Some(first) = fresh.first() else { continue };
-                    if first.seq != last + 1 {
-                        // Lines this instance did not see published (another instance's, read
-                        // after a gap): the database has them.
+                    if lines.first().is_some_and(|l| l.seq > last + 1) {
+                        // Lines published before this viewer subscribed, or another instance's:
+                        // everything before this batch is stored by now.
                         if catch_up(&mut socket, &db, id, &mut last).await != Ok(false) {
                             return;
                         }
-                        continue;
                     }
-                    let batch: Vec<Event> = fresh.iter().map(|l| log_event(id, (*l).clone())).collect();
-                    last = fresh.last().map_or(last, |l| l.seq);
-                    if send_all(&mut socket, batch).await.is_err() {
+                    // After a catch-up, what the database did not have yet (this batch may still
+                    // be on its way there); a line the database lost is not waited for.
+                    let fresh: Vec<Event> = lines.iter().filter(|l| l.seq > last).map(|l| log_event(id, l.clone())).collect();
+                    let Some(end) = lines.last().map(|l| l.seq).filter(|_| !fresh.is_empty()) else { continue };
+                    last = end;
+                    if send_all(&mut socket, fresh).await.is_err() {
+                        return;
+                    }
+                }
+                // Stored lines this viewer has not had: the batch was published before it
+                // subscribed, after its replay had read the database.
+                Ok(Published::Stored { execution_id, through }) if execution_id == id && through > last => {
+                    if catch_up(&mut socket, &db, id, &mut last).await != Ok(false) {
                         return;
                     }
                 }
@@ -171,7 +178,7 @@ async fn stream_execution(mut socket: Viewer, db: DatabaseConnection, mut events
                         return;
                     }
                 }
-                Ok(Published::Lines { .. }) => {}
+                Ok(Published::Lines { .. } | Published::Stored { .. }) => {}
                 Ok(Published::Closing) => {
                     close(&mut socket, 1001, GOING_AWAY).await;
                     return;

@@ -19,6 +19,7 @@ const RUN_DURATION: &str = "pytask_execution_duration_seconds";
 const RUNS_CURRENT: &str = "pytask_executions";
 const QUEUE_DEPTH: &str = "pytask_queue_depth";
 const LOG_LINES: &str = "pytask_log_lines_total";
+const LOG_STORE: &str = "pytask_log_batch_store_seconds";
 const INSTALLS: &str = "pytask_installs_total";
 const FIRE_DELAY: &str = "pytask_schedule_fire_delay_seconds";
 const WS_CLIENTS: &str = "pytask_websocket_clients";
@@ -31,6 +32,7 @@ const RUNS_PRUNED: &str = "pytask_executions_pruned_total";
 const BUCKETS: &[(&str, &[f64])] = &[
     (RUN_DURATION, &[0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14_400.0]),
     (FIRE_DELAY, &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0]),
+    (LOG_STORE, &[0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 10.0]),
     (HTTP_DURATION, &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0]),
 ];
 
@@ -73,6 +75,7 @@ fn describe() {
     describe_gauge!(RUNS_CURRENT, "Executions not finished yet (in the database, all instances), by status.");
     describe_gauge!(QUEUE_DEPTH, "Executions waiting for a worker (in the database, all instances).");
     describe_counter!(LOG_LINES, "Log lines stored by this instance's runs.");
+    describe_histogram!(LOG_STORE, Unit::Seconds, "Time to write one batch of a run's log lines to the database (a commit), retries included.");
     describe_counter!(INSTALLS, "Installations of a script's requirements, by outcome.");
     describe_histogram!(FIRE_DELAY, Unit::Seconds, "How late a schedule fired after its due time.");
     describe_gauge!(WS_CLIENTS, "WebSocket clients connected to this instance, by kind.");
@@ -101,8 +104,10 @@ pub fn runs_waiting(queued: u64, running: u64) {
     gauge!(RUNS_CURRENT, "status" => ExecutionStatus::Running.as_str()).set(running as f64);
 }
 
-pub fn log_lines_stored(lines: usize) {
+/// A batch of `lines` was written, in `took` (its viewers had it before the write began).
+pub fn log_lines_stored(lines: usize, took: Duration) {
     counter!(LOG_LINES).increment(lines as u64);
+    histogram!(LOG_STORE).record(took.as_secs_f64());
 }
 
 /// An installation ended, well or not.

@@ -89,6 +89,7 @@ async fn counts_real_work(backend: Backend) {
     assert_eq!(delta("pytask_execution_duration_seconds_count", &[("status", "succeeded")]), 1.0);
     // Every stored line: the script's and the server's own notes (its first run made its venv).
     assert_eq!(delta("pytask_log_lines_total", &[]), run.log_lines as f64);
+    assert!(delta("pytask_log_batch_store_seconds_count", &[]) >= 1.0, "{after}");
     assert_eq!(delta("pytask_installs_total", &[("outcome", "succeeded")]), 1.0);
     assert!(after.contains("\npytask_queue_depth 0\n"), "{after}");
     assert!(after.contains("pytask_executions{status=\"running\"} 0"), "{after}");
