@@ -5,12 +5,17 @@
 //! take the same run, nor wait on each other's row). Every status change is conditional on the
 //! status it leaves, so a late writer (a stop racing the end, a sweep racing a finish) changes
 //! nothing instead of overwriting a final status.
+//!
+//! A run queued by an instance with an idle worker may be queued *held*: `worker_id` is set
+//! from the start, no other worker claims it, and the holder marks it `running` while its
+//! process starts (`start_held`) instead of claiming it first. The holder dying leaves it
+//! `lost`, like a running run: it may have started.
 
 use app::model::{ExecutionStatus, Trigger};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, Set, Statement,
 };
 
 use crate::db::entities::{execution, instance};
@@ -20,23 +25,25 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Adds a queued run. The run is given back as inserted, not read again: a worker may claim it
-/// at once, and the caller answers "queued".
-pub async fn enqueue(db: &impl ConnectionTrait, script_id: i64, trigger: Trigger, schedule_id: Option<i64>) -> Result<execution::Model, sea_orm::DbErr> {
+/// Adds a queued run, held by `holder` if given. The run is given back as inserted, not read
+/// again: a worker may take it at once, and the caller answers "queued".
+pub async fn enqueue(db: &impl ConnectionTrait, script_id: i64, trigger: Trigger, holder: Option<&str>) -> Result<execution::Model, sea_orm::DbErr> {
     let queued_at = now();
-    let id = execution::Entity::insert(queued(script_id, trigger, schedule_id, queued_at)).exec(db).await?.last_insert_id;
+    let mut row = queued(script_id, trigger, None, queued_at);
+    row.worker_id = Set(holder.map(str::to_string));
+    let id = execution::Entity::insert(row).exec(db).await?.last_insert_id;
     Ok(execution::Model {
         id,
         script_id,
         status: ExecutionStatus::Queued,
         trigger,
-        schedule_id,
+        schedule_id: None,
         queued_at,
         started_at: None,
         finished_at: None,
         exit_code: None,
         error: None,
-        worker_id: None,
+        worker_id: holder.map(str::to_string),
         log_lines: 0,
         cancel_requested: false,
     })
@@ -92,18 +99,32 @@ pub async fn claim(db: &DatabaseConnection, instance: &str) -> Result<Option<(Cl
     let sql = match backend {
         DatabaseBackend::Postgres => format!(
             "UPDATE executions SET status = 'running', worker_id = $1, started_at = $2 \
-             WHERE id = (SELECT id FROM executions WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             WHERE id = (SELECT id FROM executions WHERE status = 'queued' AND worker_id IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
              AND status = 'queued' {CLAIM_RETURNING}"
         ),
         // SQLite runs one writer at a time: the statement is atomic as it stands.
         _ => format!(
             "UPDATE executions SET status = 'running', worker_id = ?, started_at = ? \
-             WHERE id = (SELECT id FROM executions WHERE status = 'queued' ORDER BY id LIMIT 1) \
+             WHERE id = (SELECT id FROM executions WHERE status = 'queued' AND worker_id IS NULL ORDER BY id LIMIT 1) \
              AND status = 'queued' {CLAIM_RETURNING}"
         ),
     };
     let statement = Statement::from_sql_and_values(backend, sql, [instance.into(), started.into()]);
     Ok(Claimed::find_by_statement(statement).one(db).await?.map(|claimed| (claimed, started)))
+}
+
+/// Marks `running` a run queued held by `instance`: false if it is no longer queued (stopped
+/// before it started).
+pub async fn start_held(db: &impl ConnectionTrait, id: i64, instance: &str, at: DateTime<Utc>) -> Result<bool, sea_orm::DbErr> {
+    let result = execution::Entity::update_many()
+        .col_expr(execution::Column::Status, Expr::value(ExecutionStatus::Running))
+        .col_expr(execution::Column::StartedAt, Expr::value(at))
+        .filter(execution::Column::Id.eq(id))
+        .filter(execution::Column::Status.eq(ExecutionStatus::Queued))
+        .filter(execution::Column::WorkerId.eq(instance))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
 /// How a run ended, as stored.
@@ -226,29 +247,36 @@ pub async fn sweep_lost(db: &DatabaseConnection, me: &str, cutoff: DateTime<Utc>
     } else {
         instance::Entity::find().select_only().column(instance::Column::Id).filter(instance::Column::HeartbeatAt.gt(cutoff)).into_tuple().all(db).await?
     };
-    let orphans: Vec<(i64, Option<String>)> = execution::Entity::find()
+    // Running runs, and queued ones held by an instance (see `start_held`).
+    let orphans: Vec<(i64, ExecutionStatus, Option<String>)> = execution::Entity::find()
         .select_only()
         .column(execution::Column::Id)
+        .column(execution::Column::Status)
         .column(execution::Column::WorkerId)
-        .filter(execution::Column::Status.eq(ExecutionStatus::Running))
+        .filter(
+            Condition::any()
+                .add(execution::Column::Status.eq(ExecutionStatus::Running))
+                .add(Condition::all().add(execution::Column::Status.eq(ExecutionStatus::Queued)).add(execution::Column::WorkerId.is_not_null())),
+        )
         .into_tuple()
         .all(db)
         .await?;
     let mut lost = Vec::new();
-    for (id, worker) in orphans {
+    for (id, status, worker) in orphans {
         if worker.as_ref().is_some_and(|w| alive.contains(w)) {
             continue;
         }
-        let message = match &worker {
-            Some(worker) => format!("the instance running it ({worker}) stopped without finishing it (no heartbeat); the log keeps the lines it had stored"),
-            None => "it was marked running without an instance".to_string(),
+        let message = match (&worker, status) {
+            (Some(worker), ExecutionStatus::Queued) => format!("the instance that was starting it ({worker}) stopped (no heartbeat); the script may have started"),
+            (Some(worker), _) => format!("the instance running it ({worker}) stopped without finishing it (no heartbeat); the log keeps the lines it had stored"),
+            (None, _) => "it was marked running without an instance".to_string(),
         };
         let result = execution::Entity::update_many()
             .col_expr(execution::Column::Status, Expr::value(ExecutionStatus::Lost))
             .col_expr(execution::Column::FinishedAt, Expr::value(now()))
             .col_expr(execution::Column::Error, Expr::value(message))
             .filter(execution::Column::Id.eq(id))
-            .filter(execution::Column::Status.eq(ExecutionStatus::Running))
+            .filter(execution::Column::Status.eq(status))
             .filter(match &worker {
                 Some(w) => execution::Column::WorkerId.eq(w.clone()),
                 None => execution::Column::WorkerId.is_null(),

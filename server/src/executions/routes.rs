@@ -101,8 +101,7 @@ pub async fn execute(
         AuthVia::Session(_) => Trigger::Manual,
         AuthVia::Token(_) => Trigger::Api,
     };
-    let run = service::start(&state.db, id, trigger).await?;
-    state.runner.wake();
+    let run = service::start(&state.db, &state.runner, id, trigger).await?;
     Ok((StatusCode::CREATED, Json(run)))
 }
 

@@ -4,10 +4,10 @@ use app::model::{Event, Execution, ExecutionPage, ExecutionSort, ExecutionStatus
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::events::relay::Bell;
-use super::queue;
+use super::queue::{self, Claimed};
 use super::worker::{EndRequest, Runner};
 use super::ExecutionError;
-use crate::db::entities::{execution, script};
+use crate::db::entities::{dependency, execution, script};
 use crate::telemetry::metrics;
 
 /// What `GET /api/executions` asks for; the page numbers are already checked.
@@ -80,13 +80,30 @@ fn to_api(run: execution::Model, script: Option<script::Model>) -> Execution {
     }
 }
 
-/// Queues a run of an active script; the caller wakes the worker.
-pub async fn start(db: &DatabaseConnection, script_id: i64, trigger: Trigger) -> Result<Execution, ExecutionError> {
+/// Queues a run of an active script and sees it taken: by an idle worker of this instance at
+/// once (queued held by it, see `Runner::idle_slot`), else by the next free worker anywhere.
+pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, trigger: Trigger) -> Result<Execution, ExecutionError> {
     let script = script::Entity::find_by_id(script_id).one(db).await?.ok_or(ExecutionError::ScriptNotFound(script_id))?;
     if !script.is_active {
         return Err(ExecutionError::Inactive(script.name));
     }
-    let run = queue::enqueue(db, script_id, trigger, None).await?;
+    let Some(slot) = runner.idle_slot() else {
+        let run = queue::enqueue(db, script_id, trigger, None).await?;
+        runner.wake();
+        return Ok(to_api(run, Some(script)));
+    };
+    // What a claim would have read with the run.
+    let requirements = dependency::Entity::find().filter(dependency::Column::ScriptId.eq(script_id)).count(db).await?;
+    let run = queue::enqueue(db, script_id, trigger, Some(&runner.instance)).await?;
+    let claimed = Claimed {
+        id: run.id,
+        script_id,
+        name: Some(script.name.clone()),
+        content: Some(script.content.clone()),
+        timeout_seconds: script.timeout_seconds,
+        requirements: i64::try_from(requirements).unwrap_or(i64::MAX),
+    };
+    runner.start_held(claimed, slot);
     Ok(to_api(run, Some(script)))
 }
 

@@ -6,13 +6,15 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use app::model::{Event, ExecutionStatus, LogStream};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
-use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
 
 use super::collector::{collect, read_stream, Log, Piece, SAYS};
 use super::process::{self, Launch, Limits};
@@ -76,6 +78,10 @@ pub struct Runner {
     pub instance: Arc<str>,
     /// Rung when a run is queued here, so an idle worker starts it at once.
     wake: Arc<Notify>,
+    /// `PYTASK_WORKERS` slots, one per run in progress here (claimed or held).
+    slots: Arc<Semaphore>,
+    /// Set once the workers are started (roles `all` and `worker`).
+    works: Arc<AtomicBool>,
     /// Runs in progress here, each with the channel that asks it to end.
     running: Arc<Mutex<HashMap<i64, watch::Sender<Option<EndRequest>>>>>,
     closing: watch::Sender<bool>,
@@ -87,9 +93,11 @@ impl Runner {
             db,
             events: installer.events.clone(),
             installer,
+            slots: Arc::new(Semaphore::new(settings.workers)),
             settings: Arc::new(settings),
             instance,
             wake: Arc::default(),
+            works: Arc::default(),
             running: Arc::default(),
             closing: watch::channel(false).0,
         }
@@ -100,6 +108,34 @@ impl Runner {
     pub fn wake(&self) {
         self.wake_here();
         self.events.ring(Bell::Queue);
+    }
+
+    /// An idle worker slot of this instance, if it runs work: the caller queues its run held by
+    /// this instance (`queue::enqueue` with a holder) and hands it over with `start_held`. The
+    /// run then starts without a claim: one round trip and, on PostgreSQL, one commit (an
+    /// fsync) fewer before the process starts.
+    pub fn idle_slot(&self) -> Option<OwnedSemaphorePermit> {
+        if !self.works.load(Ordering::Acquire) || *self.closing.borrow() {
+            return None;
+        }
+        self.slots.clone().try_acquire_owned().ok()
+    }
+
+    /// Runs a run queued held by this instance in `slot`.
+    pub fn start_held(&self, claimed: Claimed, slot: OwnedSemaphorePermit) {
+        let at = queue::now();
+        let (db, instance, id) = (self.db.clone(), self.instance.clone(), claimed.id);
+        // Written while the process starts; the run is shown `running` (and its lines) only
+        // once it is.
+        let marking = tokio::spawn(async move {
+            retry(id, "marking the run running", 21, |n| Duration::from_millis(250 * n), || queue::start_held(&db, id, &instance, at)).await.unwrap_or(false)
+        });
+        let end = self.register(id);
+        let this = self.clone();
+        tokio::spawn(async move {
+            this.execute(claimed, Start::Marking(marking, at), end).await;
+            drop(slot);
+        });
     }
 
     /// Wakes an idle worker of this instance only.
@@ -149,6 +185,7 @@ impl Runner {
         let this = self.clone();
         tokio::spawn(async move { this.heartbeat_loop().await });
         if work {
+            self.works.store(true, Ordering::Release);
             let this = self.clone();
             tokio::spawn(async move { this.dispatch().await });
         }
@@ -187,7 +224,7 @@ impl Runner {
     /// Claims runs while a worker slot is free; sleeps when the queue is empty until woken,
     /// polled (another instance may have queued), or closed.
     async fn dispatch(&self) {
-        let slots = Arc::new(Semaphore::new(self.settings.workers));
+        let slots = self.slots.clone();
         let mut closing = self.closing.subscribe();
         // A run queued on another instance rings this one (events::relay); the poll is the
         // safety net for a lost notification.
@@ -206,8 +243,9 @@ impl Runner {
             match queue::claim(&self.db, &self.instance).await {
                 Ok(Some((claimed, started))) => {
                     let this = self.clone();
+                    let end = self.register(claimed.id);
                     tokio::spawn(async move {
-                        this.execute(claimed, started).await;
+                        this.execute(claimed, Start::Claimed(started), end).await;
                         drop(permit);
                     });
                 }
@@ -251,20 +289,34 @@ impl Runner {
         }
     }
 
-    async fn execute(&self, claimed: Claimed, started: DateTime<Utc>) {
-        let id = claimed.id;
+    /// Enters a run in `running` (stop and shutdown find it there); gives back its end channel.
+    fn register(&self, id: i64) -> watch::Receiver<Option<EndRequest>> {
         let (end_tx, end_rx) = watch::channel(None);
         self.running.lock().unwrap_or_else(PoisonError::into_inner).insert(id, end_tx);
-        self.events.publish(Event::ExecutionStarted { execution_id: id, script_id: claimed.script_id, at: started });
-        let outcome = self.run(&claimed, end_rx).await;
+        end_rx
+    }
+
+    async fn execute(&self, claimed: Claimed, mut start: Start, end: watch::Receiver<Option<EndRequest>>) {
+        let id = claimed.id;
+        if matches!(start, Start::Claimed(_)) {
+            start.confirm(&self.events, &claimed).await;
+        }
+        let outcome = self.run(&claimed, &mut start, end).await;
+        // A run that ended before it was marked `running` (it could not start) is marked now,
+        // so its outcome can be stored.
+        let started = start.confirm(&self.events, &claimed).await;
         let at = queue::now();
         // The final status must land: retry through a database hiccup rather than leave the
         // run `running` (it would be declared lost).
-        let stored = retry(id, "storing the run's outcome", 21, |n| Duration::from_millis(250 * n), || queue::finish(&self.db, id, &self.instance, &outcome, at))
-            .await
-            .unwrap_or(false);
+        let stored = match started {
+            Some(_) => retry(id, "storing the run's outcome", 21, |n| Duration::from_millis(250 * n), || queue::finish(&self.db, id, &self.instance, &outcome, at))
+                .await
+                .unwrap_or(false),
+            // Stopped while it was being handed over: the stop wrote its status.
+            None => false,
+        };
         self.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
-        if stored {
+        if let (true, Some(started)) = (stored, started) {
             metrics::run_finished(outcome.status, (at - started).to_std().ok());
             if let Some(error) = &outcome.error {
                 self.events.publish(Event::ExecutionError { execution_id: id, error: error.clone(), at });
@@ -273,12 +325,12 @@ impl Runner {
         }
     }
 
-    async fn run(&self, claimed: &Claimed, mut end: watch::Receiver<Option<EndRequest>>) -> Outcome {
+    async fn run(&self, claimed: &Claimed, start: &mut Start, mut end: watch::Receiver<Option<EndRequest>>) -> Outcome {
         let id = claimed.id;
         let (sink, lines) = mpsc::channel::<Vec<Piece>>(64);
         let collector = tokio::spawn(collect(self.db.clone(), self.events.clone(), id, lines, self.settings.output_cap));
         let log = Log { sink };
-        let outcome = self.run_logged(claimed, &log, &mut end).await;
+        let outcome = self.run_logged(claimed, start, &log, &mut end).await;
         drop(log);
         let collected = collector.await.unwrap_or_default();
         match outcome {
@@ -296,12 +348,19 @@ impl Runner {
 
     /// Everything between claim and outcome, writing into `log`. An `Err` is a run that could
     /// not start, in words.
-    async fn run_logged(&self, claimed: &Claimed, log: &Log, end: &mut watch::Receiver<Option<EndRequest>>) -> Result<Outcome, String> {
+    async fn run_logged(&self, claimed: &Claimed, start: &mut Start, log: &Log, end: &mut watch::Receiver<Option<EndRequest>>) -> Result<Outcome, String> {
         let (id, script_id) = (claimed.id, claimed.script_id);
         let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
             return Err("the script was deleted before the run started".into());
         };
-        self.prepare_environment(script_id, claimed.requirements > 0, log, end).await?;
+        let has_requirements = claimed.requirements > 0;
+        if !self.environment_ready(script_id, has_requirements).await? {
+            // Installing is logged, and the log of a run is shown once it is `running`.
+            if start.confirm(&self.events, claimed).await.is_none() {
+                return Err(HANDED_OVER_STOPPED.into());
+            }
+            self.prepare_environment(script_id, has_requirements, log, end).await?;
+        }
         if let Some(request) = end.borrow().clone() {
             return Ok(ended_before_start(request));
         }
@@ -319,6 +378,14 @@ impl Runner {
         let mut child = process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
         // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
         let group = child.id();
+        // A held run is being marked `running` meanwhile; its output waits in the pipes.
+        if start.confirm(&self.events, claimed).await.is_none() {
+            if let Some(pid) = group {
+                process::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+            let _ = child.wait().await;
+            return Err(HANDED_OVER_STOPPED.into());
+        }
 
         let readers = [
             tokio::spawn(read_stream(child.stdout.take(), LogStream::Stdout, log.sink.clone())),
@@ -449,6 +516,43 @@ impl EndRequest {
             EndRequest::Stop { by } => format!("stopped by {by}"),
             EndRequest::Shutdown => "stopped because the server is shutting down and the run did not finish within the grace period".into(),
         }
+    }
+}
+
+/// Not stored: the run was stopped while queued, and the stop wrote its status.
+const HANDED_OVER_STOPPED: &str = "stopped before it started";
+
+/// How a run became this worker's, and whether the database says `running` yet.
+enum Start {
+    /// Claimed: `running` already (the event is not yet published).
+    Claimed(DateTime<Utc>),
+    /// Queued held by this instance; the `running` mark is being written.
+    Marking(JoinHandle<bool>, DateTime<Utc>),
+    Running(DateTime<Utc>),
+    /// Stopped while queued, or the mark could not be written: not this worker's to run.
+    Refused,
+}
+
+impl Start {
+    /// Waits for the `running` mark; the first time, announces the start. `None`: refused.
+    async fn confirm(&mut self, events: &EventBus, claimed: &Claimed) -> Option<DateTime<Utc>> {
+        let at = match std::mem::replace(self, Start::Refused) {
+            Start::Running(at) => {
+                *self = Start::Running(at);
+                return Some(at);
+            }
+            Start::Refused => return None,
+            Start::Claimed(at) => at,
+            Start::Marking(marking, at) => {
+                if !marking.await.unwrap_or(false) {
+                    return None;
+                }
+                at
+            }
+        };
+        *self = Start::Running(at);
+        events.publish(Event::ExecutionStarted { execution_id: claimed.id, script_id: claimed.script_id, at });
+        Some(at)
     }
 }
 

@@ -200,17 +200,37 @@ async fn stop_ends_the_whole_tree(backend: Backend) {
 
     // A queued run that is stopped never starts.
     let slow = script(&app, &admin, "slow", "import time\ntime.sleep(300)\n").await;
-    let mut runs: Vec<Execution> = futures_util::future::join_all((0..5).map(|_| start(&app, &admin, slow.id))).await;
-    runs.sort_by_key(|run| run.id);
-    let last = runs.last().unwrap();
-    let response = app.request(Method::POST, &format!("/api/executions/{}/stop", last.id), Some(&admin)).send().await.unwrap();
+    let runs: Vec<Execution> = futures_util::future::join_all((0..5).map(|_| start(&app, &admin, slow.id))).await;
+    // Four workers: four runs start, the fifth waits.
+    let begun = Instant::now();
+    let waiting = loop {
+        let now: Vec<Execution> = futures_util::future::join_all(runs.iter().map(|run| get_run(&app, &admin, run.id))).await;
+        if now.iter().filter(|run| run.status == ExecutionStatus::Running).count() == 4 {
+            break now.into_iter().find(|run| run.status == ExecutionStatus::Queued).expect("the fifth run waits");
+        }
+        assert!(begun.elapsed() < Duration::from_secs(120), "four runs did not start: {now:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let response = app.request(Method::POST, &format!("/api/executions/{}/stop", waiting.id), Some(&admin)).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let stopped = finished(&app, &admin, last.id).await;
-    assert_eq!((stopped.status, stopped.started_at), (ExecutionStatus::Stopped, None), "four workers: the fifth was still queued");
-    for run in &runs[..4] {
+    let stopped = finished(&app, &admin, waiting.id).await;
+    assert_eq!((stopped.status, stopped.started_at), (ExecutionStatus::Stopped, None), "stopped while queued");
+    for run in runs.iter().filter(|run| run.id != waiting.id) {
         app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&admin)).send().await.unwrap();
         assert_eq!(finished(&app, &admin, run.id).await.status, ExecutionStatus::Stopped);
     }
+
+    // Stopped the moment it is queued, while an idle worker is taking it: stopped either way
+    // (before or after its process started), and nothing of it runs on.
+    for _ in 0..5 {
+        let run = start(&app, &admin, slow.id).await;
+        let response = app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&admin)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let run = finished(&app, &admin, run.id).await;
+        assert_eq!(run.status, ExecutionStatus::Stopped, "{run:?}");
+    }
+    let left: Vec<Execution> = app.get_as(&admin, &format!("/api/executions?script_id={}&status=running", slow.id)).await.json::<app::model::ExecutionPage>().await.unwrap().items;
+    assert!(left.is_empty(), "{left:?}");
 }
 
 async fn limits(backend: Backend) {
@@ -518,5 +538,68 @@ async fn read_log_direct(url: &str, id: i64) -> i64 {
 }
 
 on_both_backends!(killed_server_leaves_a_lost_run);
+
+/// A run queued *held* by an instance (its idle worker was taking it, see `queue::start_held`)
+/// whose instance died is `lost`: its script may have started, so no one else runs it. A plain
+/// queued run of the same dead server is kept and run.
+async fn held_run_of_a_dead_instance_is_lost(backend: Backend) {
+    use sea_orm::{ActiveModelTrait, Set};
+    use server::db::entities::execution;
+    let data = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, data.path()).await;
+    let client = reqwest::Client::new();
+    let server = crate::helpers::Server::start(&db.url, data.path(), &[]);
+    let admin = server.sign_in(&client).await;
+    let Actor::Cookie(cookie) = &admin else { unreachable!() };
+    let created: Script = client
+        .post(format!("{}/api/scripts", server.base))
+        .header("cookie", cookie)
+        .json(&json!({"name": "kept", "content": "print('ran')"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    drop(server);
+
+    let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+    let queued = |worker: Option<&str>| execution::ActiveModel {
+        script_id: Set(created.id),
+        status: Set(ExecutionStatus::Queued),
+        trigger: Set(Trigger::Manual),
+        queued_at: Set(chrono::Utc::now()),
+        worker_id: Set(worker.map(str::to_string)),
+        log_lines: Set(0),
+        cancel_requested: Set(false),
+        ..Default::default()
+    };
+    let held = queued(Some("gone-instance")).insert(&conn).await.unwrap().id;
+    let plain = queued(None).insert(&conn).await.unwrap().id;
+    let _ = conn.close().await;
+
+    let server = crate::helpers::Server::start(&db.url, data.path(), &[]);
+    let admin = server.sign_in(&client).await;
+    let Actor::Cookie(cookie) = &admin else { unreachable!() };
+    let read = |id: i64| {
+        let request = client.get(format!("{}/api/executions/{id}", server.base)).header("cookie", cookie);
+        async move { request.send().await.unwrap().json::<Execution>().await.unwrap() }
+    };
+    let held = read(held).await;
+    assert_eq!(held.status, ExecutionStatus::Lost, "{held:?}");
+    assert!(held.error.as_deref().unwrap_or_default().contains("gone-instance"), "{held:?}");
+    let begun = Instant::now();
+    let plain = loop {
+        let run = read(plain).await;
+        if run.status.is_final() {
+            break run;
+        }
+        assert!(begun.elapsed() < Duration::from_secs(120), "the kept run did not finish: {run:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(plain.status, ExecutionStatus::Succeeded, "{plain:?}");
+}
+
+on_both_backends!(held_run_of_a_dead_instance_is_lost);
 
 on_both_backends!(outcomes, stop_ends_the_whole_tree, limits, refusals, replay_across_reconnects, requirements_installed_first);
