@@ -2,6 +2,7 @@
 //! retention that deletes old ones, and the API over them.
 
 pub mod collector;
+pub mod gate;
 pub mod logs;
 pub mod process;
 pub mod queue;

@@ -28,6 +28,8 @@ pub struct Launch<'a> {
     /// The whole environment of the process.
     pub env: Vec<(&'static str, OsString)>,
     pub limits: Limits,
+    /// Started behind the gate (`gate`): stdin is then the pipe that opens it.
+    pub gated: bool,
 }
 
 pub fn spawn(launch: Launch<'_>) -> std::io::Result<Child> {
@@ -38,12 +40,15 @@ pub fn spawn(launch: Launch<'_>) -> std::io::Result<Child> {
         .current_dir(launch.workdir)
         .env_clear()
         .envs(launch.env)
-        .stdin(Stdio::null())
+        .stdin(if launch.gated { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Its own group: a stop signals the script and every child it started.
         .process_group(0)
         .kill_on_drop(true);
+    if launch.gated {
+        command.env(super::gate::ENV, "1");
+    }
     // No pre-exec hook: without one the standard library starts the process with posix_spawn
     // (vfork-like), ~2 ms faster per run than a fork of the whole server. The limits are set on
     // the child right after; posix_spawn returns once the child has exec'd, so they are in place

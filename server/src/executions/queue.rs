@@ -25,12 +25,16 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Adds a queued run, held by `holder` if given. The run is given back as inserted, not read
-/// again: a worker may take it at once, and the caller answers "queued".
-pub async fn enqueue(db: &impl ConnectionTrait, script_id: i64, trigger: Trigger, holder: Option<&str>) -> Result<execution::Model, sea_orm::DbErr> {
+/// Adds a queued run, held by `holder` if given, with the id `reserve_id` gave if given. The
+/// run is given back as inserted, not read again: a worker may take it at once, and the caller
+/// answers "queued".
+pub async fn enqueue(db: &impl ConnectionTrait, script_id: i64, trigger: Trigger, holder: Option<&str>, id: Option<i64>) -> Result<execution::Model, sea_orm::DbErr> {
     let queued_at = now();
     let mut row = queued(script_id, trigger, None, queued_at);
     row.worker_id = Set(holder.map(str::to_string));
+    if let Some(id) = id {
+        row.id = Set(id);
+    }
     let id = execution::Entity::insert(row).exec(db).await?.last_insert_id;
     Ok(execution::Model {
         id,
@@ -47,6 +51,35 @@ pub async fn enqueue(db: &impl ConnectionTrait, script_id: i64, trigger: Trigger
         log_lines: 0,
         cancel_requested: false,
     })
+}
+
+/// What starting a run reads of its script, in one round trip: the script, its requirement
+/// count and, on PostgreSQL when `reserve` is asked, the id of the run about to be queued, from
+/// the table's own sequence (a read, no commit: the run's process can start while its insert
+/// commits). SQLite leaves `reserved` empty: there the insert gives the id and costs no fsync.
+#[derive(Debug, FromQueryResult)]
+pub struct Starting {
+    pub name: String,
+    pub content: String,
+    pub is_active: bool,
+    pub timeout_seconds: Option<i32>,
+    pub requirements: i64,
+    pub reserved: Option<i64>,
+}
+
+pub async fn starting(db: &impl ConnectionTrait, script_id: i64, reserve: bool) -> Result<Option<Starting>, sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let (reserved, param) = match backend {
+        DatabaseBackend::Postgres if reserve => ("nextval(pg_get_serial_sequence('executions', 'id'))", "$1"),
+        DatabaseBackend::Postgres => ("CAST(NULL AS BIGINT)", "$1"),
+        _ => ("NULL", "?"),
+    };
+    let sql = format!(
+        "SELECT name, content, is_active, timeout_seconds, \
+         (SELECT COUNT(*) FROM dependencies WHERE dependencies.script_id = scripts.id) AS requirements, \
+         {reserved} AS reserved FROM scripts WHERE id = {param}"
+    );
+    Starting::find_by_statement(Statement::from_sql_and_values(backend, sql, [script_id.into()])).one(db).await
 }
 
 /// Adds many queued runs with one INSERT: `(script_id, schedule_id)` each.

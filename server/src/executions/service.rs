@@ -7,7 +7,7 @@ use crate::events::relay::Bell;
 use super::queue::{self, Claimed};
 use super::worker::{EndRequest, Runner};
 use super::ExecutionError;
-use crate::db::entities::{dependency, execution, script};
+use crate::db::entities::{execution, script};
 use crate::telemetry::metrics;
 
 /// What `GET /api/executions` asks for; the page numbers are already checked.
@@ -46,7 +46,7 @@ pub async fn list(db: &impl ConnectionTrait, filter: &ExecutionFilter) -> Result
         .all(db)
         .await?;
     Ok(ExecutionPage {
-        items: rows.into_iter().map(|(run, script)| to_api(run, script)).collect(),
+        items: rows.into_iter().map(|(run, script)| to_api(run, script.map(|s| s.name))).collect(),
         total,
         page: filter.page,
         per_page: filter.per_page,
@@ -59,15 +59,15 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Execution, Execut
         .one(db)
         .await?
         .ok_or(ExecutionError::NotFound(id))?;
-    Ok(to_api(run, script))
+    Ok(to_api(run, script.map(|s| s.name)))
 }
 
-fn to_api(run: execution::Model, script: Option<script::Model>) -> Execution {
+fn to_api(run: execution::Model, script_name: Option<String>) -> Execution {
     Execution {
         id: run.id,
         script_id: run.script_id,
         // The foreign key cascades, so a run without its script is only seen mid-delete.
-        script_name: script.map(|s| s.name).unwrap_or_default(),
+        script_name: script_name.unwrap_or_default(),
         status: run.status,
         trigger: run.trigger,
         schedule_id: run.schedule_id,
@@ -82,29 +82,47 @@ fn to_api(run: execution::Model, script: Option<script::Model>) -> Execution {
 
 /// Queues a run of an active script and sees it taken: by an idle worker of this instance at
 /// once (queued held by it, see `Runner::idle_slot`), else by the next free worker anywhere.
+///
+/// On PostgreSQL a held run's id is taken from the sequence first, so its Python starts behind
+/// the gate (`gate`) while the run is inserted; the gate opens only once it is stored.
 pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, trigger: Trigger) -> Result<Execution, ExecutionError> {
-    let script = script::Entity::find_by_id(script_id).one(db).await?.ok_or(ExecutionError::ScriptNotFound(script_id))?;
+    let slot = runner.idle_slot();
+    // A refused run leaves a gap in the ids, as any rolled-back insert would.
+    let script = queue::starting(db, script_id, slot.is_some()).await?.ok_or(ExecutionError::ScriptNotFound(script_id))?;
     if !script.is_active {
         return Err(ExecutionError::Inactive(script.name));
     }
-    let Some(slot) = runner.idle_slot() else {
-        let run = queue::enqueue(db, script_id, trigger, None).await?;
+    let Some(slot) = slot else {
+        let run = queue::enqueue(db, script_id, trigger, None, None).await?;
         runner.wake();
-        return Ok(to_api(run, Some(script)));
+        return Ok(to_api(run, Some(script.name)));
     };
     // What a claim would have read with the run.
-    let requirements = dependency::Entity::find().filter(dependency::Column::ScriptId.eq(script_id)).count(db).await?;
-    let run = queue::enqueue(db, script_id, trigger, Some(&runner.instance)).await?;
-    let claimed = Claimed {
-        id: run.id,
+    let claimed = |id| Claimed {
+        id,
         script_id,
         name: Some(script.name.clone()),
         content: Some(script.content.clone()),
         timeout_seconds: script.timeout_seconds,
-        requirements: i64::try_from(requirements).unwrap_or(i64::MAX),
+        requirements: script.requirements,
     };
-    runner.start_held(claimed, slot);
-    Ok(to_api(run, Some(script)))
+    let holder = Some(&*runner.instance);
+    let run = match script.reserved {
+        Some(id) => {
+            let (stored, on_stored) = tokio::sync::oneshot::channel();
+            runner.start_held(claimed(id), slot, Some(on_stored));
+            // A failed insert drops `stored`: the held run ends without a trace.
+            let run = queue::enqueue(db, script_id, trigger, holder, Some(id)).await?;
+            let _ = stored.send(());
+            run
+        }
+        None => {
+            let run = queue::enqueue(db, script_id, trigger, holder, None).await?;
+            runner.start_held(claimed(run.id), slot, None);
+            run
+        }
+    };
+    Ok(to_api(run, Some(script.name)))
 }
 
 /// Stops a run: a queued one at once, a running one through the instance that runs it (this

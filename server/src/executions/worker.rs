@@ -13,10 +13,11 @@ use std::time::Duration;
 use app::model::{Event, ExecutionStatus, LogStream};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
-use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::collector::{collect, read_stream, Log, Piece, SAYS};
+use super::gate;
 use super::process::{self, Launch, Limits};
 use super::queue::{self, Claimed, Outcome};
 use super::retry::retry;
@@ -121,19 +122,27 @@ impl Runner {
         self.slots.clone().try_acquire_owned().ok()
     }
 
-    /// Runs a run queued held by this instance in `slot`.
-    pub fn start_held(&self, claimed: Claimed, slot: OwnedSemaphorePermit) {
+    /// Runs a run queued held by this instance in `slot`. With `stored`, the run is still being
+    /// inserted under its reserved id: it is marked `running` once that fires, and refused (its
+    /// Python ended behind the gate, nothing written) if it is dropped instead.
+    pub fn start_held(&self, claimed: Claimed, slot: OwnedSemaphorePermit, stored: Option<oneshot::Receiver<()>>) {
         let at = queue::now();
         let (db, instance, id) = (self.db.clone(), self.instance.clone(), claimed.id);
         // Written while the process starts; the run is shown `running` (and its lines) only
-        // once it is.
+        // once it is, and the script's first line runs only then.
         let marking = tokio::spawn(async move {
+            if let Some(stored) = stored {
+                if stored.await.is_err() {
+                    return false;
+                }
+            }
             retry(id, "marking the run running", 21, |n| Duration::from_millis(250 * n), || queue::start_held(&db, id, &instance, at)).await.unwrap_or(false)
         });
         let end = self.register(id);
+        let prelaunched = self.prelaunch(&claimed);
         let this = self.clone();
         tokio::spawn(async move {
-            this.execute(claimed, Start::Marking(marking, at), end).await;
+            this.execute(claimed, Start::Marking(marking, at), end, prelaunched).await;
             drop(slot);
         });
     }
@@ -245,7 +254,7 @@ impl Runner {
                     let this = self.clone();
                     let end = self.register(claimed.id);
                     tokio::spawn(async move {
-                        this.execute(claimed, Start::Claimed(started), end).await;
+                        this.execute(claimed, Start::Claimed(started), end, None).await;
                         drop(permit);
                     });
                 }
@@ -296,12 +305,12 @@ impl Runner {
         end_rx
     }
 
-    async fn execute(&self, claimed: Claimed, mut start: Start, end: watch::Receiver<Option<EndRequest>>) {
+    async fn execute(&self, claimed: Claimed, mut start: Start, end: watch::Receiver<Option<EndRequest>>, prelaunched: Option<Result<Launched, String>>) {
         let id = claimed.id;
         if matches!(start, Start::Claimed(_)) {
             start.confirm(&self.events, &claimed).await;
         }
-        let outcome = self.run(&claimed, &mut start, end).await;
+        let outcome = self.run(&claimed, &mut start, end, prelaunched).await;
         // A run that ended before it was marked `running` (it could not start) is marked now,
         // so its outcome can be stored.
         let started = start.confirm(&self.events, &claimed).await;
@@ -325,12 +334,12 @@ impl Runner {
         }
     }
 
-    async fn run(&self, claimed: &Claimed, start: &mut Start, mut end: watch::Receiver<Option<EndRequest>>) -> Outcome {
+    async fn run(&self, claimed: &Claimed, start: &mut Start, mut end: watch::Receiver<Option<EndRequest>>, prelaunched: Option<Result<Launched, String>>) -> Outcome {
         let id = claimed.id;
         let (sink, lines) = mpsc::channel::<Vec<Piece>>(64);
         let collector = tokio::spawn(collect(self.db.clone(), self.events.clone(), id, lines, self.settings.output_cap));
         let log = Log { sink };
-        let outcome = self.run_logged(claimed, start, &log, &mut end).await;
+        let outcome = self.run_logged(claimed, start, &log, &mut end, prelaunched).await;
         drop(log);
         let collected = collector.await.unwrap_or_default();
         match outcome {
@@ -348,44 +357,44 @@ impl Runner {
 
     /// Everything between claim and outcome, writing into `log`. An `Err` is a run that could
     /// not start, in words.
-    async fn run_logged(&self, claimed: &Claimed, start: &mut Start, log: &Log, end: &mut watch::Receiver<Option<EndRequest>>) -> Result<Outcome, String> {
+    async fn run_logged(&self, claimed: &Claimed, start: &mut Start, log: &Log, end: &mut watch::Receiver<Option<EndRequest>>, prelaunched: Option<Result<Launched, String>>) -> Result<Outcome, String> {
         let (id, script_id) = (claimed.id, claimed.script_id);
-        let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
-            return Err("the script was deleted before the run started".into());
-        };
-        let has_requirements = claimed.requirements > 0;
-        if !self.environment_ready(script_id, has_requirements).await? {
-            // Installing is logged, and the log of a run is shown once it is `running`.
-            if start.confirm(&self.events, claimed).await.is_none() {
-                return Err(HANDED_OVER_STOPPED.into());
+        let launched = match prelaunched {
+            Some(launched) => launched?,
+            None => {
+                let has_requirements = claimed.requirements > 0;
+                if !self.environment_ready(script_id, has_requirements).await? {
+                    // Installing is logged, and the log of a run is shown once it is `running`.
+                    if start.confirm(&self.events, claimed).await.is_none() {
+                        return Err(HANDED_OVER_STOPPED.into());
+                    }
+                    self.prepare_environment(script_id, has_requirements, log, end).await?;
+                }
+                if let Some(request) = end.borrow().clone() {
+                    return Ok(ended_before_start(request));
+                }
+                // A held run's Python starts behind the gate while the run is marked `running`;
+                // without the gate it waits for the mark: no line of a script runs before that.
+                let gated = matches!(start, Start::Marking(..)) && self.gate_ready(id, script_id);
+                if !gated && start.confirm(&self.events, claimed).await.is_none() {
+                    return Err(HANDED_OVER_STOPPED.into());
+                }
+                self.launch(claimed, gated)?
             }
-            self.prepare_environment(script_id, has_requirements, log, end).await?;
-        }
-        if let Some(request) = end.borrow().clone() {
-            return Ok(ended_before_start(request));
-        }
-
-        let workdir = self.settings.data_dir.join("runs").join(id.to_string());
-        let _cleanup = RemoveOnDrop(workdir.clone());
-        // Plain file calls: two small local writes cost less than handing them to a thread.
-        std::fs::create_dir_all(&workdir).map_err(|err| format!("the working directory {} could not be made: {err}", workdir.display()))?;
-        let script_path = workdir.join("script.py");
-        std::fs::write(&script_path, content).map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
-        let venv = venv_dir(&self.settings.data_dir, script_id);
-        let python = venv_python(&venv);
-        let limits = self.settings.limits;
-        let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env: run_environment(&venv, &workdir, id, name), limits };
-        let mut child = process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
-        // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
-        let group = child.id();
-        // A held run is being marked `running` meanwhile; its output waits in the pipes.
+        };
+        let Launched { mut child, group, gate: gate_pipe, workdir: _cleanup } = launched;
         if start.confirm(&self.events, claimed).await.is_none() {
+            // Its Python never passed the gate: nothing of the script ran.
             if let Some(pid) = group {
                 process::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
             }
             let _ = child.wait().await;
             return Err(HANDED_OVER_STOPPED.into());
         }
+        if let Some(pipe) = gate_pipe {
+            gate::open(pipe).await;
+        }
+        let limits = self.settings.limits;
 
         let readers = [
             tokio::spawn(read_stream(child.stdout.take(), LogStream::Stdout, log.sink.clone())),
@@ -448,6 +457,47 @@ impl Runner {
                 Outcome { status: ExecutionStatus::Failed, exit_code, error: Some(error) }
             }
         })
+    }
+
+    /// For a held run whose venv needs no requirement check (a database read): its Python
+    /// started behind the gate at once, by the caller that queued the run, before the run's
+    /// insert is even sent. `None`: the worker's task takes the usual way.
+    fn prelaunch(&self, claimed: &Claimed) -> Option<Result<Launched, String>> {
+        if claimed.requirements > 0 || !venv_python(&venv_dir(&self.settings.data_dir, claimed.script_id)).exists() {
+            return None;
+        }
+        self.gate_ready(claimed.id, claimed.script_id).then(|| self.launch(claimed, true))
+    }
+
+    /// The start gate is in the script's venv (put there if it was not).
+    fn gate_ready(&self, id: i64, script_id: i64) -> bool {
+        let venv = venv_dir(&self.settings.data_dir, script_id);
+        gate::ensure(&venv)
+            .inspect_err(|err| tracing::warn!(execution_id = id, %err, "the start gate could not be put in the venv; the run starts once marked running"))
+            .is_ok()
+    }
+
+    /// Makes the run's fresh working directory and starts its Python there, behind the gate if
+    /// `gated`. An `Err` is why it could not start, in words.
+    fn launch(&self, claimed: &Claimed, gated: bool) -> Result<Launched, String> {
+        let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
+            return Err("the script was deleted before the run started".into());
+        };
+        let id = claimed.id;
+        let workdir = self.settings.data_dir.join("runs").join(id.to_string());
+        let cleanup = RemoveOnDrop(workdir.clone());
+        // Plain file calls: two small local writes cost less than handing them to a thread.
+        std::fs::create_dir_all(&workdir).map_err(|err| format!("the working directory {} could not be made: {err}", workdir.display()))?;
+        let script_path = workdir.join("script.py");
+        std::fs::write(&script_path, content).map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
+        let venv = venv_dir(&self.settings.data_dir, claimed.script_id);
+        let python = venv_python(&venv);
+        let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env: run_environment(&venv, &workdir, id, name), limits: self.settings.limits, gated };
+        let mut child = process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
+        // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
+        let group = child.id();
+        let gate = child.stdin.take();
+        Ok(Launched { child, group, gate, workdir: cleanup })
     }
 
     /// Makes sure the venv exists and holds the requirements; installs them first (the log
@@ -580,6 +630,16 @@ fn run_environment(venv: &std::path::Path, workdir: &std::path::Path, id: i64, n
         ("PYTASK_EXECUTION_ID", id.to_string().into()),
         ("PYTASK_SCRIPT_NAME", name.into()),
     ]
+}
+
+/// A run's process, started: its group (the child's pid, kept before the child is reaped), the
+/// gate's pipe if it waits behind one, and its working directory, removed once this is dropped
+/// (after the child, which is killed if still there).
+struct Launched {
+    child: tokio::process::Child,
+    group: Option<u32>,
+    gate: Option<tokio::process::ChildStdin>,
+    workdir: RemoveOnDrop,
 }
 
 struct RemoveOnDrop(PathBuf);

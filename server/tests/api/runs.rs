@@ -118,17 +118,25 @@ async fn outcomes(backend: Backend) {
     assert_eq!(stdout.last(), Some(&"after"));
     assert_numbered(&log);
 
-    // Nothing of the server's environment reaches the script.
-    let (run, log) = run_to_end(&app, &admin, "env", "import os, json\nprint(json.dumps(sorted(os.environ)))\nprint(os.getcwd())\n").await;
-    assert_eq!(run.status, ExecutionStatus::Succeeded);
-    let keys: Vec<String> = serde_json::from_str(texts(&log, LogStream::Stdout)[0]).unwrap();
-    let allowed = ["HOME", "LANG", "PATH", "PYTASK_EXECUTION_ID", "PYTASK_SCRIPT_NAME", "PYTHONIOENCODING", "PYTHONUNBUFFERED", "TMPDIR", "VIRTUAL_ENV"];
-    assert!(keys.iter().all(|k| allowed.contains(&k.as_str())), "unexpected variables: {keys:?}");
-    assert!(!keys.contains(&"DATABASE_URL".to_string()));
-    // A fresh working directory per run, removed after.
-    let workdir = texts(&log, LogStream::Stdout)[1].to_string();
-    assert!(workdir.starts_with(app.data_dir.path().to_str().unwrap()) && workdir.ends_with(&format!("runs/{}", run.id)), "{workdir}");
-    assert!(!std::path::Path::new(&workdir).exists(), "the working directory is removed");
+    // Nothing of the server's environment reaches the script: on its first run (the venv is
+    // made first) nor on its second (started behind the start gate, whose pipe and variable
+    // are gone before the script's first line).
+    let env = script(&app, &admin, "env", "import os, json, sys\nprint(json.dumps(sorted(os.environ)))\nprint(os.getcwd())\nprint(repr(sys.stdin.read()))\n").await;
+    for _ in 0..2 {
+        let run = finished(&app, &admin, start(&app, &admin, env.id).await.id).await;
+        let log = log_of(&app, &admin, run.id).await;
+        assert_eq!(run.status, ExecutionStatus::Succeeded, "{log:?}");
+        let stdout = texts(&log, LogStream::Stdout);
+        let keys: Vec<String> = serde_json::from_str(stdout[0]).unwrap();
+        let allowed = ["HOME", "LANG", "PATH", "PYTASK_EXECUTION_ID", "PYTASK_SCRIPT_NAME", "PYTHONIOENCODING", "PYTHONUNBUFFERED", "TMPDIR", "VIRTUAL_ENV"];
+        assert!(keys.iter().all(|k| allowed.contains(&k.as_str())), "unexpected variables: {keys:?}");
+        assert!(!keys.contains(&"DATABASE_URL".to_string()));
+        // A fresh working directory per run, removed after.
+        let workdir = stdout[1].to_string();
+        assert!(workdir.starts_with(app.data_dir.path().to_str().unwrap()) && workdir.ends_with(&format!("runs/{}", run.id)), "{workdir}");
+        assert!(!std::path::Path::new(&workdir).exists(), "the working directory is removed");
+        assert_eq!(stdout[2], "''", "stdin is empty");
+    }
 }
 
 /// True once `pid` is gone (or a zombie waiting for a parent that is not us to reap it).

@@ -1,0 +1,146 @@
+//! The start gate: a run's Python is started before its run is marked `running` (and, for a
+//! run started by hand on PostgreSQL, before it is even stored), so the interpreter's start-up
+//! (~15 ms) overlaps those commits instead of following them, but no line of the script runs
+//! until the server opens the gate.
+//!
+//! The gate is a one-line `.pth` file in the venv's site-packages. `site` runs it while Python
+//! starts, after the interpreter is up and before the script is read. When `PYTASK_GATE` is in
+//! the environment (only the worker's own launch sets it, and the line removes it, so the
+//! script and its children never see it) it reads one byte from stdin, a pipe from the server:
+//! `1` goes on, anything else (the server closed it: the run was stopped or could not be
+//! stored) exits at once with `EXIT_REFUSED`. Then stdin becomes `/dev/null`, as it is for an
+//! ungated run. Any other Python started from the venv (uv's, a user's) passes straight through.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::ChildStdin;
+
+/// The variable that asks the `.pth` line to wait.
+pub const ENV: &str = "PYTASK_GATE";
+/// The exit code of a Python whose gate was closed without the byte that lets it go on.
+pub const EXIT_REFUSED: i32 = 75;
+
+const FILE: &str = "_pytask_gate.pth";
+const LINE: &str = concat!(
+    "import os; \"PYTASK_GATE\" in os.environ and (os.environ.pop(\"PYTASK_GATE\"), ",
+    "os.read(0, 1) == b\"1\" or os._exit(75), ",
+    "(lambda null: (os.dup2(null, 0), os.close(null)))(os.open(os.devnull, os.O_RDONLY)))\n",
+);
+
+/// Puts the gate into the venv unless it is there already (venvs made before it existed, or
+/// remade since). Err: the run must not start its Python before it is marked `running`.
+pub fn ensure(venv: &Path) -> std::io::Result<()> {
+    let site_packages = site_packages(venv)?;
+    let path = site_packages.join(FILE);
+    if std::fs::read(&path).is_ok_and(|found| found == LINE.as_bytes()) {
+        return Ok(());
+    }
+    // Written aside and renamed: a Python starting meanwhile sees the whole line or none.
+    let partial = site_packages.join(format!(".{FILE}.{}", uuid::Uuid::new_v4()));
+    let mut file = std::fs::File::create(&partial)?;
+    file.write_all(LINE.as_bytes())?;
+    drop(file);
+    std::fs::rename(&partial, &path)
+}
+
+/// `lib/pythonX.Y/site-packages`, whichever Python made the venv.
+fn site_packages(venv: &Path) -> std::io::Result<PathBuf> {
+    let lib = venv.join("lib");
+    for entry in std::fs::read_dir(&lib)? {
+        let dir = entry?.path().join("site-packages");
+        if dir.is_dir() {
+            return Ok(dir);
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} holds no site-packages", lib.display())))
+}
+
+/// Lets the script run. A Python that died before it reached the gate makes this a no-op: its
+/// exit is what the worker sees next.
+pub async fn open(mut stdin: ChildStdin) {
+    let _ = stdin.write_all(b"1").await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ensure_writes_the_gate_once_and_mends_a_changed_one() {
+        let venv = tempfile::tempdir().unwrap();
+        let site = venv.path().join("lib/python3.11/site-packages");
+        std::fs::create_dir_all(&site).unwrap();
+        ensure(venv.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(site.join(FILE)).unwrap(), LINE);
+        std::fs::write(site.join(FILE), "import os\n").unwrap();
+        ensure(venv.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(site.join(FILE)).unwrap(), LINE);
+        // Nothing is left beside it.
+        assert_eq!(std::fs::read_dir(&site).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn the_line_speaks_the_constants() {
+        assert!(LINE.contains(&format!("\"{ENV}\"")));
+        assert!(LINE.contains(&format!("os._exit({EXIT_REFUSED})")));
+        assert_eq!(LINE.lines().count(), 1, "site runs a .pth line by line");
+    }
+
+    /// A real venv (the standard library's, no pip) holding the gate, and a script beside it that
+    /// writes a marker file and what it sees of its environment and stdin.
+    fn venv_and_script() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = dir.path().join("venv");
+        let made = std::process::Command::new("python3").args(["-m", "venv", "--without-pip"]).arg(&venv).status().unwrap();
+        assert!(made.success());
+        ensure(&venv).unwrap();
+        let script = dir.path().join("script.py");
+        std::fs::write(&script, "import os, sys\nopen('ran', 'w').write(repr((os.environ.get('PYTASK_GATE'), sys.stdin.read())))\n").unwrap();
+        (dir, venv, script)
+    }
+
+    async fn launch(dir: &Path, venv: &Path, script: &Path, gated: bool) -> tokio::process::Child {
+        let python = venv.join("bin/python");
+        let limits = crate::executions::process::Limits { memory_bytes: 1 << 30, cpu_seconds: 10, open_files: 256, processes: 64 };
+        let env = vec![("PATH", "/usr/bin:/bin".into())];
+        crate::executions::process::spawn(crate::executions::process::Launch { python: &python, script, workdir: dir, env, limits, gated }).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_script_runs_only_once_the_gate_opens_and_sees_nothing_of_it() {
+        let (dir, venv, script) = venv_and_script();
+        let mut child = launch(dir.path(), &venv, &script, true).await;
+        // Long enough for the interpreter to be up and waiting.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!dir.path().join("ran").exists(), "the script ran before the gate opened");
+        open(child.stdin.take().unwrap()).await;
+        assert!(child.wait().await.unwrap().success());
+        assert_eq!(std::fs::read_to_string(dir.path().join("ran")).unwrap(), "(None, '')");
+    }
+
+    #[tokio::test]
+    async fn a_gate_closed_without_a_word_ends_python_before_the_script() {
+        let (dir, venv, script) = venv_and_script();
+        let mut child = launch(dir.path(), &venv, &script, true).await;
+        drop(child.stdin.take());
+        assert_eq!(child.wait().await.unwrap().code(), Some(EXIT_REFUSED));
+        assert!(!dir.path().join("ran").exists());
+    }
+
+    #[tokio::test]
+    async fn an_ungated_python_of_the_venv_passes_straight_through() {
+        let (dir, venv, script) = venv_and_script();
+        let mut child = launch(dir.path(), &venv, &script, false).await;
+        assert!(child.wait().await.unwrap().success());
+        assert_eq!(std::fs::read_to_string(dir.path().join("ran")).unwrap(), "(None, '')");
+    }
+
+    #[test]
+    fn a_venv_without_site_packages_is_an_error() {
+        let venv = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(venv.path().join("lib")).unwrap();
+        assert!(ensure(venv.path()).is_err());
+    }
+}
