@@ -25,7 +25,7 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Adds a queued run, held by `holder` if given, with the id `reserve_id` gave if given. The
+/// Adds a queued run, held by `holder` if given, with the id `starting` reserved if given. The
 /// run is given back as inserted, not read again: a worker may take it at once, and the caller
 /// answers "queued".
 pub async fn enqueue(db: &impl ConnectionTrait, script_id: i64, trigger: Trigger, holder: Option<&str>, id: Option<i64>) -> Result<execution::Model, sea_orm::DbErr> {

@@ -98,30 +98,36 @@ pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, tri
         return Ok(to_api(run, Some(script.name)));
     };
     // What a claim would have read with the run.
-    let claimed = |id| Claimed {
-        id,
+    let claimed = Claimed {
+        id: 0,
         script_id,
         name: Some(script.name.clone()),
-        content: Some(script.content.clone()),
+        content: Some(script.content),
         timeout_seconds: script.timeout_seconds,
         requirements: script.requirements,
     };
-    let holder = Some(&*runner.instance);
-    let run = match script.reserved {
-        Some(id) => {
-            let (stored, on_stored) = tokio::sync::oneshot::channel();
-            runner.start_held(claimed(id), slot, Some(on_stored));
-            // A failed insert drops `stored`: the held run ends without a trace.
-            let run = queue::enqueue(db, script_id, trigger, holder, Some(id)).await?;
-            let _ = stored.send(());
-            run
+    // In a task of its own, not cancelled with the request: a client gone mid-insert must not
+    // leave a stored run held by this instance that nothing starts.
+    let (db, runner, reserved) = (db.clone(), runner.clone(), script.reserved);
+    let handover = tokio::spawn(async move {
+        let holder = Some(&*runner.instance);
+        match reserved {
+            Some(id) => {
+                let (stored, on_stored) = tokio::sync::oneshot::channel();
+                runner.start_held(Claimed { id, ..claimed }, slot, Some(on_stored));
+                // A failed insert drops `stored`: the held run ends without a trace.
+                let run = queue::enqueue(&db, script_id, trigger, holder, Some(id)).await?;
+                let _ = stored.send(());
+                Ok(run)
+            }
+            None => {
+                let run = queue::enqueue(&db, script_id, trigger, holder, None).await?;
+                runner.start_held(Claimed { id: run.id, ..claimed }, slot, None);
+                Ok::<_, sea_orm::DbErr>(run)
+            }
         }
-        None => {
-            let run = queue::enqueue(db, script_id, trigger, holder, None).await?;
-            runner.start_held(claimed(run.id), slot, None);
-            run
-        }
-    };
+    });
+    let run = handover.await.map_err(|err| sea_orm::DbErr::Custom(format!("handing the run over failed: {err}")))??;
     Ok(to_api(run, Some(script.name)))
 }
 
