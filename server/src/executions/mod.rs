@@ -3,6 +3,7 @@
 
 pub mod collector;
 pub mod gate;
+pub mod launch;
 pub mod logs;
 pub mod process;
 pub mod queue;

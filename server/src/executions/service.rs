@@ -98,14 +98,8 @@ pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, tri
         return Ok(to_api(run, Some(script.name)));
     };
     // What a claim would have read with the run.
-    let claimed = Claimed {
-        id: 0,
-        script_id,
-        name: Some(script.name.clone()),
-        content: Some(script.content),
-        timeout_seconds: script.timeout_seconds,
-        requirements: script.requirements,
-    };
+    let (name, content, timeout_seconds, requirements) = (script.name.clone(), script.content, script.timeout_seconds, script.requirements);
+    let claimed = move |id| Claimed { id, script_id, name: Some(name), content: Some(content), timeout_seconds, requirements };
     // In a task of its own, not cancelled with the request: a client gone mid-insert must not
     // leave a stored run held by this instance that nothing starts.
     let (db, runner, reserved) = (db.clone(), runner.clone(), script.reserved);
@@ -114,7 +108,7 @@ pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, tri
         match reserved {
             Some(id) => {
                 let (stored, on_stored) = tokio::sync::oneshot::channel();
-                runner.start_held(Claimed { id, ..claimed }, slot, Some(on_stored));
+                runner.start_held(claimed(id), slot, Some(on_stored));
                 // A failed insert drops `stored`: the held run ends without a trace.
                 let run = queue::enqueue(&db, script_id, trigger, holder, Some(id)).await?;
                 let _ = stored.send(());
@@ -122,7 +116,7 @@ pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, tri
             }
             None => {
                 let run = queue::enqueue(&db, script_id, trigger, holder, None).await?;
-                runner.start_held(Claimed { id: run.id, ..claimed }, slot, None);
+                runner.start_held(claimed(run.id), slot, None);
                 Ok::<_, sea_orm::DbErr>(run)
             }
         }

@@ -4,7 +4,6 @@
 //! stop / timeout / shutdown ended as a whole process tree, final status written.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,7 +17,8 @@ use tokio::task::JoinHandle;
 
 use super::collector::{collect, read_stream, Log, Piece, SAYS};
 use super::gate;
-use super::process::{self, Launch, Limits};
+use super::launch::{self, Launched};
+use super::process::{self, Limits};
 use super::queue::{self, Claimed, Outcome};
 use super::retry::retry;
 use crate::config::Config;
@@ -139,7 +139,7 @@ impl Runner {
             retry(id, "marking the run running", 21, |n| Duration::from_millis(250 * n), || queue::start_held(&db, id, &instance, at)).await.unwrap_or(false)
         });
         let end = self.register(id);
-        let prelaunched = self.prelaunch(&claimed);
+        let prelaunched = launch::prelaunch(&self.settings, &claimed);
         let this = self.clone();
         tokio::spawn(async move {
             this.execute(claimed, Start::Marking(marking, at), end, prelaunched).await;
@@ -375,11 +375,11 @@ impl Runner {
                 }
                 // A held run's Python starts behind the gate while the run is marked `running`;
                 // without the gate it waits for the mark: no line of a script runs before that.
-                let gated = matches!(start, Start::Marking(..)) && self.gate_ready(id, script_id);
+                let gated = matches!(start, Start::Marking(..)) && launch::gate_ready(&self.settings, id, script_id);
                 if !gated && start.confirm(&self.events, claimed).await.is_none() {
                     return Err(HANDED_OVER_STOPPED.into());
                 }
-                self.launch(claimed, gated)?
+                launch::launch(&self.settings, claimed, gated)?
             }
         };
         let Launched { mut child, group, gate: gate_pipe, workdir: _cleanup } = launched;
@@ -457,47 +457,6 @@ impl Runner {
                 Outcome { status: ExecutionStatus::Failed, exit_code, error: Some(error) }
             }
         })
-    }
-
-    /// For a held run whose venv needs no requirement check (a database read): its Python
-    /// started behind the gate at once, by the caller that queued the run, before the run's
-    /// insert is even sent. `None`: the worker's task takes the usual way.
-    fn prelaunch(&self, claimed: &Claimed) -> Option<Result<Launched, String>> {
-        if claimed.requirements > 0 || !venv_python(&venv_dir(&self.settings.data_dir, claimed.script_id)).exists() {
-            return None;
-        }
-        self.gate_ready(claimed.id, claimed.script_id).then(|| self.launch(claimed, true))
-    }
-
-    /// The start gate is in the script's venv (put there if it was not).
-    fn gate_ready(&self, id: i64, script_id: i64) -> bool {
-        let venv = venv_dir(&self.settings.data_dir, script_id);
-        gate::ensure(&venv)
-            .inspect_err(|err| tracing::warn!(execution_id = id, %err, "the start gate could not be put in the venv; the run starts once marked running"))
-            .is_ok()
-    }
-
-    /// Makes the run's fresh working directory and starts its Python there, behind the gate if
-    /// `gated`. An `Err` is why it could not start, in words.
-    fn launch(&self, claimed: &Claimed, gated: bool) -> Result<Launched, String> {
-        let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
-            return Err("the script was deleted before the run started".into());
-        };
-        let id = claimed.id;
-        let workdir = self.settings.data_dir.join("runs").join(id.to_string());
-        let cleanup = RemoveOnDrop(workdir.clone());
-        // Plain file calls: two small local writes cost less than handing them to a thread.
-        std::fs::create_dir_all(&workdir).map_err(|err| format!("the working directory {} could not be made: {err}", workdir.display()))?;
-        let script_path = workdir.join("script.py");
-        std::fs::write(&script_path, content).map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
-        let venv = venv_dir(&self.settings.data_dir, claimed.script_id);
-        let python = venv_python(&venv);
-        let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env: run_environment(&venv, &workdir, id, name), limits: self.settings.limits, gated };
-        let mut child = process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
-        // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
-        let group = child.id();
-        let gate = child.stdin.take();
-        Ok(Launched { child, group, gate, workdir: cleanup })
     }
 
     /// Makes sure the venv exists and holds the requirements; installs them first (the log
@@ -613,43 +572,4 @@ fn ended_before_start(request: EndRequest) -> Outcome {
 enum Ended {
     TimedOut(Duration),
     Asked(EndRequest),
-}
-
-/// The script's whole environment: nothing of the server's leaks in.
-fn run_environment(venv: &std::path::Path, workdir: &std::path::Path, id: i64, name: &str) -> Vec<(&'static str, OsString)> {
-    let mut path = OsString::from(venv.join("bin"));
-    path.push(":/usr/local/bin:/usr/bin:/bin");
-    vec![
-        ("PATH", path),
-        ("HOME", workdir.into()),
-        ("TMPDIR", workdir.into()),
-        ("VIRTUAL_ENV", venv.into()),
-        ("LANG", "C.UTF-8".into()),
-        ("PYTHONUNBUFFERED", "1".into()),
-        ("PYTHONIOENCODING", "utf-8".into()),
-        ("PYTASK_EXECUTION_ID", id.to_string().into()),
-        ("PYTASK_SCRIPT_NAME", name.into()),
-    ]
-}
-
-/// A run's process, started: its group (the child's pid, kept before the child is reaped), the
-/// gate's pipe if it waits behind one, and its working directory, removed once this is dropped
-/// (after the child, which is killed if still there).
-struct Launched {
-    child: tokio::process::Child,
-    group: Option<u32>,
-    gate: Option<tokio::process::ChildStdin>,
-    workdir: RemoveOnDrop,
-}
-
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Err(err) = std::fs::remove_dir_all(&self.0) {
-            if err.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(dir = %self.0.display(), %err, "a run's working directory could not be removed");
-            }
-        }
-    }
 }
