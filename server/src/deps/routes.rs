@@ -115,7 +115,7 @@ pub async fn check(
     _identity: Identity,
     ApiPath(IdPath { id }): ApiPath<IdPath>,
 ) -> Result<Json<DependencyCheck>, ApiError> {
-    Ok(Json(service::check(&state.db, &state.installer.uv, &state.config.data_dir, id).await?))
+    Ok(Json(service::check(&state.db, &state.installer.uv, &state.installer.installs, &state.config.data_dir, id).await?))
 }
 
 /// Validate a requirement without storing it: the normalised form, or the reason it is refused.

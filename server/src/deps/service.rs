@@ -27,6 +27,9 @@ pub fn venv_dir(data_dir: &Path, script_id: i64) -> PathBuf {
 #[derive(Default)]
 pub struct Installs {
     busy: Mutex<HashSet<i64>>,
+    /// Held for writing across a venv swap (two renames), for reading while `check` asks uv
+    /// what a live venv holds: between the renames there is no live venv, and uv would say so.
+    swap: tokio::sync::RwLock<()>,
 }
 
 /// Held while a script's venv is being changed; frees the script when dropped.
@@ -176,11 +179,22 @@ pub async fn venv_satisfies(db: &impl ConnectionTrait, data_dir: &Path, script_i
 }
 
 /// Each requirement against what the venv holds right now.
-pub async fn check(db: &DatabaseConnection, uv: &Uv, data_dir: &Path, script_id: i64) -> Result<DependencyCheck, DepsError> {
+pub async fn check(db: &DatabaseConnection, uv: &Uv, installs: &Installs, data_dir: &Path, script_id: i64) -> Result<DependencyCheck, DepsError> {
     ensure_script(db, script_id).await?;
     let venv = venv_dir(data_dir, script_id);
-    let environment = super::uv::venv_python(&venv).exists();
-    let installed = if environment { uv.list(&venv).await? } else { Vec::new() };
+    let (environment, installed) = {
+        let _no_swap = installs.swap.read().await;
+        let python = super::uv::venv_python(&venv);
+        match python.exists() {
+            false => (false, Vec::new()),
+            true => match uv.list(&venv).await {
+                Ok(installed) => (true, installed),
+                // Gone while uv looked (the script was deleted meanwhile): there is no venv.
+                Err(_) if !python.exists() => (false, Vec::new()),
+                Err(err) => return Err(err.into()),
+            },
+        }
+    };
     let dependencies: Vec<Dependency> = rows(db, script_id)
         .await?
         .into_iter()
@@ -269,10 +283,13 @@ impl Installer {
         tokio::fs::write(next.join(STAMP), stamp).await.map_err(|source| io("writing what the venv holds", source))?;
         // The swap: two renames, so a run starting meanwhile finds one whole venv or the other.
         remove_dir(&old).await?;
-        if live.exists() {
-            tokio::fs::rename(&live, &old).await.map_err(|source| io("moving the old venv aside", source))?;
+        {
+            let _swapping = self.installs.swap.write().await;
+            if live.exists() {
+                tokio::fs::rename(&live, &old).await.map_err(|source| io("moving the old venv aside", source))?;
+            }
+            tokio::fs::rename(&next, &live).await.map_err(|source| io("putting the new venv in place", source))?;
         }
-        tokio::fs::rename(&next, &live).await.map_err(|source| io("putting the new venv in place", source))?;
         remove_dir(&old).await?;
 
         let now = Utc::now().trunc_subsecs(6);

@@ -169,4 +169,39 @@ async fn refuses_what_is_not_a_plain_requirement(backend: Backend) {
     assert_eq!(install.status(), 403);
 }
 
-on_both_backends!(install_check_upgrade_fail_remove, refuses_what_is_not_a_plain_requirement);
+/// A check that asks uv about the venv while an install swaps a new one in answers about the
+/// one or the other, never with an error (between the swap's two renames there is no venv).
+async fn check_answers_while_the_venv_is_remade(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let s = script(&app, &admin, "Remade").await;
+    let mut socket = events(&app, &admin, s.id).await;
+    assert!(matches!(install(&app, &admin, &mut socket, s.id).await.last(), Some(Event::InstallationFinished { .. })));
+    let path = format!("/api/scripts/{}/dependencies/check", s.id);
+    let remaking = async {
+        for _ in 0..4 {
+            let seen = install(&app, &admin, &mut socket, s.id).await;
+            assert!(matches!(seen.last(), Some(Event::InstallationFinished { .. })), "{seen:?}");
+        }
+    };
+    let checking = async {
+        let mut answered = 0;
+        loop {
+            let response = app.get_as(&admin, &path).await;
+            assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+            let state: DependencyCheck = response.json().await.unwrap();
+            assert!(state.environment && state.satisfied, "{state:?}");
+            answered += 1;
+            tokio::task::yield_now().await;
+            if answered >= 1000 {
+                return answered;
+            }
+        }
+    };
+    tokio::select! {
+        () = remaking => {}
+        answered = checking => panic!("4 installs outlasted {answered} checks"),
+    }
+}
+
+on_both_backends!(install_check_upgrade_fail_remove, refuses_what_is_not_a_plain_requirement, check_answers_while_the_venv_is_remade);
