@@ -182,6 +182,11 @@ pub struct Config {
     #[arg(long, env = "PYTASK_RUN_OUTPUT_MB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_048_576), global = true)]
     pub run_output_mb: u64,
 
+    /// Pythons kept started and waiting, one for each of the scripts run last on this instance,
+    /// so the next run of such a script skips the interpreter's start-up (0: none).
+    #[arg(long, env = "PYTASK_WARM_INTERPRETERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=256), global = true)]
+    pub warm_interpreters: u16,
+
     /// Seconds between SIGTERM and SIGKILL when a run is stopped or times out.
     #[arg(long, env = "PYTASK_KILL_GRACE_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=3600), global = true)]
     pub kill_grace_seconds: u64,

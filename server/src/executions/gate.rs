@@ -1,17 +1,21 @@
 //! The start gate: a run's Python is started before its run is marked `running` (and, for a
-//! run started by hand on PostgreSQL, before it is even stored), so the interpreter's start-up
-//! (~15 ms) overlaps those commits instead of following them, but no line of the script runs
-//! until the server opens the gate.
+//! run started by hand on PostgreSQL, before it is even stored; for a warm interpreter, before
+//! the run exists at all), so the interpreter's start-up (~10–15 ms) overlaps those commits or
+//! is done already, but no line of the script runs until the server opens the gate.
 //!
 //! The gate is a one-line `.pth` file in the venv's site-packages. `site` runs it while Python
-//! starts, after the interpreter is up and before the script is read. When `PYTASK_GATE` is in
-//! the environment (only the worker's own launch sets it, and the line removes it, so the
-//! script and its children never see it) it reads one byte from stdin, a pipe from the server:
-//! `1` goes on, anything else (the server closed it: the run was stopped or could not be
-//! stored) exits at once with `EXIT_REFUSED`. Then stdin becomes `/dev/null`, as it is for an
-//! ungated run. Any other Python started from the venv (uv's, a user's) passes straight through.
+//! starts, after the interpreter is up and before the script is even opened. When `PYTASK_GATE`
+//! is in the environment (only the worker's own launch sets it, and the line removes it, so the
+//! script and its children never see it) it reads stdin, a pipe from the server, to its end:
+//! `1` and then the run's own variables (`NAME=value`, each ending in a NUL) go on with those
+//! variables set; anything else (the server closed it: the run was stopped or could not be
+//! stored, or the server is gone) exits at once with `EXIT_REFUSED`. Then stdin becomes
+//! `/dev/null`, as it is for an ungated run. Any other Python started from the venv (uv's, a
+//! user's) passes straight through.
 
+use std::ffi::OsString;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncWriteExt;
@@ -24,9 +28,11 @@ pub const EXIT_REFUSED: i32 = 75;
 
 const FILE: &str = "_pytask_gate.pth";
 const LINE: &str = concat!(
-    "import os; \"PYTASK_GATE\" in os.environ and (os.environ.pop(\"PYTASK_GATE\"), ",
-    "os.read(0, 1) == b\"1\" or os._exit(75), ",
-    "(lambda null: (os.dup2(null, 0), os.close(null)))(os.open(os.devnull, os.O_RDONLY)))\n",
+    "import os; \"PYTASK_GATE\" in os.environ and (lambda said: (os.environ.pop(\"PYTASK_GATE\"), ",
+    "said[:1] == b\"1\" or os._exit(75), ",
+    "os.environ.update(v.split(\"=\", 1) for v in said[1:].decode(\"utf-8\", \"surrogateescape\").split(\"\\0\") if v), ",
+    "(lambda null: (os.dup2(null, 0), os.close(null)))(os.open(os.devnull, os.O_RDONLY))))",
+    "(b\"\".join(iter(lambda: os.read(0, 65536), b\"\")))\n",
 );
 
 /// Puts the gate into the venv unless it is there already (venvs made before it existed, or
@@ -46,7 +52,7 @@ pub fn ensure(venv: &Path) -> std::io::Result<()> {
 }
 
 /// `lib/pythonX.Y/site-packages`, whichever Python made the venv.
-fn site_packages(venv: &Path) -> std::io::Result<PathBuf> {
+pub fn site_packages(venv: &Path) -> std::io::Result<PathBuf> {
     let lib = venv.join("lib");
     for entry in std::fs::read_dir(&lib)? {
         let dir = entry?.path().join("site-packages");
@@ -57,10 +63,20 @@ fn site_packages(venv: &Path) -> std::io::Result<PathBuf> {
     Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} holds no site-packages", lib.display())))
 }
 
-/// Lets the script run. A Python that died before it reached the gate makes this a no-op: its
-/// exit is what the worker sees next.
-pub async fn open(mut stdin: ChildStdin) {
-    let _ = stdin.write_all(b"1").await;
+/// Lets the script run, with `env` added to its environment (the run's own variables, which a
+/// warm interpreter started before the run existed could not be given). A Python that died
+/// before it reached the gate makes this a no-op: its exit is what the worker sees next.
+pub async fn open(mut stdin: ChildStdin, env: &[(&str, OsString)]) {
+    let mut word = b"1".to_vec();
+    for (name, value) in env {
+        word.extend_from_slice(name.as_bytes());
+        word.push(b'=');
+        word.extend_from_slice(value.as_bytes());
+        word.push(0);
+    }
+    let _ = stdin.write_all(&word).await;
+    // The line reads to the end: closing the pipe is what lets it go on.
+    drop(stdin);
 }
 
 #[cfg(test)]
@@ -97,7 +113,7 @@ mod tests {
         assert!(made.success());
         ensure(&venv).unwrap();
         let script = dir.path().join("script.py");
-        std::fs::write(&script, "import os, sys\nopen('ran', 'w').write(repr((os.environ.get('PYTASK_GATE'), sys.stdin.read())))\n").unwrap();
+        std::fs::write(&script, "import os, sys\nopen('ran', 'w').write(repr((os.environ.get('PYTASK_GATE'), sys.stdin.read(), os.environ.get('PYTASK_EXECUTION_ID'))))\n").unwrap();
         (dir, venv, script)
     }
 
@@ -115,9 +131,9 @@ mod tests {
         // Long enough for the interpreter to be up and waiting.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         assert!(!dir.path().join("ran").exists(), "the script ran before the gate opened");
-        open(child.stdin.take().unwrap()).await;
+        open(child.stdin.take().unwrap(), &[("PYTASK_EXECUTION_ID", "7 = é".into())]).await;
         assert!(child.wait().await.unwrap().success());
-        assert_eq!(std::fs::read_to_string(dir.path().join("ran")).unwrap(), "(None, '')");
+        assert_eq!(std::fs::read_to_string(dir.path().join("ran")).unwrap(), "(None, '', '7 = é')");
     }
 
     #[tokio::test]
@@ -134,7 +150,7 @@ mod tests {
         let (dir, venv, script) = venv_and_script();
         let mut child = launch(dir.path(), &venv, &script, false).await;
         assert!(child.wait().await.unwrap().success());
-        assert_eq!(std::fs::read_to_string(dir.path().join("ran")).unwrap(), "(None, '')");
+        assert_eq!(std::fs::read_to_string(dir.path().join("ran")).unwrap(), "(None, '', None)");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::gate;
 use super::process::{self, Launch};
 use super::queue::Claimed;
+use super::warm::WarmPool;
 use super::worker::RunSettings;
 use crate::deps::service::venv_dir;
 use crate::deps::uv::venv_python;
@@ -22,14 +23,14 @@ pub struct Launched {
     pub workdir: RemoveOnDrop,
 }
 
-/// For a held run whose venv needs no requirement check (a database read): its Python started
-/// behind the gate at once, by the caller that queued the run, before the run's insert is even
-/// sent. `None`: the worker's task takes the usual way.
-pub fn prelaunch(settings: &RunSettings, claimed: &Claimed) -> Option<Result<Launched, String>> {
+/// For a held run whose venv needs no requirement check (a database read): its Python, kept
+/// warm (`warm`) or started behind the gate at once, by the caller that queued the run, before
+/// the run's insert is even sent. `None`: the worker's task takes the usual way.
+pub fn prelaunch(settings: &RunSettings, warm: &WarmPool, claimed: &Claimed) -> Option<Result<Launched, String>> {
     if claimed.requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, claimed.script_id)).exists() {
         return None;
     }
-    gate_ready(settings, claimed.id, claimed.script_id).then(|| launch(settings, claimed, true))
+    gate_ready(settings, claimed.id, claimed.script_id).then(|| launch(settings, warm, claimed, true))
 }
 
 /// The start gate is in the script's venv (put there if it was not).
@@ -39,22 +40,50 @@ pub fn gate_ready(settings: &RunSettings, id: i64, script_id: i64) -> bool {
         .is_ok()
 }
 
-/// Makes the run's fresh working directory and starts its Python there, behind the gate if
-/// `gated`. An `Err` is why it could not start, in words.
-pub fn launch(settings: &RunSettings, claimed: &Claimed, gated: bool) -> Result<Launched, String> {
+/// The run's Python in its fresh working directory: a warm one if `gated` and one is kept for
+/// the script, else started now, behind the gate if `gated`. An `Err` is why it could not start,
+/// in words.
+pub fn launch(settings: &RunSettings, warm: &WarmPool, claimed: &Claimed, gated: bool) -> Result<Launched, String> {
     let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
         return Err("the script was deleted before the run started".into());
     };
-    let id = claimed.id;
-    let workdir = settings.data_dir.join("runs").join(id.to_string());
+    if gated {
+        if let Some(launched) = warm.take(settings, claimed.script_id, content) {
+            return Ok(launched);
+        }
+    }
+    let workdir = settings.data_dir.join("runs").join(claimed.id.to_string());
+    let variables = if gated { Vec::new() } else { run_variables(claimed.id, name) };
+    start(settings, claimed.script_id, workdir, Some(content), variables, gated)
+}
+
+/// A Python for the script's next run, waiting behind the gate in a working directory of its
+/// own; its script is written when a run takes it (`WarmPool::take`).
+pub fn launch_warm(settings: &RunSettings, script_id: i64) -> Result<Launched, String> {
+    let workdir = settings.data_dir.join("runs").join(format!("warm-{}", uuid::Uuid::new_v4()));
+    start(settings, script_id, workdir, None, Vec::new(), true)
+}
+
+/// Where a launched Python reads its script from, once its gate opens.
+pub fn script_path(launched: &Launched) -> PathBuf {
+    launched.workdir.0.join(SCRIPT)
+}
+
+const SCRIPT: &str = "script.py";
+
+fn start(settings: &RunSettings, script_id: i64, workdir: PathBuf, content: Option<&str>, variables: Vec<(&'static str, OsString)>, gated: bool) -> Result<Launched, String> {
     let cleanup = RemoveOnDrop(workdir.clone());
     // Plain file calls: two small local writes cost less than handing them to a thread.
     std::fs::create_dir_all(&workdir).map_err(|err| format!("the working directory {} could not be made: {err}", workdir.display()))?;
-    let script_path = workdir.join("script.py");
-    std::fs::write(&script_path, content).map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
-    let venv = venv_dir(&settings.data_dir, claimed.script_id);
+    let script_path = workdir.join(SCRIPT);
+    if let Some(content) = content {
+        std::fs::write(&script_path, content).map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
+    }
+    let venv = venv_dir(&settings.data_dir, script_id);
     let python = venv_python(&venv);
-    let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env: run_environment(&venv, &workdir, id, name), limits: settings.limits, gated };
+    let mut env = run_environment(&venv, &workdir);
+    env.extend(variables);
+    let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env, limits: settings.limits, gated };
     let mut child = process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
     // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
     let group = child.id();
@@ -62,8 +91,14 @@ pub fn launch(settings: &RunSettings, claimed: &Claimed, gated: bool) -> Result<
     Ok(Launched { child, group, gate, workdir: cleanup })
 }
 
-/// The script's whole environment: nothing of the server's leaks in.
-fn run_environment(venv: &Path, workdir: &Path, id: i64, name: &str) -> Vec<(&'static str, OsString)> {
+/// The variables of one run: given at the spawn, or through the gate when its Python started
+/// before the run was known.
+pub fn run_variables(id: i64, name: &str) -> Vec<(&'static str, OsString)> {
+    vec![("PYTASK_EXECUTION_ID", id.to_string().into()), ("PYTASK_SCRIPT_NAME", name.into())]
+}
+
+/// The script's whole environment but its run's own variables: nothing of the server's leaks in.
+fn run_environment(venv: &Path, workdir: &Path) -> Vec<(&'static str, OsString)> {
     let mut path = OsString::from(venv.join("bin"));
     path.push(":/usr/local/bin:/usr/bin:/bin");
     vec![
@@ -74,8 +109,6 @@ fn run_environment(venv: &Path, workdir: &Path, id: i64, name: &str) -> Vec<(&'s
         ("LANG", "C.UTF-8".into()),
         ("PYTHONUNBUFFERED", "1".into()),
         ("PYTHONIOENCODING", "utf-8".into()),
-        ("PYTASK_EXECUTION_ID", id.to_string().into()),
-        ("PYTASK_SCRIPT_NAME", name.into()),
     ]
 }
 

@@ -11,6 +11,7 @@ pub mod retention;
 mod retry;
 pub mod routes;
 pub mod service;
+pub mod warm;
 pub mod worker;
 
 use app::model::ExecutionStatus;

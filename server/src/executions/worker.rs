@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use super::collector::{collect, read_stream, Log, Piece, SAYS};
 use super::gate;
 use super::launch::{self, Launched};
+use super::warm::WarmPool;
 use super::process::{self, Limits};
 use super::queue::{self, Claimed, Outcome};
 use super::retry::retry;
@@ -40,6 +41,7 @@ pub struct RunSettings {
     pub output_cap: u64,
     pub limits: Limits,
     pub lost_after: Duration,
+    pub warm_interpreters: usize,
 }
 
 impl RunSettings {
@@ -57,6 +59,7 @@ impl RunSettings {
                 processes: config.run_processes,
             },
             lost_after: Duration::from_secs(config.lost_after_seconds),
+            warm_interpreters: usize::from(config.warm_interpreters),
         }
     }
 }
@@ -86,6 +89,8 @@ pub struct Runner {
     /// Runs in progress here, each with the channel that asks it to end.
     running: Arc<Mutex<HashMap<i64, watch::Sender<Option<EndRequest>>>>>,
     closing: watch::Sender<bool>,
+    /// Pythons started for the scripts run last here, waiting for their next run.
+    pub warm: Arc<WarmPool>,
 }
 
 impl Runner {
@@ -95,6 +100,7 @@ impl Runner {
             events: installer.events.clone(),
             installer,
             slots: Arc::new(Semaphore::new(settings.workers)),
+            warm: Arc::new(WarmPool::new(settings.warm_interpreters)),
             settings: Arc::new(settings),
             instance,
             wake: Arc::default(),
@@ -139,7 +145,7 @@ impl Runner {
             retry(id, "marking the run running", 21, |n| Duration::from_millis(250 * n), || queue::start_held(&db, id, &instance, at)).await.unwrap_or(false)
         });
         let end = self.register(id);
-        let prelaunched = launch::prelaunch(&self.settings, &claimed);
+        let prelaunched = launch::prelaunch(&self.settings, &self.warm, &claimed);
         let this = self.clone();
         tokio::spawn(async move {
             this.execute(claimed, Start::Marking(marking, at), end, prelaunched).await;
@@ -227,6 +233,7 @@ impl Runner {
                 tracing::error!(%err, "heartbeat failed");
             }
             self.sweep(false).await;
+            self.warm.expire();
         }
     }
 
@@ -279,6 +286,7 @@ impl Runner {
     /// (status `stopped`, the log says why) and leaves the instance table.
     pub async fn shutdown(&self, grace: Duration) {
         self.closing.send_replace(true);
+        self.warm.clear();
         let idle = async {
             while !self.running.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -332,6 +340,11 @@ impl Runner {
             }
             self.events.publish(Event::ExecutionFinished { execution_id: id, status: outcome.status, exit_code: outcome.exit_code, at });
         }
+        // After the run, not beside it: a Python starting up would slow the script it serves.
+        if !*self.closing.borrow() {
+            let (warm, settings, script_id) = (self.warm.clone(), self.settings.clone(), claimed.script_id);
+            tokio::task::spawn_blocking(move || warm.fill(&settings, script_id));
+        }
     }
 
     async fn run(&self, claimed: &Claimed, start: &mut Start, mut end: watch::Receiver<Option<EndRequest>>, prelaunched: Option<Result<Launched, String>>) -> Outcome {
@@ -379,7 +392,7 @@ impl Runner {
                 if !gated && start.confirm(&self.events, claimed).await.is_none() {
                     return Err(HANDED_OVER_STOPPED.into());
                 }
-                launch::launch(&self.settings, claimed, gated)?
+                launch::launch(&self.settings, &self.warm, claimed, gated)?
             }
         };
         let Launched { mut child, group, gate: gate_pipe, workdir: _cleanup } = launched;
@@ -392,7 +405,7 @@ impl Runner {
             return Err(HANDED_OVER_STOPPED.into());
         }
         if let Some(pipe) = gate_pipe {
-            gate::open(pipe).await;
+            gate::open(pipe, &launch::run_variables(id, claimed.name.as_deref().unwrap_or_default())).await;
         }
         let limits = self.settings.limits;
 

@@ -119,10 +119,10 @@ async fn outcomes(backend: Backend) {
     assert_numbered(&log);
 
     // Nothing of the server's environment reaches the script: on its first run (the venv is
-    // made first) nor on its second (started behind the start gate, whose pipe and variable
-    // are gone before the script's first line).
-    let env = script(&app, &admin, "env", "import os, json, sys\nprint(json.dumps(sorted(os.environ)))\nprint(os.getcwd())\nprint(repr(sys.stdin.read()))\n").await;
-    for _ in 0..2 {
+    // made first), nor on its next ones (started behind the start gate, or kept warm since the
+    // last, whose pipe and variable are gone before the script's first line).
+    let env = script(&app, &admin, "env", "import os, json, sys\nprint(json.dumps(sorted(os.environ)))\nprint(os.getcwd())\nprint(repr(sys.stdin.read()))\nprint(os.environ['PYTASK_EXECUTION_ID'], os.environ['PYTASK_SCRIPT_NAME'])\n").await;
+    for _ in 0..3 {
         let run = finished(&app, &admin, start(&app, &admin, env.id).await.id).await;
         let log = log_of(&app, &admin, run.id).await;
         assert_eq!(run.status, ExecutionStatus::Succeeded, "{log:?}");
@@ -133,9 +133,10 @@ async fn outcomes(backend: Backend) {
         assert!(!keys.contains(&"DATABASE_URL".to_string()));
         // A fresh working directory per run, removed after.
         let workdir = stdout[1].to_string();
-        assert!(workdir.starts_with(app.data_dir.path().to_str().unwrap()) && workdir.ends_with(&format!("runs/{}", run.id)), "{workdir}");
+        assert!(workdir.starts_with(app.data_dir.path().join("runs").to_str().unwrap()), "{workdir}");
         assert!(!std::path::Path::new(&workdir).exists(), "the working directory is removed");
         assert_eq!(stdout[2], "''", "stdin is empty");
+        assert_eq!(stdout[3], format!("{} env", run.id), "the run's own variables");
     }
 }
 
@@ -610,4 +611,65 @@ async fn held_run_of_a_dead_instance_is_lost(backend: Backend) {
 
 on_both_backends!(held_run_of_a_dead_instance_is_lost);
 
-on_both_backends!(outcomes, stop_ends_the_whole_tree, limits, refusals, replay_across_reconnects, requirements_installed_first);
+/// Seconds since boot, as the kernel counts a process's start time.
+fn uptime() -> f64 {
+    std::fs::read_to_string("/proc/uptime").unwrap().split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// The script prints when its process started (seconds since boot) and a marker of its text.
+fn started_and(marker: &str) -> String {
+    format!("import os\nprint(int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19]) / os.sysconf('SC_CLK_TCK'))\nprint('{marker}', os.environ['PYTASK_EXECUTION_ID'])\n")
+}
+
+/// A run and, from its log, when its Python started and what it printed after.
+async fn run_reporting_start(app: &TestApp, admin: &Actor, script_id: i64) -> (Execution, f64, String) {
+    let run = finished(app, admin, start(app, admin, script_id).await.id).await;
+    let log = log_of(app, admin, run.id).await;
+    assert_eq!(run.status, ExecutionStatus::Succeeded, "{log:?}");
+    let stdout = texts(&log, LogStream::Stdout);
+    (run.clone(), stdout[0].parse().unwrap(), stdout[1].to_string())
+}
+
+/// After a run, the script's next one gets a Python started and waiting since (warm), with the
+/// script as it is now and its own variables; after an install swapped the venv, a fresh one.
+async fn warm_interpreter_serves_the_next_run(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let s = script(&app, &admin, "warm", &started_and("first")).await;
+    let (run, _, said) = run_reporting_start(&app, &admin, s.id).await;
+    assert_eq!(said, format!("first {}", run.id));
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let current = get_script(&app, &admin, s.id).await;
+    let edit = app.request(Method::PUT, &format!("/api/scripts/{}", s.id), Some(&admin)).json(&json!({"updated_at": current.updated_at, "content": started_and("edited")})).send().await.unwrap();
+    assert_eq!(edit.status(), 200);
+    let before = uptime();
+    let (run, started, said) = run_reporting_start(&app, &admin, s.id).await;
+    assert_eq!(said, format!("edited {}", run.id), "the script as it is now, with its own id");
+    assert!(started < before - 0.5, "a Python started before the run was asked for ({started} vs {before})");
+
+    // An install swaps the venv: the Python kept since the last run read the old one.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut events = connect(&app, &admin, &format!("/ws/scripts/{}", s.id)).await;
+    let install = app.request(Method::POST, &format!("/api/scripts/{}/dependencies/install", s.id), Some(&admin)).send().await.unwrap();
+    assert_eq!(install.status(), 202);
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(120), events.next()).await.expect("the install ends").unwrap().unwrap();
+        let Ok(text) = message.to_text() else { continue };
+        match serde_json::from_str::<Event>(text).unwrap() {
+            Event::InstallationFinished { .. } => break,
+            Event::InstallationError { error, .. } => panic!("{error}"),
+            _ => {}
+        }
+    }
+    let before = uptime();
+    let (run, started, said) = run_reporting_start(&app, &admin, s.id).await;
+    assert_eq!(said, format!("edited {}", run.id));
+    assert!(started >= before - 0.05, "a fresh Python after the venv changed ({started} vs {before})");
+}
+
+async fn get_script(app: &TestApp, admin: &Actor, id: i64) -> Script {
+    app.get_as(admin, &format!("/api/scripts/{id}")).await.json().await.unwrap()
+}
+
+on_both_backends!(outcomes, stop_ends_the_whole_tree, limits, refusals, replay_across_reconnects, requirements_installed_first, warm_interpreter_serves_the_next_run);

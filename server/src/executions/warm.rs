@@ -1,0 +1,130 @@
+//! Warm interpreters: after a run, its script's Python is started again behind the start gate
+//! (`gate`) in a fresh working directory and kept waiting, so the script's next run here skips
+//! the interpreter's start-up, most of the time from "run" to its first line. At most
+//! `PYTASK_WARM_INTERPRETERS` are kept, one per script, the least recently kept making room;
+//! one idle for `IDLE` is ended.
+//!
+//! A kept interpreter is used only if nothing it read while starting has changed: the venv is
+//! the same directory (an install swaps in a new one) and its site-packages unchanged (an
+//! uninstall edits it in place). The script itself is written only when the run takes it, and
+//! the run's own variables arrive through the gate, so it runs as a cold start would.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::launch::{self, Launched};
+use super::worker::RunSettings;
+use crate::deps::service::venv_dir;
+
+/// A kept interpreter unused this long is ended: it holds ~10 MB for a script not run lately.
+pub const IDLE: Duration = Duration::from_secs(10 * 60);
+
+/// What of a venv a starting Python has read: the directory itself, and its site-packages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fingerprint {
+    venv: (u64, u64),
+    site_packages: (u64, Option<SystemTime>),
+}
+
+fn fingerprint(venv: &Path) -> Option<Fingerprint> {
+    let dir = std::fs::metadata(venv).ok()?;
+    let site = std::fs::metadata(super::gate::site_packages(venv).ok()?).ok()?;
+    Some(Fingerprint { venv: (dir.dev(), dir.ino()), site_packages: (site.ino(), site.modified().ok()) })
+}
+
+struct Warm {
+    script_id: i64,
+    fingerprint: Fingerprint,
+    launched: Launched,
+    kept_at: Instant,
+}
+
+pub struct WarmPool {
+    capacity: usize,
+    kept: Mutex<Vec<Warm>>,
+}
+
+impl WarmPool {
+    pub fn new(capacity: usize) -> WarmPool {
+        WarmPool { capacity, kept: Mutex::default() }
+    }
+
+    /// The interpreter kept for the script, with `content` written as its script, if it is
+    /// still waiting and its venv is as it found it; else `None` (and a stale one is ended).
+    pub fn take(&self, settings: &RunSettings, script_id: i64, content: &str) -> Option<Launched> {
+        let mut warm = {
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            let at = kept.iter().position(|w| w.script_id == script_id)?;
+            kept.swap_remove(at)
+        };
+        let waiting = matches!(warm.launched.child.try_wait(), Ok(None));
+        let unchanged = fingerprint(&venv_dir(&settings.data_dir, script_id)).as_ref() == Some(&warm.fingerprint);
+        if !waiting || !unchanged || warm.kept_at.elapsed() > IDLE {
+            return None;
+        }
+        let script = launch::script_path(&warm.launched);
+        if let Err(err) = std::fs::write(&script, content) {
+            tracing::warn!(script_id, %err, "a warm interpreter's script could not be written; starting cold");
+            return None;
+        }
+        Some(warm.launched)
+    }
+
+    /// Keeps an interpreter waiting for the script's next run, unless one is kept already or
+    /// its venv is not ready; the oldest kept makes room.
+    pub fn fill(&self, settings: &RunSettings, script_id: i64) {
+        if self.capacity == 0 || self.holds(script_id) {
+            return;
+        }
+        let venv = venv_dir(&settings.data_dir, script_id);
+        // Ready: made, with the gate in it (a run with requirements has checked them already).
+        if super::gate::ensure(&venv).is_err() {
+            return;
+        }
+        let Some(found) = fingerprint(&venv) else { return };
+        let launched = match launch::launch_warm(settings, script_id) {
+            Ok(launched) => launched,
+            Err(err) => return tracing::warn!(script_id, %err, "a warm interpreter could not be started"),
+        };
+        let warm = Warm { script_id, fingerprint: found, launched, kept_at: Instant::now() };
+        // Ended outside the lock: dropping one kills its process.
+        let _made_room = {
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            if kept.iter().any(|w| w.script_id == script_id) {
+                return;
+            }
+            let oldest = (kept.len() >= self.capacity).then(|| kept.iter().enumerate().min_by_key(|(_, w)| w.kept_at).map(|(i, _)| i)).flatten();
+            let made_room = oldest.map(|i| kept.swap_remove(i));
+            kept.push(warm);
+            made_room
+        };
+    }
+
+    fn holds(&self, script_id: i64) -> bool {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner).iter().any(|w| w.script_id == script_id)
+    }
+
+    /// Ends those kept unused for `IDLE`.
+    pub fn expire(&self) {
+        let expired: Vec<Warm> = {
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            let (expired, fresh) = std::mem::take(&mut *kept).into_iter().partition(|w| w.kept_at.elapsed() > IDLE);
+            *kept = fresh;
+            expired
+        };
+        drop(expired);
+    }
+
+    /// Ends every kept interpreter (shutdown).
+    pub fn clear(&self) {
+        let all = std::mem::take(&mut *self.kept.lock().unwrap_or_else(PoisonError::into_inner));
+        drop(all);
+    }
+
+    /// How many are kept now.
+    pub fn len(&self) -> usize {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
