@@ -15,7 +15,7 @@ use app::model::{ExecutionStatus, Trigger};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 
 use crate::db::entities::{execution, instance};
@@ -217,6 +217,19 @@ pub async fn cancel_requested(db: &impl ConnectionTrait, id: i64) -> Result<bool
 pub async fn set_log_lines(db: &impl ConnectionTrait, id: i64, lines: i64) -> Result<(), sea_orm::DbErr> {
     execution::Entity::update_many().col_expr(execution::Column::LogLines, Expr::value(lines)).filter(execution::Column::Id.eq(id)).exec(db).await?;
     Ok(())
+}
+
+/// The scripts whose runs were queued last, most recent first (`limit` of them).
+pub async fn recent_scripts(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<i64>, sea_orm::DbErr> {
+    execution::Entity::find()
+        .select_only()
+        .column(execution::Column::ScriptId)
+        .group_by(execution::Column::ScriptId)
+        .order_by_desc(Expr::col(execution::Column::Id).max())
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await
 }
 
 /// How many runs are queued and how many running, across instances: one range of the

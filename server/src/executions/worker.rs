@@ -203,8 +203,25 @@ impl Runner {
             self.works.store(true, Ordering::Release);
             let this = self.clone();
             tokio::spawn(async move { this.dispatch().await });
+            let this = self.clone();
+            tokio::spawn(async move { this.warm_recent().await });
         }
         Ok(())
+    }
+
+    /// Warms the interpreters of the scripts run last, so their first runs after a restart
+    /// start warm too; the most recent is kept longest.
+    async fn warm_recent(&self) {
+        let Ok(limit) = u64::try_from(self.settings.warm_interpreters) else { return };
+        if limit == 0 {
+            return;
+        }
+        let recent = match queue::recent_scripts(&self.db, limit).await {
+            Ok(recent) => recent,
+            Err(err) => return tracing::warn!(%err, "the scripts run last could not be read; no interpreter is warmed at start"),
+        };
+        let (warm, settings) = (self.warm.clone(), self.settings.clone());
+        let _ = tokio::task::spawn_blocking(move || recent.into_iter().rev().for_each(|script_id| warm.fill(&settings, script_id))).await;
     }
 
     async fn sweep(&self, everyone_else: bool) {

@@ -510,6 +510,13 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
     assert_eq!(run.status, ExecutionStatus::Lost);
     assert!(run.error.as_deref().unwrap().contains("stopped without finishing"), "{:?}", run.error);
     assert_eq!(read_log(admin.clone(), run.id).await.len() as i64, kept, "the lines it had are kept");
+    // The script run last gets a Python kept waiting at start (a warm interpreter's directory).
+    let warm_dirs = || std::fs::read_dir(data.path().join("runs")).map(|dirs| dirs.flatten().filter(|d| d.file_name().to_string_lossy().starts_with("warm-")).count()).unwrap_or(0);
+    let begun = Instant::now();
+    while warm_dirs() == 0 {
+        assert!(begun.elapsed() < Duration::from_secs(30), "no interpreter was warmed at start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // SIGTERM mid-run: the run gets the grace period, is stopped, the log says why, exit 0.
     let run: Execution = client.post(format!("{base}/api/scripts/{}/execute", created.id)).header("cookie", cookie(&admin)).send().await.unwrap().json().await.unwrap();
@@ -532,6 +539,7 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
     assert!(row.try_get::<String>("", "error").unwrap().contains("shutting down"));
     let stored = read_log_direct(&db.url, run.id).await;
     assert!(stored >= 5);
+    assert_eq!(warm_dirs(), 0, "a clean shutdown ends the kept interpreters and removes their directories");
 }
 
 /// Lines stored for a run, read straight from the database (the server is down).
