@@ -5,8 +5,8 @@
 //! one idle for `IDLE` is ended.
 //!
 //! A kept interpreter is used only if nothing it read while starting has changed: the venv is
-//! the same directory (an install swaps in a new one) and its site-packages unchanged (an
-//! uninstall edits it in place). The script itself is written only when the run takes it, and
+//! the same directory (an install swaps in a new one), its `bin/python` the same file (a venv
+//! remade or repaired in place) and its site-packages unchanged (an uninstall edits it in place). The script itself is written only when the run takes it, and
 //! the run's own variables arrive through the gate, so it runs as a cold start would.
 
 use std::os::unix::fs::MetadataExt;
@@ -21,17 +21,25 @@ use crate::deps::service::venv_dir;
 /// A kept interpreter unused this long is ended: it holds ~10 MB for a script not run lately.
 pub const IDLE: Duration = Duration::from_secs(10 * 60);
 
-/// What of a venv a starting Python has read: the directory itself, and its site-packages.
+/// What of a venv a starting Python has read: the directory itself, the interpreter it was
+/// started as, and its site-packages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Fingerprint {
     venv: (u64, u64),
+    python: (u64, Option<SystemTime>),
     site_packages: (u64, Option<SystemTime>),
 }
 
 fn fingerprint(venv: &Path) -> Option<Fingerprint> {
     let dir = std::fs::metadata(venv).ok()?;
+    // The link itself, not its target: uv's `bin/python` is a symlink to the base interpreter.
+    let python = std::fs::symlink_metadata(venv.join("bin/python")).ok()?;
     let site = std::fs::metadata(super::gate::site_packages(venv).ok()?).ok()?;
-    Some(Fingerprint { venv: (dir.dev(), dir.ino()), site_packages: (site.ino(), site.modified().ok()) })
+    Some(Fingerprint {
+        venv: (dir.dev(), dir.ino()),
+        python: (python.ino(), python.modified().ok()),
+        site_packages: (site.ino(), site.modified().ok()),
+    })
 }
 
 struct Warm {
