@@ -6,8 +6,9 @@
 //!
 //! A kept interpreter is used only if nothing it read while starting has changed: the venv is
 //! the same directory (an install swaps in a new one), its `bin/python` the same file (a venv
-//! remade or repaired in place) and its site-packages unchanged (an uninstall edits it in place). The script itself is written only when the run takes it, and
-//! the run's own variables arrive through the gate, so it runs as a cold start would.
+//! remade or repaired in place) and its site-packages unchanged (an uninstall edits it in
+//! place). The script itself is written only when the run takes it, and the run's own variables
+//! arrive through the gate, so it runs as a cold start would.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::launch::{self, Launched};
 use super::worker::RunSettings;
 use crate::deps::service::venv_dir;
+use crate::deps::uv::venv_python;
 
 /// A kept interpreter unused this long is ended: it holds ~10 MB for a script not run lately.
 pub const IDLE: Duration = Duration::from_secs(10 * 60);
@@ -33,7 +35,7 @@ struct Fingerprint {
 fn fingerprint(venv: &Path) -> Option<Fingerprint> {
     let dir = std::fs::metadata(venv).ok()?;
     // The link itself, not its target: uv's `bin/python` is a symlink to the base interpreter.
-    let python = std::fs::symlink_metadata(venv.join("bin/python")).ok()?;
+    let python = std::fs::symlink_metadata(venv_python(venv)).ok()?;
     let site = std::fs::metadata(super::gate::site_packages(venv).ok()?).ok()?;
     Some(Fingerprint {
         venv: (dir.dev(), dir.ino()),
