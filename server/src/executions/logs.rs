@@ -7,6 +7,7 @@
 
 use app::model::{LogLine, LogStream};
 use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::sea_query::{Expr, Func, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::db::entities::execution_log_chunk;
@@ -106,21 +107,22 @@ pub async fn store(db: &impl ConnectionTrait, execution_id: i64, lines: &[LogLin
     Ok(())
 }
 
-/// Up to `limit` lines with seq > `after`, in order. Reads chunk by chunk, so a caller paging
-/// through a huge log holds one page at a time.
+/// Up to `limit` lines with seq > `after`, in order. Reads only the chunks that hold them (a
+/// page of a huge log costs one or two chunks, not the run's), so a caller paging through a
+/// million lines holds one page at a time and reads each chunk about once.
 pub async fn read_after(db: &impl ConnectionTrait, execution_id: i64, after: i64, limit: usize) -> Result<Vec<LogLine>, sea_orm::DbErr> {
     let mut lines = Vec::new();
     let mut from = after;
     while lines.len() < limit {
-        let chunks = execution_log_chunk::Entity::find()
-            .filter(execution_log_chunk::Column::ExecutionId.eq(execution_id))
-            .filter(execution_log_chunk::Column::LastSeq.gt(from))
-            .order_by_asc(execution_log_chunk::Column::FirstSeq)
-            .limit(16)
-            .all(db)
-            .await?;
+        let upto = from.saturating_add(i64::try_from(limit - lines.len()).unwrap_or(i64::MAX));
+        let mut chunks = covering(db, execution_id, from, upto).await?;
         if chunks.is_empty() {
-            break;
+            // Nothing stored right after `from`: a batch that could not be stored left a gap,
+            // or the log ends here. The next stored chunk, if there is one.
+            chunks = chunks_after(execution_id, from).limit(1).all(db).await?;
+            if chunks.is_empty() {
+                break;
+            }
         }
         for chunk in &chunks {
             for line in decode_chunk(chunk)? {
@@ -129,12 +131,35 @@ pub async fn read_after(db: &impl ConnectionTrait, execution_id: i64, after: i64
                     lines.push(line);
                 }
             }
-            if lines.len() >= limit {
-                break;
-            }
         }
     }
     Ok(lines)
+}
+
+/// The chunks after `from` in order.
+fn chunks_after(execution_id: i64, from: i64) -> sea_orm::Select<execution_log_chunk::Entity> {
+    execution_log_chunk::Entity::find()
+        .filter(execution_log_chunk::Column::ExecutionId.eq(execution_id))
+        .filter(execution_log_chunk::Column::LastSeq.gt(from))
+        .order_by_asc(execution_log_chunk::Column::FirstSeq)
+}
+
+/// The chunks that hold lines `from + 1 ..= upto`: from the one where `from + 1` lies (the last
+/// to begin at or before it, found in the primary key) to the last that begins by `upto`.
+async fn covering(db: &impl ConnectionTrait, execution_id: i64, from: i64, upto: i64) -> Result<Vec<execution_log_chunk::Model>, sea_orm::DbErr> {
+    use execution_log_chunk::Column;
+    let start = Query::select()
+        .expr(Expr::col(Column::FirstSeq).max())
+        .from(execution_log_chunk::Entity)
+        .and_where(Column::ExecutionId.eq(execution_id))
+        .and_where(Column::FirstSeq.lte(from.saturating_add(1)))
+        .to_owned();
+    let start = Func::coalesce([SimpleExpr::SubQuery(None, Box::new(start.into_sub_query_statement())), Expr::val(i64::MIN).into()]);
+    chunks_after(execution_id, from)
+        .filter(Expr::col(Column::FirstSeq).gte(start))
+        .filter(Column::FirstSeq.lte(upto))
+        .all(db)
+        .await
 }
 
 #[cfg(test)]

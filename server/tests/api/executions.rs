@@ -1,9 +1,10 @@
 //! Listing and reading runs: filters, order, pages, and refused parameters.
 
-use app::model::{Execution, ExecutionPage, ExecutionStatus, Script};
+use app::model::{Execution, ExecutionPage, ExecutionStatus, LogLine, LogPage, LogStream, Script};
 use reqwest::Method;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
+use server::executions::logs;
 
 use crate::helpers::{error_of, spawn_app_with, Backend, TestApp};
 use crate::on_both_backends;
@@ -66,4 +67,41 @@ async fn filters_order_and_pages(backend: Backend) {
     }
 }
 
-on_both_backends!(filters_order_and_pages);
+/// A stored log read back a page at a time, from every `after`, with pages that begin and end
+/// inside chunks, span several, and cross a gap (a batch that could not be stored).
+async fn log_pages_across_chunks_and_gaps(backend: Backend) {
+    let app = spawn_app_with(backend, &["--role", "web"]).await;
+    let admin = app.setup_admin().await;
+    let response = app.request(Method::POST, "/api/scripts", Some(&admin)).json(&json!({ "name": "Chatty" })).send().await.unwrap();
+    let script_id = response.json::<Script>().await.unwrap().id;
+    insert_run(&app, script_id, "succeeded", 0).await;
+    let id = app.get_as(&admin, "/api/executions").await.json::<ExecutionPage>().await.unwrap().items[0].id;
+    let at = chrono::Utc::now();
+    // Chunks of 1, 7 and 3 lines, then lines 12..=20 lost, then chunks of 5 and 1.
+    let stored: Vec<i64> = (1..=11).chain(21..=26).collect();
+    for range in [1..=1, 2..=8, 9..=11, 21..=25, 26..=26] {
+        let lines: Vec<LogLine> = range.map(|seq| LogLine { seq, stream: LogStream::Stdout, line: format!("line {seq}"), at }).collect();
+        logs::store(&app.db, id, &lines).await.unwrap();
+    }
+    for limit in [1, 2, 3, 4, 9, 30] {
+        for start in [0, 1, 4, 8, 11, 15, 20, 25, 26] {
+            let mut after = start;
+            let mut seen = Vec::new();
+            loop {
+                let page: LogPage = app.get_as(&admin, &format!("/api/executions/{id}/logs?after={after}&limit={limit}")).await.json().await.unwrap();
+                assert!(page.lines.len() <= limit, "after={after} limit={limit}: a page longer than asked");
+                assert!(page.lines.iter().all(|l| l.line == format!("line {}", l.seq)));
+                seen.extend(page.lines.iter().map(|l| l.seq));
+                if page.complete {
+                    break;
+                }
+                assert!(page.next_after > after, "after={after} limit={limit}: no progress");
+                after = page.next_after;
+            }
+            let expected: Vec<i64> = stored.iter().copied().filter(|&seq| seq > start).collect();
+            assert_eq!(seen, expected, "from after={start} in pages of {limit}");
+        }
+    }
+}
+
+on_both_backends!(filters_order_and_pages, log_pages_across_chunks_and_gaps);
