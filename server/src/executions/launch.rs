@@ -24,13 +24,22 @@ pub struct Launched {
 }
 
 /// For a held run whose venv needs no requirement check (a database read): its Python, kept
-/// warm (`warm`) or started behind the gate at once, by the caller that queued the run, before
-/// the run's insert is even sent. `None`: the worker's task takes the usual way.
-pub fn prelaunch(settings: &RunSettings, warm: &WarmPool, claimed: &Claimed) -> Option<Result<Launched, String>> {
-    if claimed.requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, claimed.script_id)).exists() {
+/// warm (`warm`) or started behind the gate at once, by the request that queues the run, before
+/// the run's insert is even sent; so in a working directory named for no run yet. `None`: the
+/// worker's task takes the usual way.
+pub fn prelaunch(settings: &RunSettings, warm: &WarmPool, script_id: i64, requirements: i64, content: &str) -> Option<Result<Launched, String>> {
+    if requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, script_id)).exists() {
         return None;
     }
-    gate_ready(settings, claimed.id, claimed.script_id).then(|| launch(settings, warm, claimed, true))
+    if let Err(err) = gate::ensure(&venv_dir(&settings.data_dir, script_id)) {
+        tracing::warn!(script_id, %err, "the start gate could not be put in the venv; the run starts once marked running");
+        return None;
+    }
+    if let Some(launched) = warm.take(settings, script_id, content) {
+        return Some(Ok(launched));
+    }
+    let workdir = settings.data_dir.join("runs").join(format!("starting-{}", uuid::Uuid::new_v4()));
+    Some(start(settings, script_id, workdir, Some(content), Vec::new(), true))
 }
 
 /// The start gate is in the script's venv (put there if it was not).

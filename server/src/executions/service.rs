@@ -83,8 +83,9 @@ fn to_api(run: execution::Model, script_name: Option<String>) -> Execution {
 /// Queues a run of an active script and sees it taken: by an idle worker of this instance at
 /// once (queued held by it, see `Runner::idle_slot`), else by the next free worker anywhere.
 ///
-/// On PostgreSQL a held run's id is taken from the sequence first, so its Python starts behind
-/// the gate (`gate`) while the run is inserted; the gate opens only once it is stored.
+/// A held run's Python starts behind the gate (`gate`) before the run is inserted (on
+/// PostgreSQL under an id taken from the sequence first); the gate opens only once the run is
+/// stored and marked `running`.
 pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, trigger: Trigger) -> Result<Execution, ExecutionError> {
     let slot = runner.idle_slot();
     // A refused run leaves a gap in the ids, as any rolled-back insert would.
@@ -97,6 +98,8 @@ pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, tri
         runner.wake();
         return Ok(to_api(run, Some(script.name)));
     };
+    // Its Python starts first: its start-up, the longest part by far, overlaps the insert.
+    let prelaunched = runner.prelaunch(script_id, script.requirements, &script.content);
     // What a claim would have read with the run.
     let (name, content, timeout_seconds, requirements) = (script.name.clone(), script.content, script.timeout_seconds, script.requirements);
     let claimed = move |id| Claimed { id, script_id, name: Some(name), content: Some(content), timeout_seconds, requirements };
@@ -108,15 +111,16 @@ pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, tri
         match reserved {
             Some(id) => {
                 let (stored, on_stored) = tokio::sync::oneshot::channel();
-                runner.start_held(claimed(id), slot, Some(on_stored));
+                runner.start_held(claimed(id), slot, Some(on_stored), prelaunched);
                 // A failed insert drops `stored`: the held run ends without a trace.
                 let run = queue::enqueue(&db, script_id, trigger, holder, Some(id)).await?;
                 let _ = stored.send(());
                 Ok(run)
             }
             None => {
+                // A failed insert drops `prelaunched`: its Python is killed behind the gate.
                 let run = queue::enqueue(&db, script_id, trigger, holder, None).await?;
-                runner.start_held(claimed(run.id), slot, None);
+                runner.start_held(claimed(run.id), slot, None, prelaunched);
                 Ok::<_, sea_orm::DbErr>(run)
             }
         }

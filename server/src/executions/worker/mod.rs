@@ -17,7 +17,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tokio::sync::{oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use self::run::Start;
-use super::launch;
+use super::launch::{self, Launched};
 use super::process::Limits;
 use super::queue::{self, Claimed};
 use super::retry::retry;
@@ -125,10 +125,17 @@ impl Runner {
         self.slots.clone().try_acquire_owned().ok()
     }
 
-    /// Runs a run queued held by this instance in `slot`. With `stored`, the run is still being
-    /// inserted under its reserved id: it is marked `running` once that fires, and refused (its
-    /// Python ended behind the gate, nothing written) if it is dropped instead.
-    pub fn start_held(&self, claimed: Claimed, slot: OwnedSemaphorePermit, stored: Option<oneshot::Receiver<()>>) {
+    /// The Python of a run about to be queued held, started behind the gate before the run is
+    /// even stored (see `launch::prelaunch`); handed to `start_held` with the run.
+    pub fn prelaunch(&self, script_id: i64, requirements: i64, content: &str) -> Option<Result<Launched, String>> {
+        launch::prelaunch(&self.settings, &self.warm, script_id, requirements, content)
+    }
+
+    /// Runs a run queued held by this instance in `slot`, with its Python if `prelaunch` started
+    /// one. With `stored`, the run is still being inserted under its reserved id: it is marked
+    /// `running` once that fires, and refused (its Python ended behind the gate, nothing
+    /// written) if it is dropped instead.
+    pub fn start_held(&self, claimed: Claimed, slot: OwnedSemaphorePermit, stored: Option<oneshot::Receiver<()>>, prelaunched: Option<Result<Launched, String>>) {
         let at = queue::now();
         let (db, instance, id) = (self.db.clone(), self.instance.clone(), claimed.id);
         // Written while the process starts; the run is shown `running` (and its lines) only
@@ -142,7 +149,6 @@ impl Runner {
             retry(id, "marking the run running", 21, |n| Duration::from_millis(250 * n), || queue::start_held(&db, id, &instance, at)).await.unwrap_or(false)
         });
         let end = self.register(id);
-        let prelaunched = launch::prelaunch(&self.settings, &self.warm, &claimed);
         let this = self.clone();
         tokio::spawn(async move {
             this.execute(claimed, Start::Marking(marking, at), end, prelaunched).await;
