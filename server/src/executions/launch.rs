@@ -31,8 +31,7 @@ pub fn prelaunch(settings: &RunSettings, warm: &WarmPool, script_id: i64, requir
     if requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, script_id)).exists() {
         return None;
     }
-    if let Err(err) = gate::ensure(&venv_dir(&settings.data_dir, script_id)) {
-        tracing::warn!(script_id, %err, "the start gate could not be put in the venv; the run starts once marked running");
+    if !gate_ready(settings, script_id) {
         return None;
     }
     if let Some(launched) = warm.take(settings, script_id, content) {
@@ -43,9 +42,9 @@ pub fn prelaunch(settings: &RunSettings, warm: &WarmPool, script_id: i64, requir
 }
 
 /// The start gate is in the script's venv (put there if it was not).
-pub fn gate_ready(settings: &RunSettings, id: i64, script_id: i64) -> bool {
+pub fn gate_ready(settings: &RunSettings, script_id: i64) -> bool {
     gate::ensure(&venv_dir(&settings.data_dir, script_id))
-        .inspect_err(|err| tracing::warn!(execution_id = id, %err, "the start gate could not be put in the venv; the run starts once marked running"))
+        .inspect_err(|err| tracing::warn!(script_id, %err, "the start gate could not be put in the venv; the run starts once marked running"))
         .is_ok()
 }
 

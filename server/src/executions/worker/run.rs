@@ -100,7 +100,7 @@ impl Runner {
                 }
                 // A held run's Python starts behind the gate while the run is marked `running`;
                 // without the gate it waits for the mark: no line of a script runs before that.
-                let gated = matches!(start, Start::Marking(..)) && launch::gate_ready(&self.settings, id, script_id);
+                let gated = matches!(start, Start::Marking(..)) && launch::gate_ready(&self.settings, script_id);
                 if !gated && start.confirm(&self.events, claimed).await.is_none() {
                     return Err(HANDED_OVER_STOPPED.into());
                 }
