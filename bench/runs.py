@@ -9,9 +9,9 @@ Python, side by side in one process, as ratios against the SPEC targets:
    "stored", that time plus the server's own time to write the batch (from /metrics,
    `pytask_log_batch_store_seconds`, read after each round): an upper bound, since the write
    began before the frame arrived;
-2. throughput: a script printing 1,000,000 lines, POST → `execution_finished`, every line
-   stored and streamed to a connected viewer, against the bare run reading its whole output
-   (target ≤ 2×); run twice, with the server's RSS before, after the first and after the second
+2. throughput: a script printing 1,000,000 lines, POST → the later of `execution_finished`
+   (every line stored) and the connected viewer having every line, against the bare run reading
+   its whole output (target ≤ 2×); run twice, with the server's RSS before, after the first and after the second
    (target: flat, no growth with the log's length);
 3. 20 concurrent runs of a script printing 20,000 lines, all finished, against 20 bare runs at
    once.
@@ -247,8 +247,10 @@ def main():
         print(f"   the script's first statement ran {started * 1000:.1f} ms after the POST (bare: {bare_started * 1000:.1f} ms after Popen); "
               f"the server's read of the line to the WebSocket: {relayed * 1000:.2f} ms")
     app_time, bare_time, streamed, rss = results["many"]
-    print(f"2. {args.lines:,} lines (second run): app {app_time:.2f} s (viewer had all at {streamed:.2f} s), bare {bare_time:.2f} s "
-          f"→ {app_time / bare_time:.2f}× (target ≤ 2); server RSS before / after run 1 / after run 2: "
+    # Done when every line is stored (the run finished) and streamed (the viewer had them all).
+    done = max(app_time, streamed)
+    print(f"2. {args.lines:,} lines (second run): finished {app_time:.2f} s, viewer had all at {streamed:.2f} s, bare {bare_time:.2f} s "
+          f"→ {done / bare_time:.2f}× (target ≤ 2); server RSS before / after run 1 / after run 2: "
           + " / ".join(f"{kb / 1024:.1f}" for kb in rss) + " MB")
     app_many, bare_many = results["concurrent"]
     print(f"3. {args.concurrent} concurrent runs × 20,000 lines: app {app_many:.2f} s, bare {bare_many:.2f} s → {app_many / bare_many:.2f}×")
