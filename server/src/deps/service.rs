@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use app::model::{Dependency, DependencyCheck, DependencyState, DependencyUpdate, Event, InstalledPackage, NewDependency};
 use chrono::{SubsecRound, Utc};
@@ -30,6 +30,8 @@ pub struct Installs {
     /// Held for writing across a venv swap (two renames), for reading while `check` asks uv
     /// what a live venv holds: between the renames there is no live venv, and uv would say so.
     swap: tokio::sync::RwLock<()>,
+    /// Told each script whose install or uninstall ended: its venv may have changed.
+    changed: OnceLock<Box<dyn Fn(i64) + Send + Sync>>,
 }
 
 /// Held while a script's venv is being changed; frees the script when dropped.
@@ -39,6 +41,12 @@ pub struct InstallSlot {
 }
 
 impl Installs {
+    /// What to tell when a script's install or uninstall ends (set once: the worker keeps
+    /// Pythons started from these venvs).
+    pub fn on_changed(&self, hook: impl Fn(i64) + Send + Sync + 'static) {
+        let _ = self.changed.set(Box::new(hook));
+    }
+
     pub fn claim(self: &Arc<Self>, script_id: i64) -> Result<InstallSlot, DepsError> {
         // The lock only guards a set insert/remove, which cannot leave it half-changed.
         let mut busy = self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -52,6 +60,9 @@ impl Installs {
 impl Drop for InstallSlot {
     fn drop(&mut self) {
         self.installs.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.script_id);
+        if let Some(changed) = self.installs.changed.get() {
+            changed(self.script_id);
+        }
     }
 }
 

@@ -4,11 +4,13 @@
 //! `PYTASK_WARM_INTERPRETERS` are kept, one per script, the least recently kept making room;
 //! one idle for `IDLE` is ended.
 //!
-//! A kept interpreter is used only if nothing it read while starting has changed: the venv is
-//! the same directory (an install swaps in a new one), its `bin/python` the same file (a venv
-//! remade or repaired in place) and its site-packages unchanged (an uninstall edits it in
-//! place). The script itself is written only when the run takes it, and the run's own variables
-//! arrive through the gate, so it runs as a cold start would.
+//! A kept interpreter is used only if nothing it read while starting has changed: the venv is the
+//! same directory (an install swaps in a new one), its `bin/python` the same file (a venv remade or
+//! repaired in place) and its site-packages unchanged (an uninstall edits it in place). When an
+//! install or uninstall of the script ends, a kept Python it made stale is replaced at once
+//! (`renew`), so the run after an install is warm too. The script itself is written only when the
+//! run takes it, and the run's own variables arrive through the gate, so it runs as a cold start
+//! would.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -110,6 +112,23 @@ impl WarmPool {
             kept.push(warm);
             made_room
         };
+    }
+
+    /// The script's venv may have changed (its install or uninstall ended): a Python kept for
+    /// it that read the old one is ended, and one is started from the venv as it is now.
+    pub fn renew(&self, settings: &RunSettings, script_id: i64) {
+        let now = fingerprint(&venv_dir(&settings.data_dir, script_id));
+        let stale = {
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(at) = kept.iter().position(|w| w.script_id == script_id) else { return };
+            if now.as_ref() == Some(&kept[at].fingerprint) {
+                return;
+            }
+            kept.swap_remove(at)
+        };
+        // Ended before its replacement starts: the two never wait side by side.
+        drop(stale);
+        self.fill(settings, script_id);
     }
 
     fn holds(&self, script_id: i64) -> bool {

@@ -639,7 +639,8 @@ async fn run_reporting_start(app: &TestApp, admin: &Actor, script_id: i64) -> (E
 }
 
 /// After a run, the script's next one gets a Python started and waiting since (warm), with the
-/// script as it is now and its own variables; after an install swapped the venv, a fresh one.
+/// script as it is now and its own variables; after an install swapped the venv, one started
+/// from the new venv once the install ended, not the one kept since before.
 async fn warm_interpreter_serves_the_next_run(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
@@ -658,6 +659,13 @@ async fn warm_interpreter_serves_the_next_run(backend: Backend) {
 
     // An install swaps the venv: the Python kept since the last run read the old one.
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    let warm_dirs = || -> std::collections::HashSet<std::ffi::OsString> {
+        let runs = std::fs::read_dir(app.data_dir.path().join("runs")).unwrap();
+        runs.flatten().map(|d| d.file_name()).filter(|name| name.to_string_lossy().starts_with("warm-")).collect()
+    };
+    let kept = warm_dirs();
+    assert_eq!(kept.len(), 1, "one Python kept since the last run");
+    let posted = uptime();
     let mut events = connect(&app, &admin, &format!("/ws/scripts/{}", s.id)).await;
     let install = app.request(Method::POST, &format!("/api/scripts/{}/dependencies/install", s.id), Some(&admin)).send().await.unwrap();
     assert_eq!(install.status(), 202);
@@ -670,10 +678,17 @@ async fn warm_interpreter_serves_the_next_run(backend: Backend) {
             _ => {}
         }
     }
+    let begun = Instant::now();
+    while warm_dirs().is_subset(&kept) {
+        assert!(begun.elapsed() < Duration::from_secs(30), "no Python was started from the new venv");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(warm_dirs().is_disjoint(&kept), "the Python that read the old venv is ended");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let before = uptime();
     let (run, started, said) = run_reporting_start(&app, &admin, s.id).await;
     assert_eq!(said, format!("edited {}", run.id));
-    assert!(started >= before - 0.05, "a fresh Python after the venv changed ({started} vs {before})");
+    assert!(started > posted && started < before - 0.5, "a Python started after the install, before the run ({posted} < {started} < {before})");
 }
 
 async fn get_script(app: &TestApp, admin: &Actor, id: i64) -> Script {

@@ -92,13 +92,24 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(db: DatabaseConnection, installer: Installer, settings: RunSettings, instance: Arc<str>) -> Runner {
+        let settings = Arc::new(settings);
+        let warm = Arc::new(WarmPool::new(settings.warm_interpreters));
+        // A Python kept for a script whose venv an install just changed is replaced, so the
+        // script's next run is still warm. Off the installer's task: it starts a process.
+        let (pool, kept_for) = (warm.clone(), settings.clone());
+        installer.installs.on_changed(move |script_id| {
+            let (pool, settings) = (pool.clone(), kept_for.clone());
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn_blocking(move || pool.renew(&settings, script_id));
+            }
+        });
         Runner {
             db,
             events: installer.events.clone(),
             installer,
             slots: Arc::new(Semaphore::new(settings.workers)),
-            warm: Arc::new(WarmPool::new(settings.warm_interpreters)),
-            settings: Arc::new(settings),
+            warm,
+            settings,
             instance,
             wake: Arc::default(),
             works: Arc::default(),
