@@ -127,8 +127,10 @@ pub async fn stop(
 #[into_params(parameter_in = Query)]
 pub struct LogQuery {
     /// Only lines with a greater `seq` (default 0: from the start).
+    #[param(minimum = 0)]
     after: Option<i64>,
     /// Lines at most, 1 to 10000 (default 1000). Not used with `format=text`.
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<u64>,
     /// `json` (default) or `text`: the whole log as a plain-text download.
     #[param(inline)]
