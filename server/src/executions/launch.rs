@@ -28,17 +28,11 @@ pub struct Launched {
 /// the run's insert is even sent; so in a working directory named for no run yet. `None`: the
 /// worker's task takes the usual way.
 pub fn prelaunch(settings: &RunSettings, warm: &WarmPool, script_id: i64, requirements: i64, content: &str) -> Option<Result<Launched, String>> {
-    if requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, script_id)).exists() {
+    if requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, script_id)).exists() || !gate_ready(settings, script_id) {
         return None;
-    }
-    if !gate_ready(settings, script_id) {
-        return None;
-    }
-    if let Some(launched) = warm.take(settings, script_id, content) {
-        return Some(Ok(launched));
     }
     let workdir = settings.data_dir.join("runs").join(format!("starting-{}", uuid::Uuid::new_v4()));
-    Some(start(settings, script_id, workdir, Some(content), Vec::new(), true))
+    Some(behind_gate(settings, warm, script_id, content, workdir))
 }
 
 /// The start gate is in the script's venv (put there if it was not).
@@ -55,14 +49,20 @@ pub fn launch(settings: &RunSettings, warm: &WarmPool, claimed: &Claimed, gated:
     let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
         return Err("the script was deleted before the run started".into());
     };
-    if gated {
-        if let Some(launched) = warm.take(settings, claimed.script_id, content) {
-            return Ok(launched);
-        }
-    }
     let workdir = settings.data_dir.join("runs").join(claimed.id.to_string());
-    let variables = if gated { Vec::new() } else { run_variables(claimed.id, name) };
-    start(settings, claimed.script_id, workdir, Some(content), variables, gated)
+    if gated {
+        return behind_gate(settings, warm, claimed.script_id, content, workdir);
+    }
+    start(settings, claimed.script_id, workdir, Some(content), run_variables(claimed.id, name), false)
+}
+
+/// The script's warm Python if one is kept, else one started now behind the gate in `workdir`;
+/// its variables come through the gate.
+fn behind_gate(settings: &RunSettings, warm: &WarmPool, script_id: i64, content: &str, workdir: PathBuf) -> Result<Launched, String> {
+    match warm.take(settings, script_id, content) {
+        Some(launched) => Ok(launched),
+        None => start(settings, script_id, workdir, Some(content), Vec::new(), true),
+    }
 }
 
 /// A Python for the script's next run, waiting behind the gate in a working directory of its
