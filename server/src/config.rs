@@ -115,7 +115,7 @@ pub struct Config {
     #[arg(long, env = "PYTASK_ROLE", value_enum, default_value_t = InstanceRole::All, global = true)]
     pub role: InstanceRole,
 
-    /// Directory of the built web assets (wasm, JS, CSS) made by `cargo leptos build`.
+    /// Directory of the built web assets (wasm, JS, CSS) made by `scripts/build`.
     #[arg(long, env = "PYTASK_SITE_ROOT", default_value = "target/site", global = true)]
     pub site_root: PathBuf,
 
