@@ -51,6 +51,14 @@ test('make a schedule by typing its expression, then edit, pause, resume and del
   await expect(preview(page).locator('.fire-times li')).toHaveCount(5);
   await expect(preview(page).getByText('Next 5 runs · Europe/Berlin')).toBeVisible();
 
+  // Both day fields set: the words say whether a day must match both fields, as in cron…
+  await expr.fill('0 0 22 * */2');
+  await expect(preview(page).locator('.cron-description')).toHaveText('At 00:00, on the 22nd if it is a Sunday, Tuesday, Thursday or Saturday.');
+  await page.screenshot({ path: 'end2end/screenshots/schedules-day-rule.png', fullPage: true });
+  // …or either of them.
+  await expr.fill('0 0 1 * MON');
+  await expect(preview(page).locator('.cron-description')).toHaveText('At 00:00, on the 1st, or on Mondays.');
+
   // A preset fills the field.
   await page.getByRole('button', { name: 'Every 15 minutes' }).click();
   await expect(expr).toHaveValue('*/15 * * * *');

@@ -1,6 +1,10 @@
 //! Cron expressions as PyTask accepts them: the 5-field Vixie dialect (ranges, lists, steps,
-//! `JAN`/`MON` names, `@hourly`…`@yearly`, day-of-month OR day-of-week), evaluated in an IANA
-//! zone.
+//! `JAN`/`MON` names, `@hourly`…`@yearly`), evaluated in an IANA zone.
+//!
+//! The two day fields combine as in Vixie and Debian cron (`DayRule`): when either starts with
+//! `*` (`*`, `*/2`), a day must match both; when neither does, matching one is enough. croner
+//! tells a plain `*` apart itself but counts `*/2` as restricted, so `parse` sets its AND switch
+//! from the fields' first characters.
 //!
 //! croner matches expressions and describes them in words; it also knows Quartz extensions
 //! (`L`, `W`, `#`, `?`, seconds, years), which `parse` refuses before croner sees them, so every
@@ -41,7 +45,39 @@ pub struct Cron {
     pub expression: String,
     pub zone: Tz,
     cron: croner::Cron,
+    days: Days,
 }
+
+/// How a day is chosen when both day fields are set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayRule {
+    /// One of the two fields starts with `*`: a day must match both (`0 0 22 * */2`: the 22nd,
+    /// if it is a Sunday, Tuesday, Thursday or Saturday).
+    Both,
+    /// Neither starts with `*`: either is enough (`0 0 1 * MON`: the 1st, and every Monday).
+    Either,
+}
+
+/// The days an expression fires on: the values of its two day fields, and how they combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Days {
+    /// Bit `n` set: the `n`th of the month (1–31).
+    pub of_month: u64,
+    /// Bit `n` set: weekday `n`, Sunday 0 (a `7` in the field is folded onto 0).
+    pub of_week: u64,
+    pub rule: DayRule,
+}
+
+/// The five fields of each macro, as Vixie cron expands them.
+const MACROS: &[(&str, &str)] = &[
+    ("@yearly", "0 0 1 1 *"),
+    ("@annually", "0 0 1 1 *"),
+    ("@monthly", "0 0 1 * *"),
+    ("@weekly", "0 0 * * 0"),
+    ("@daily", "0 0 * * *"),
+    ("@midnight", "0 0 * * *"),
+    ("@hourly", "0 * * * *"),
+];
 
 const ACCEPTED: &str = "5 fields (minute hour day-of-month month day-of-week) or one of @hourly @daily @weekly @monthly @yearly";
 
@@ -72,11 +108,11 @@ impl Cron {
     pub fn parse(expression: &str, zone: &str) -> Result<Cron, CronError> {
         let zone = parse_zone(zone)?;
         let expression = normalise(expression)?;
-        let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).dom_and_dow(false).build();
-        // croner knows every macro Vixie has but `@midnight`, which is `@daily` by another name.
-        let for_croner = if expression == "@midnight" { "@daily" } else { expression.as_str() };
-        let cron = parser.parse(for_croner).map_err(|err| CronError::Expression(format!("`{expression}` is not a valid cron expression: {err}")))?;
-        let cron = Cron { expression, zone, cron };
+        let fields = expand(&expression);
+        let days = days(&fields).map_err(CronError::Expression)?;
+        let cron = croner_parse(&plain_lists(&fields, days).map_err(CronError::Expression)?, days.rule == DayRule::Both)
+            .map_err(|err| CronError::Expression(format!("`{expression}` is not a valid cron expression: {err}")))?;
+        let cron = Cron { expression, zone, cron, days };
         // An expression that can never match (`0 0 30 2 *`) would be a schedule that never runs.
         if cron.next_local(Utc::now().naive_utc()).is_none() {
             return Err(CronError::Expression(format!("`{}` never fires: no date matches it", cron.expression)));
@@ -84,9 +120,20 @@ impl Cron {
         Ok(cron)
     }
 
-    /// The expression in words, e.g. "At 09:30, on Monday through Friday."
+    /// The expression in words, e.g. "At 09:30, on Monday to Friday.", saying how the two day
+    /// fields combine when both are set ("on the 22nd if it is a Sunday or Tuesday").
     pub fn describe(&self) -> String {
-        self.cron.describe()
+        let fields = expand(&self.expression);
+        // croner words the time and the months; the days are worded here, where the rule is known.
+        let timing = croner_parse(&format!("{} {} * {} *", fields[0], fields[1], fields[3]), false)
+            .map(|cron| cron.describe())
+            .unwrap_or_else(|_| self.cron.describe());
+        words::with_days(&timing, fields[3] != "*", words::days(self.days).as_deref())
+    }
+
+    /// The days it fires on.
+    pub fn days(&self) -> Days {
+        self.days
     }
 
     /// The first fire time strictly after `after`, or none if the expression never fires again.
@@ -178,6 +225,37 @@ pub fn zone_names() -> Vec<&'static str> {
     names
 }
 
+fn croner_parse(fields: &str, days_and: bool) -> Result<croner::Cron, croner::errors::CronError> {
+    CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).dom_and_dow(days_and).build().parse(fields)
+}
+
+/// The five fields of a normalised expression (a macro's expansion).
+fn expand(expression: &str) -> Vec<&str> {
+    let fields = MACROS.iter().find(|(name, _)| *name == expression).map_or(expression, |(_, fields)| fields);
+    fields.split(' ').collect()
+}
+
+/// The day fields' values, and the rule Vixie cron applies to them: it looks only at whether a
+/// field's first character is `*`, so `*/2` and `*,5` count as "starting with `*`".
+fn days(fields: &[&str]) -> Result<Days, String> {
+    let of_month = field_values(fields[2], &FIELDS[2])?;
+    let mut of_week = field_values(fields[4], &FIELDS[4])?;
+    if of_week & (1 << 7) != 0 {
+        of_week = (of_week & !(1 << 7)) | 1;
+    }
+    let rule = if fields[2].starts_with('*') || fields[4].starts_with('*') { DayRule::Both } else { DayRule::Either };
+    Ok(Days { of_month, of_week, rule })
+}
+
+/// The expression croner matches: each field as the plain list of the values it holds, so only
+/// this module's reading of names, ranges and steps counts (croner's differs: `0-SUN` is every
+/// day to it, `*,13` an error); how the day fields combine is passed to croner beside it.
+fn plain_lists(fields: &[&str], days: Days) -> Result<String, String> {
+    let list = |bits: u64, field: &Field| (field.min..=field.max).filter(|v| bits & (1 << v) != 0).map(|v| v.to_string()).collect::<Vec<_>>().join(",");
+    let values = |index: usize| field_values(fields[index], &FIELDS[index]).map(|bits| list(bits, &FIELDS[index]));
+    Ok([values(0)?, values(1)?, list(days.of_month, &FIELDS[2]), values(3)?, list(days.of_week, &FIELDS[4])].join(" "))
+}
+
 /// Checks the dialect field by field and gives the expression back in its stored form.
 fn normalise(raw: &str) -> Result<String, CronError> {
     let fields: Vec<&str> = raw.split_whitespace().collect();
@@ -191,7 +269,7 @@ fn normalise(raw: &str) -> Result<String, CronError> {
         },
         [_, _, _, _, _] => {
             for (text, field) in fields.iter().zip(&FIELDS) {
-                check_field(text, field).map_err(|why| CronError::Expression(format!("{} field `{}`: {why}", field.name, text.escape_default())))?;
+                field_values(text, field).map_err(|why| CronError::Expression(format!("{} field `{}`: {why}", field.name, text.escape_default())))?;
             }
             Ok(fields.join(" "))
         }
@@ -204,8 +282,10 @@ fn normalise(raw: &str) -> Result<String, CronError> {
     }
 }
 
-/// One field: a comma list of `*`, `N`, `N-M`, each optionally `/STEP`.
-fn check_field(text: &str, field: &Field) -> Result<(), String> {
+/// One field: a comma list of `*`, `N`, `N-M`, each optionally `/STEP`; gives the values it
+/// holds as bits. `N/STEP` runs from N to the field's end, as cronie and croner read it.
+fn field_values(text: &str, field: &Field) -> Result<u64, String> {
+    let mut values = 0;
     for item in text.split(',') {
         if item.is_empty() {
             return Err("an empty item in the list (two commas, or one at the end)".into());
@@ -214,26 +294,27 @@ fn check_field(text: &str, field: &Field) -> Result<(), String> {
             Some((range, step)) => (range, Some(step)),
             None => (item, None),
         };
-        if let Some(step) = step {
-            match step.parse::<u32>() {
-                Ok(1..) if step.bytes().all(|b| b.is_ascii_digit()) => {}
+        let step = match step {
+            None => None,
+            Some(step) => match step.parse::<usize>() {
+                Ok(n @ 1..) if step.bytes().all(|b| b.is_ascii_digit()) => Some(n),
                 _ => return Err(format!("the step `/{}` must be a whole number of 1 or more", step.escape_default())),
-            }
-        }
-        if range == "*" {
-            continue;
-        }
-        let (low, high) = match range.split_once('-') {
-            Some((low, high)) => (value(low, field)?, Some(value(high, field)?)),
-            None => (value(range, field)?, None),
+            },
         };
-        if let Some(high) = high {
-            if low > high {
-                return Err(format!("the range `{range}` runs backwards; write the smaller value first"));
-            }
+        let (low, high) = match range.split_once('-') {
+            _ if range == "*" => (field.min, field.max),
+            Some((low, high)) => (value(low, field)?, value(high, field)?),
+            None if step.is_some() => (value(range, field)?, field.max),
+            None => (value(range, field)?, value(range, field)?),
+        };
+        if low > high {
+            return Err(format!("the range `{range}` runs backwards; write the smaller value first"));
+        }
+        for v in (low..=high).step_by(step.unwrap_or(1)) {
+            values |= 1u64 << v;
         }
     }
-    Ok(())
+    Ok(values)
 }
 
 /// A number within the field's bounds, or one of its names (any case).
@@ -260,5 +341,9 @@ fn value(text: &str, field: &Field) -> Result<u32, String> {
     }
 }
 
+mod words;
+
+#[cfg(test)]
+mod differential;
 #[cfg(test)]
 mod tests;

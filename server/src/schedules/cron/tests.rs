@@ -2,7 +2,7 @@ use app::model::DstShift;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 
-use super::{Cron, CronError};
+use super::{Cron, CronError, DayRule};
 
 fn at(instant: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(instant).expect("a test instant").with_timezone(&Utc)
@@ -96,6 +96,19 @@ fn day_of_month_or_day_of_week_when_both_are_set() {
 }
 
 #[test]
+fn a_day_field_starting_with_a_star_makes_both_count() {
+    // Debian cron's times for the cases that found the difference: `*/5` and `*/2` start with `*`,
+    // so the 22nd must also be a Sunday, Tuesday, Thursday or Saturday.
+    assert_eq!(fires("5-21 */5 22 3 */2", "Europe/London", "2026-12-03T00:00:00Z", 1), ["2029-03-22T00:05:00+00:00"]);
+    assert_eq!(fires("12-55 18-22 */12 * */3", "Europe/Berlin", "2027-02-01T00:00:00Z", 1), ["2027-02-13T18:12:00+01:00"]);
+    // `*,13` starts with `*` too; `1-31` does not, so with it every day matches.
+    assert_eq!(fires("0 0 *,13 * FRI", "UTC", "2026-01-01T00:00:00Z", 2), ["2026-01-02T00:00:00+00:00", "2026-01-09T00:00:00+00:00"]);
+    assert_eq!(fires("0 0 1-31 * FRI", "UTC", "2026-01-01T00:00:00Z", 2), ["2026-01-02T00:00:00+00:00", "2026-01-03T00:00:00+00:00"]);
+    assert_eq!(Cron::parse("0 0 */2 * MON", "UTC").unwrap().days().rule, DayRule::Both);
+    assert_eq!(Cron::parse("0 0 1,15 * MON", "UTC").unwrap().days().rule, DayRule::Either);
+}
+
+#[test]
 fn leap_days_and_month_ends() {
     assert_eq!(fires("0 0 29 2 *", "UTC", "2025-01-01T00:00:00Z", 3), ["2028-02-29T00:00:00+00:00", "2032-02-29T00:00:00+00:00", "2036-02-29T00:00:00+00:00"]);
     assert_eq!(
@@ -169,6 +182,15 @@ fn descriptions_are_words() {
     assert!(weekdays.contains("09:30") && weekdays.contains("Monday") && weekdays.contains("Friday"), "{weekdays}");
     let quarter = describe("*/15 * * * *");
     assert!(quarter.contains("15 minutes"), "{quarter}");
+    // The day fields' rule is said in words.
+    assert_eq!(describe("0 0 22 * */2"), "At 00:00, on the 22nd if it is a Sunday, Tuesday, Thursday or Saturday.");
+    assert_eq!(describe("0 0 1 * MON"), "At 00:00, on the 1st, or on Mondays.");
+    assert_eq!(describe("0 0 1,15 * MON-FRI"), "At 00:00, on the 1st and 15th, or on Mondays to Fridays.");
+    assert_eq!(describe("0 0 */10 * *"), "At 00:00, on the 1st, 11th, 21st and 31st.");
+    assert_eq!(describe("0 8 1-7 * */7"), "At 08:00, on the 1st to 7th if it is a Sunday.");
+    assert_eq!(describe("0 0 1-31 * MON"), "At 00:00.", "either field matching every day: every day");
+    assert_eq!(describe("0 9 22 MAR */2"), "At 09:00, on the 22nd if it is a Sunday, Tuesday, Thursday or Saturday, in March.");
+    assert_eq!(describe("@weekly"), "At 00:00, on Sunday.");
 }
 
 #[test]
