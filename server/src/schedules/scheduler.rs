@@ -26,6 +26,7 @@ use sea_orm::{
 use tokio::sync::{watch, Notify};
 
 use super::cron::Cron;
+use super::realign::realign;
 use crate::events::relay::Bell;
 use crate::db::entities::schedule;
 use crate::executions::queue;
@@ -215,6 +216,12 @@ impl Scheduler {
     }
 
     async fn run(&self) {
+        match realign(&self.db, Utc::now()).await {
+            Ok(done) if done.reworded > 0 => tracing::info!(schedules = done.reworded, "schedule descriptions reworded"),
+            Ok(_) => {}
+            // The schedules keep firing as stored; the next start tries again.
+            Err(err) => tracing::error!(%err, "could not bring stored schedules in line with this version's cron rules"),
+        }
         let mut closing = self.closing.subscribe();
         // Changes made on other instances ring this one (events::relay); the look-again is the
         // safety net for a notification lost while the listening connection was down.

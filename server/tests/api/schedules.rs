@@ -10,6 +10,7 @@ use reqwest::Method;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::json;
 use server::db::entities::schedule;
+use server::schedules::realign::{realign, Realigned};
 use server::schedules::scheduler::{fire_due, Fired};
 
 use crate::helpers::{error_of, spawn_app, spawn_app_with, Actor, Backend, Server, TestApp, TestDb};
@@ -119,6 +120,13 @@ async fn describe_and_zones(backend: Backend) {
     let local: Vec<String> = preview.next.iter().map(|fire| fire.local.to_rfc3339()).collect();
     assert_eq!(local, ["2026-03-07T02:30:00-05:00", "2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00"]);
     assert_eq!(preview.next.iter().map(|f| f.dst).collect::<Vec<_>>(), [None, Some(DstShift::Skipped), None]);
+    // The day fields' rule, in words.
+    let words = |query: &'static str| {
+        let describe = &describe;
+        async move { describe(query).await.json::<CronDescription>().await.unwrap().description }
+    };
+    assert_eq!(words("expr=0%200%2022%20*%20*/2").await, "At 00:00, on the 22nd if it is a Sunday, Tuesday, Thursday or Saturday.");
+    assert_eq!(words("expr=0%200%201%20*%20MON").await, "At 00:00, on the 1st, or on Mondays.");
     let defaults: CronDescription = describe("expr=%40hourly").await.json().await.unwrap();
     assert_eq!((defaults.timezone.as_str(), defaults.next.len()), ("UTC", 5));
     assert!(defaults.next[0].at > Utc::now());
@@ -312,4 +320,57 @@ async fn three_instances_on_postgres_fire_each_minute_once() {
     two_minutes_fired_once(&client, &first.base, &admin, &made).await;
 }
 
-on_both_backends!(crud_and_refusals, describe_and_zones, fires_each_due_time_once, many_due_at_once);
+/// Stored schedules whose due time the day-field rule now gives differently are moved at start;
+/// the rest keep theirs, and a second pass changes nothing.
+async fn stored_schedules_realigned(backend: Backend) {
+    let app = spawn_app_with(backend, &["--role", "web"]).await;
+    let admin = app.setup_admin().await;
+    let job = script(&app, &admin, "realigned").await;
+    let make = |expression: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let made: Schedule = create(app, admin, job.id, json!({ "cron_expression": expression })).await.json().await.unwrap();
+            made.id
+        }
+    };
+    let now = at("2026-12-03T12:00:00Z");
+    // As the OR reading stored it: 2026-12-06 is a Sunday, not the 22nd.
+    let stale = make("0 0 22 * */2").await;
+    set_due(&app, stale, at("2026-12-06T00:00:00Z")).await;
+    set_description(&app, stale, "At 00:00, on day 22 or Sunday, Tuesday, Thursday, and Saturday.").await;
+    // Right as stored, ahead of now and already reached.
+    let ahead = make("0 12 * * *").await;
+    set_due(&app, ahead, at("2026-12-04T12:00:00Z")).await;
+    let reached = make("30 11 * * *").await;
+    set_due(&app, reached, at("2026-12-03T11:30:00Z")).await;
+    // Reached, but not a fire time of its expression: the next one after now.
+    let wrong = make("0 6 * * MON").await;
+    set_due(&app, wrong, at("2026-12-03T06:00:00Z")).await;
+    let paused = make("0 0 22 * */2").await;
+    change(&app, &admin, job.id, paused, json!({ "is_active": false })).await;
+
+    let done = realign(&app.db, now).await.unwrap();
+    assert_eq!(done.moved, [stale, wrong]);
+    // 2026-12-22 is a Tuesday.
+    assert_eq!(due_of(&app, stale).await, Some(at("2026-12-22T00:00:00Z")));
+    assert_eq!(due_of(&app, ahead).await, Some(at("2026-12-04T12:00:00Z")));
+    assert_eq!(due_of(&app, reached).await, Some(at("2026-12-03T11:30:00Z")));
+    assert_eq!(due_of(&app, wrong).await, Some(at("2026-12-07T06:00:00Z")));
+    assert_eq!(due_of(&app, paused).await, None);
+    let listed = list(&app, &admin, job.id).await;
+    assert_eq!(listed[0].description, "At 00:00, on the 22nd if it is a Sunday, Tuesday, Thursday or Saturday.");
+    assert_eq!(realign(&app.db, now).await.unwrap(), Realigned::default());
+}
+
+fn at(instant: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(instant).unwrap().with_timezone(&Utc)
+}
+
+async fn set_description(app: &TestApp, id: i64, description: &str) {
+    let row = schedule::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+    let mut row: schedule::ActiveModel = row.into();
+    row.description = Set(description.to_string());
+    row.update(&app.db).await.unwrap();
+}
+
+on_both_backends!(crud_and_refusals, describe_and_zones, fires_each_due_time_once, many_due_at_once, stored_schedules_realigned);
