@@ -149,9 +149,7 @@ async fn send(_method: Method, _url: &str, _body: Option<String>) -> Result<Stri
 #[derive(Clone)]
 pub struct Loopback(
     pub  std::sync::Arc<
-        dyn Fn(http::Request<String>) -> std::pin::Pin<Box<dyn std::future::Future<Output = (u16, String)> + Send>>
-            + Send
-            + Sync,
+        dyn Fn(http::Request<String>) -> std::pin::Pin<Box<dyn std::future::Future<Output = (u16, String)> + Send>> + Send + Sync,
     >,
 );
 
@@ -288,7 +286,11 @@ pub mod schedules {
     }
 
     /// Changes the fields present in `change`, and only those.
-    pub fn update(script_id: i64, schedule_id: i64, change: &ScheduleUpdate) -> impl Future<Output = Result<Schedule, Failure>> + Send + 'static {
+    pub fn update(
+        script_id: i64,
+        schedule_id: i64,
+        change: &ScheduleUpdate,
+    ) -> impl Future<Output = Result<Schedule, Failure>> + Send + 'static {
         call(Method::Put, &format!("/api/scripts/{script_id}/schedules/{schedule_id}"), Some(change))
     }
 

@@ -88,10 +88,7 @@ mod browser {
         // An attribute change cannot fail for a valid name; ignoring the Result keeps the UI going.
         let _ = root.set_attribute("data-theme", next.as_str());
         if let Ok(html) = document.dyn_into::<web_sys::HtmlDocument>() {
-            let _ = html.set_cookie(&format!(
-                "{COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-                next.as_str()
-            ));
+            let _ = html.set_cookie(&format!("{COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", next.as_str()));
         }
     }
 

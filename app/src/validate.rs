@@ -133,7 +133,10 @@ pub fn tag(raw: &str) -> Result<String, Invalid> {
     if tag.is_empty() || tag.len() > TAG_MAX || !first_ok || !rest_ok {
         return Err(invalid(
             "tags",
-            format!("`{}` is not a tag: use up to {TAG_MAX} letters a–z, digits, - and _, starting with a letter or digit", raw.trim().escape_default()),
+            format!(
+                "`{}` is not a tag: use up to {TAG_MAX} letters a–z, digits, - and _, starting with a letter or digit",
+                raw.trim().escape_default()
+            ),
         ));
     }
     Ok(tag)
@@ -157,7 +160,9 @@ pub fn tags(raw: &[String]) -> Result<Vec<String>, Invalid> {
 pub fn timeout(seconds: Option<u32>) -> Result<Option<u32>, Invalid> {
     match seconds {
         Some(0) => Err(invalid("timeout_seconds", "a timeout is at least 1 second; leave it empty for the default")),
-        Some(s) if s > TIMEOUT_MAX_SECONDS => Err(invalid("timeout_seconds", format!("a timeout is at most {TIMEOUT_MAX_SECONDS} seconds (7 days)"))),
+        Some(s) if s > TIMEOUT_MAX_SECONDS => {
+            Err(invalid("timeout_seconds", format!("a timeout is at most {TIMEOUT_MAX_SECONDS} seconds (7 days)")))
+        }
         other => Ok(other),
     }
 }
@@ -165,7 +170,11 @@ pub fn timeout(seconds: Option<u32>) -> Result<Option<u32>, Invalid> {
 /// A local path to go back to after signing in; anything else (other hosts, `//x`) becomes `/`.
 pub fn next_path(raw: &str) -> String {
     let local = raw.starts_with('/') && !raw.starts_with("//") && !raw.contains('\\') && !raw.chars().any(char::is_control);
-    if local { raw.to_string() } else { "/".to_string() }
+    if local {
+        raw.to_string()
+    } else {
+        "/".to_string()
+    }
 }
 
 #[cfg(test)]

@@ -31,12 +31,11 @@ fn owner(col: impl IntoIden + 'static) -> ColumnDef {
     ColumnDef::new(col).big_integer().not_null().take()
 }
 
-fn cascade(from: (impl IntoIden + 'static, impl IntoIden + 'static), to: (impl IntoIden + 'static, impl IntoIden + 'static)) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
-        .take()
+fn cascade(
+    from: (impl IntoIden + 'static, impl IntoIden + 'static),
+    to: (impl IntoIden + 'static, impl IntoIden + 'static),
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create().from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Cascade).take()
 }
 
 fn index(name: &str, table: impl IntoIden + 'static, cols: &[&'static str]) -> IndexCreateStatement {
@@ -95,8 +94,7 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("idx_api_tokens_user_name", ApiTokens::Table, &["user_id", "name"]).unique().take())
-            .await?;
+        m.create_index(index("idx_api_tokens_user_name", ApiTokens::Table, &["user_id", "name"]).unique().take()).await?;
 
         m.create_table(
             Table::create()
@@ -113,14 +111,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
-        m.create_table(
-            Table::create()
-                .table(Tags::Table)
-                .col(id(Tags::Id))
-                .col(text(Tags::Name, 32).unique_key())
-                .take(),
-        )
-        .await?;
+        m.create_table(Table::create().table(Tags::Table).col(id(Tags::Id)).col(text(Tags::Name, 32).unique_key()).take()).await?;
 
         m.create_table(
             Table::create()
@@ -149,10 +140,8 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(
-            index("idx_dependencies_script_package", Dependencies::Table, &["script_id", "package_name"]).unique().take(),
-        )
-        .await?;
+        m.create_index(index("idx_dependencies_script_package", Dependencies::Table, &["script_id", "package_name"]).unique().take())
+            .await?;
 
         m.create_table(
             Table::create()
@@ -214,10 +203,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(ExecutionLogs::Line).text().not_null())
                 .col(at(ExecutionLogs::At))
                 .primary_key(Index::create().col(ExecutionLogs::ExecutionId).col(ExecutionLogs::Seq))
-                .foreign_key(&mut cascade(
-                    (ExecutionLogs::Table, ExecutionLogs::ExecutionId),
-                    (Executions::Table, Executions::Id),
-                ))
+                .foreign_key(&mut cascade((ExecutionLogs::Table, ExecutionLogs::ExecutionId), (Executions::Table, Executions::Id)))
                 .take(),
         )
         .await?;

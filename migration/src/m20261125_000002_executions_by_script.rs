@@ -28,7 +28,8 @@ const INDEXES: &[&str] = &["idx_executions_script_id", "idx_executions_started",
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_index(Index::create().name(INDEXES[0]).table(Executions::Table).col(Executions::ScriptId).col(Executions::Id).to_owned()).await?;
+        m.create_index(Index::create().name(INDEXES[0]).table(Executions::Table).col(Executions::ScriptId).col(Executions::Id).to_owned())
+            .await?;
         m.create_index(Index::create().name(INDEXES[1]).table(Executions::Table).col(Executions::StartedAt).to_owned()).await?;
         m.create_index(Index::create().name(INDEXES[2]).table(Executions::Table).col(Executions::FinishedAt).to_owned()).await?;
         m.create_index(Index::create().name(INDEXES[3]).table(Scripts::Table).col(Scripts::UpdatedAt).to_owned()).await

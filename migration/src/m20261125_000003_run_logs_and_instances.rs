@@ -75,7 +75,15 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // The lost-run sweep looks up running runs by their instance.
-        m.create_index(Index::create().name("idx_executions_worker").table(Executions::Table).col(Executions::Status).col(Executions::WorkerId).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("idx_executions_worker")
+                .table(Executions::Table)
+                .col(Executions::Status)
+                .col(Executions::WorkerId)
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(Instances::Table)

@@ -332,7 +332,10 @@ mod tests {
         let cli = parse(&[]).unwrap();
         assert_eq!((cli.config.retention_days, cli.config.retention_runs, cli.config.metrics_token), (30, 1000, None));
         let help = <Cli as clap::CommandFactory>::command().render_long_help().to_string();
-        for wanted in ["--retention-days", "PYTASK_RETENTION_DAYS", "[default: 30]", "--retention-runs", "PYTASK_RETENTION_RUNS", "[default: 1000]", "--metrics-token", "PYTASK_METRICS_TOKEN"] {
+        for wanted in [
+            "--retention-days", "PYTASK_RETENTION_DAYS", "[default: 30]", "--retention-runs", "PYTASK_RETENTION_RUNS", "[default: 1000]",
+            "--metrics-token", "PYTASK_METRICS_TOKEN",
+        ] {
             assert!(help.contains(wanted), "{wanted} is missing from --help");
         }
         let err = parse(&["--metrics-token", ""]).unwrap_err().to_string();

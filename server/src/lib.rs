@@ -60,8 +60,7 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> Result<App, StartError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
         let db = db::connect(&config.database()).await?;
         // Installed before anything is recorded: a count made earlier would be lost.
         telemetry::metrics::handle();
@@ -81,16 +80,21 @@ impl App {
                 other => runner.answer(other, works),
             });
             let url = state.config.database().connection_string();
-            events::relay::start(state.db.clone(), url, state.runner.instance.clone(), state.runner.events.clone(), outbox.clone(), on_bell);
+            events::relay::start(
+                state.db.clone(),
+                url,
+                state.runner.instance.clone(),
+                state.runner.events.clone(),
+                outbox.clone(),
+                on_bell,
+            );
         }
         state.runner.start(role_name, works).await.map_err(StartError::Register)?;
         if works {
             state.scheduler.start();
             state.retention.start();
         }
-        let listener = TcpListener::bind(state.config.bind)
-            .await
-            .map_err(|source| StartError::Bind { addr: state.config.bind, source })?;
+        let listener = TcpListener::bind(state.config.bind).await.map_err(|source| StartError::Bind { addr: state.config.bind, source })?;
         let router = http::router(state.clone());
         Ok(App { listener, router, state })
     }
@@ -133,12 +137,10 @@ impl App {
 async fn bootstrap_admin(config: &Config, db: &sea_orm::DatabaseConnection) -> Result<(), StartError> {
     match (&config.admin_user, &config.admin_password) {
         (None, None) => Ok(()),
-        (Some(username), Some(password)) => {
-            match auth::users::setup_first_admin(db, username.clone(), password.clone()).await {
-                Ok(_) | Err(auth::AuthError::AlreadySetUp) => Ok(()),
-                Err(err) => Err(err.into()),
-            }
-        }
+        (Some(username), Some(password)) => match auth::users::setup_first_admin(db, username.clone(), password.clone()).await {
+            Ok(_) | Err(auth::AuthError::AlreadySetUp) => Ok(()),
+            Err(err) => Err(err.into()),
+        },
         _ => Err(StartError::AdminHalfSet),
     }
 }
@@ -154,8 +156,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
 
 /// `pytask migrate`: bring the database schema up to date and exit.
 pub async fn migrate(config: Config) -> Result<(), StartError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
     db::connect(&config.database()).await?;
     tracing::info!("the database schema is up to date");
     Ok(())

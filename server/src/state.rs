@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::throttle::LoginThrottle;
 use crate::code::CodeTools;
+use crate::config::Config;
 use crate::deps::service::Installer;
 use crate::deps::uv::Uv;
 use crate::events::relay::Outbox;
@@ -18,7 +19,6 @@ use crate::executions::worker::{RunSettings, Runner};
 use crate::http::ws_limit::WebSocketSlots;
 use crate::schedules::Scheduler;
 use crate::scripts::list_cache::ListCache;
-use crate::config::Config;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -59,7 +59,8 @@ impl AppState {
         let code = Arc::new(CodeTools::new(config.python.clone(), config.ruff.clone()));
         let uv = Uv { program: config.uv.clone(), python: config.python.clone(), cache_dir: config.data_dir.join("uv-cache") };
         // One database can have several instances only on PostgreSQL: there, events cross them.
-        let outbox = (sea_orm::ConnectionTrait::get_database_backend(&db) == sea_orm::DatabaseBackend::Postgres).then(|| Arc::new(Outbox::default()));
+        let outbox = (sea_orm::ConnectionTrait::get_database_backend(&db) == sea_orm::DatabaseBackend::Postgres)
+            .then(|| Arc::new(Outbox::default()));
         let events = outbox.clone().map_or_else(EventBus::default, EventBus::relayed);
         let installer = Installer { db: db.clone(), uv, data_dir: config.data_dir.clone(), events, installs: Arc::default() };
         let instance: Arc<str> = format!("pytask-{}", uuid::Uuid::new_v4().simple()).into();

@@ -49,20 +49,19 @@ pub fn CodeEditor(
 /// Python's keywords and builtins, offered by completion.
 #[cfg(feature = "hydrate")]
 const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
-    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "match",
-    "case", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else", "except",
+    "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "match", "case", "nonlocal", "not", "or", "pass", "raise",
+    "return", "try", "while", "with", "yield",
 ];
 #[cfg(feature = "hydrate")]
 const BUILTINS: &[&str] = &[
-    "abs", "aiter", "all", "anext", "any", "ascii", "bin", "bool", "breakpoint", "bytearray", "bytes", "callable",
-    "chr", "classmethod", "compile", "complex", "delattr", "dict", "dir", "divmod", "enumerate", "eval", "exec",
-    "filter", "float", "format", "frozenset", "getattr", "globals", "hasattr", "hash", "help", "hex", "id", "input",
-    "int", "isinstance", "issubclass", "iter", "len", "list", "locals", "map", "max", "memoryview", "min", "next",
-    "object", "oct", "open", "ord", "pow", "print", "property", "range", "repr", "reversed", "round", "set",
-    "setattr", "slice", "sorted", "staticmethod", "str", "sum", "super", "tuple", "type", "vars", "zip",
-    "__import__", "__name__", "__file__", "Exception", "ValueError", "TypeError", "KeyError", "IndexError",
-    "RuntimeError", "OSError", "FileNotFoundError", "KeyboardInterrupt", "StopIteration", "NotImplementedError",
+    "abs", "aiter", "all", "anext", "any", "ascii", "bin", "bool", "breakpoint", "bytearray", "bytes", "callable", "chr", "classmethod",
+    "compile", "complex", "delattr", "dict", "dir", "divmod", "enumerate", "eval", "exec", "filter", "float", "format", "frozenset",
+    "getattr", "globals", "hasattr", "hash", "help", "hex", "id", "input", "int", "isinstance", "issubclass", "iter", "len", "list",
+    "locals", "map", "max", "memoryview", "min", "next", "object", "oct", "open", "ord", "pow", "print", "property", "range", "repr",
+    "reversed", "round", "set", "setattr", "slice", "sorted", "staticmethod", "str", "sum", "super", "tuple", "type", "vars", "zip",
+    "__import__", "__name__", "__file__", "Exception", "ValueError", "TypeError", "KeyError", "IndexError", "RuntimeError", "OSError",
+    "FileNotFoundError", "KeyboardInterrupt", "StopIteration", "NotImplementedError",
 ];
 /// (label, snippet, description)
 #[cfg(feature = "hydrate")]
@@ -360,14 +359,20 @@ mod browser {
     /// Once per page: the app's two themes and Python completion.
     fn register_python_support() {
         // The editor's background matches the app's cards; the rest is Monaco's own palettes.
-        define_theme("pytask-light", &json_value(&json!({
-            "base": "vs", "inherit": true, "rules": [],
-            "colors": { "editor.background": "#ffffff", "editorGutter.background": "#f8f9fc" },
-        })));
-        define_theme("pytask-dark", &json_value(&json!({
-            "base": "vs-dark", "inherit": true, "rules": [],
-            "colors": { "editor.background": "#161b24", "editorGutter.background": "#131822" },
-        })));
+        define_theme(
+            "pytask-light",
+            &json_value(&json!({
+                "base": "vs", "inherit": true, "rules": [],
+                "colors": { "editor.background": "#ffffff", "editorGutter.background": "#f8f9fc" },
+            })),
+        );
+        define_theme(
+            "pytask-dark",
+            &json_value(&json!({
+                "base": "vs-dark", "inherit": true, "rules": [],
+                "colors": { "editor.background": "#161b24", "editorGutter.background": "#131822" },
+            })),
+        );
         let provide = Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(|model: JsValue, position: JsValue| {
             let model: TextModel = model.unchecked_into();
             let word = model.get_word_until_position(&position);

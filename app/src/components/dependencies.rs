@@ -48,7 +48,8 @@ pub fn DependencyPanel(
         }),
         Event::InstallationFinished { installed, .. } => {
             let lines = current_lines(install);
-            let summary = format!("Installed {} package{} in the script's environment", installed.len(), if installed.len() == 1 { "" } else { "s" });
+            let summary =
+                format!("Installed {} package{} in the script's environment", installed.len(), if installed.len() == 1 { "" } else { "s" });
             install.set(Install::Done { lines, summary });
             reload();
         }
@@ -246,7 +247,11 @@ fn AddDependency(script_id: i64, on_added: Callback<()>) -> impl IntoView {
         }
     };
     let refusal = move |field: &'static str| {
-        verdict.get().and_then(|v| v.err()).filter(|f| f.field.as_deref() == Some(field) || (field == "name" && f.field.is_none())).map(|f| f.message)
+        verdict
+            .get()
+            .and_then(|v| v.err())
+            .filter(|f| f.field.as_deref() == Some(field) || (field == "name" && f.field.is_none()))
+            .map(|f| f.message)
     };
 
     view! {

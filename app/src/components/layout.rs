@@ -65,10 +65,7 @@ fn UserMenu(username: String, role: &'static str) -> impl IntoView {
 
 /// A page's title row: heading, optional sub-line, and actions on the right.
 #[component]
-pub fn PageHeader(
-    title: &'static str,
-    #[prop(optional)] subtitle: Option<&'static str>,
-) -> impl IntoView {
+pub fn PageHeader(title: &'static str, #[prop(optional)] subtitle: Option<&'static str>) -> impl IntoView {
     view! {
         <div class="page-header">
             <div>
@@ -81,11 +78,7 @@ pub fn PageHeader(
 
 /// A form field: label, control, and the error for it if any.
 #[component]
-pub fn Field(
-    label: &'static str,
-    #[prop(into, optional)] error: MaybeProp<String>,
-    children: Children,
-) -> impl IntoView {
+pub fn Field(label: &'static str, #[prop(into, optional)] error: MaybeProp<String>, children: Children) -> impl IntoView {
     view! {
         <label class="field">
             <span class="field-label">{label}</span>

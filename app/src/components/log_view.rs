@@ -125,7 +125,11 @@ pub fn LogView(
     Effect::new(move |_| {
         let len = log.len.get();
         let (Some(canvas), Some(scroller)) = (canvas.get_untracked(), scroller.get_untracked()) else { return };
-        let size = format!("height: {}px; min-width: calc(var(--log-gutter) + {}ch + 2rem)", len as f64 * ROW_HEIGHT, log.widest.try_get_value().unwrap_or(0));
+        let size = format!(
+            "height: {}px; min-width: calc(var(--log-gutter) + {}ch + 2rem)",
+            len as f64 * ROW_HEIGHT,
+            log.widest.try_get_value().unwrap_or(0)
+        );
         let _ = canvas.set_attribute("style", &size);
         viewport.set(scroller.client_height() as f64);
         if follow.get_untracked() {

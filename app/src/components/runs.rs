@@ -105,7 +105,11 @@ pub fn span_text(span: TimeDelta) -> String {
 pub fn stopwatch_text(span: TimeDelta) -> String {
     let seconds = span.num_seconds().max(0);
     let (h, m, s) = (seconds / 3600, (seconds / 60) % 60, seconds % 60);
-    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
 }
 
 pub fn exit_text(code: Option<i32>) -> String {

@@ -11,8 +11,8 @@ use crate::components::layout::ErrorBox;
 use crate::components::runs::now;
 use crate::components::zone_picker::ZonePicker;
 use crate::components::zoned_time::{browser_zone, local_text, offset_text, relative_text};
-use crate::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate};
 use crate::model::schedule::PREVIEW_COUNT_DEFAULT;
+use crate::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate};
 
 /// Common schedules, one click away: (label, expression).
 pub const PRESETS: [(&str, &str); 5] = [

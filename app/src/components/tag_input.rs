@@ -30,10 +30,8 @@ pub fn TagInput(
         let typed = text.get().trim().to_lowercase();
         let chosen = tags.get();
         let Some(Ok(known)) = known.get() else { return Vec::new() };
-        let mut matching: Vec<TagCount> = known
-            .into_iter()
-            .filter(|t| !chosen.contains(&t.name) && t.name.contains(typed.as_str()))
-            .collect();
+        let mut matching: Vec<TagCount> =
+            known.into_iter().filter(|t| !chosen.contains(&t.name) && t.name.contains(typed.as_str())).collect();
         // Tags that start with what was typed first, then the most used.
         matching.sort_by_key(|t| (!t.name.starts_with(typed.as_str()), std::cmp::Reverse(t.count), t.name.clone()));
         matching.truncate(SUGGESTIONS_SHOWN);
@@ -68,7 +66,10 @@ pub fn TagInput(
         match ev.key().as_str() {
             "Enter" | "," | "Tab" => {
                 let typed = text.get_untracked();
-                let picked = highlighted.get_untracked().filter(|_| listing()).and_then(|i| suggestions.with_untracked(|s| s.get(i).map(|t| t.name.clone())));
+                let picked = highlighted
+                    .get_untracked()
+                    .filter(|_| listing())
+                    .and_then(|i| suggestions.with_untracked(|s| s.get(i).map(|t| t.name.clone())));
                 // Tab leaves the field as usual unless there is something to add.
                 if ev.key() == "Tab" && picked.is_none() && typed.trim().is_empty() {
                     return;

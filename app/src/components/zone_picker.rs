@@ -110,7 +110,9 @@ pub fn ZonePicker(
         #[cfg(feature = "hydrate")]
         if let Some(list) = list_ref.get() {
             use wasm_bindgen::JsCast;
-            let Some(item) = list.children().item(index as u32).and_then(|item| item.dyn_into::<web_sys::HtmlElement>().ok()) else { return };
+            let Some(item) = list.children().item(index as u32).and_then(|item| item.dyn_into::<web_sys::HtmlElement>().ok()) else {
+                return;
+            };
             let (top, height) = (item.offset_top(), item.offset_height());
             if centre.get_untracked() {
                 centre.set(false);

@@ -68,7 +68,8 @@ fn browser_offset(zone: &str, at: DateTime<Utc>) -> Option<FixedOffset> {
     let intl = Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
     let constructor: js_sys::Function = Reflect::get(&intl, &"DateTimeFormat".into()).ok()?.dyn_into().ok()?;
     let options = js_sys::Object::new();
-    let fields = [("year", "numeric"), ("month", "numeric"), ("day", "numeric"), ("hour", "numeric"), ("minute", "numeric"), ("second", "numeric")];
+    let fields =
+        [("year", "numeric"), ("month", "numeric"), ("day", "numeric"), ("hour", "numeric"), ("minute", "numeric"), ("second", "numeric")];
     for (key, value) in [("timeZone", zone), ("hourCycle", "h23")].into_iter().chain(fields) {
         Reflect::set(&options, &key.into(), &value.into()).ok()?;
     }
@@ -126,7 +127,11 @@ pub fn relative_text(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
             days => format!("{} months", days / 30),
         },
     };
-    if future { format!("in {span}") } else { format!("{span} ago") }
+    if future {
+        format!("in {span}")
+    } else {
+        format!("{span} ago")
+    }
 }
 
 /// An instant in `zone`, with how far away it is below. Rendered in UTC by the server (and

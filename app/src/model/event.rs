@@ -16,48 +16,14 @@ pub struct InstalledPackage {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    ExecutionStarted {
-        execution_id: i64,
-        script_id: i64,
-        at: DateTime<Utc>,
-    },
-    LogOutput {
-        execution_id: i64,
-        seq: i64,
-        stream: LogStream,
-        line: String,
-        at: DateTime<Utc>,
-    },
-    ExecutionFinished {
-        execution_id: i64,
-        status: ExecutionStatus,
-        exit_code: Option<i32>,
-        at: DateTime<Utc>,
-    },
-    ExecutionError {
-        execution_id: i64,
-        error: String,
-        at: DateTime<Utc>,
-    },
-    InstallationStarted {
-        script_id: i64,
-        at: DateTime<Utc>,
-    },
-    InstallationProgress {
-        script_id: i64,
-        message: String,
-        at: DateTime<Utc>,
-    },
-    InstallationFinished {
-        script_id: i64,
-        installed: Vec<InstalledPackage>,
-        at: DateTime<Utc>,
-    },
-    InstallationError {
-        script_id: i64,
-        error: String,
-        at: DateTime<Utc>,
-    },
+    ExecutionStarted { execution_id: i64, script_id: i64, at: DateTime<Utc> },
+    LogOutput { execution_id: i64, seq: i64, stream: LogStream, line: String, at: DateTime<Utc> },
+    ExecutionFinished { execution_id: i64, status: ExecutionStatus, exit_code: Option<i32>, at: DateTime<Utc> },
+    ExecutionError { execution_id: i64, error: String, at: DateTime<Utc> },
+    InstallationStarted { script_id: i64, at: DateTime<Utc> },
+    InstallationProgress { script_id: i64, message: String, at: DateTime<Utc> },
+    InstallationFinished { script_id: i64, installed: Vec<InstalledPackage>, at: DateTime<Utc> },
+    InstallationError { script_id: i64, error: String, at: DateTime<Utc> },
 }
 
 impl Event {
@@ -80,13 +46,7 @@ mod tests {
 
     #[test]
     fn events_carry_their_type_in_snake_case() {
-        let event = Event::LogOutput {
-            execution_id: 7,
-            seq: 3,
-            stream: LogStream::Stderr,
-            line: "boom".into(),
-            at: DateTime::UNIX_EPOCH,
-        };
+        let event = Event::LogOutput { execution_id: 7, seq: 3, stream: LogStream::Stderr, line: "boom".into(), at: DateTime::UNIX_EPOCH };
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["type"], "log_output");
         assert_eq!(json["stream"], "stderr");

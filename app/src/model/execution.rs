@@ -73,4 +73,3 @@ pub struct LogPage {
 
 pub const LOG_PAGE_DEFAULT: u64 = 1000;
 pub const LOG_PAGE_MAX: u64 = 10_000;
-

@@ -11,11 +11,13 @@ pub mod status;
 pub mod user;
 
 pub use code::{CheckReport, Problem, Severity, Source};
-pub use dependency::{Dependency, DependencyCheck, DependencyState, DependencyUpdate, InlineMetadata, InstallStarted, MetadataWrite, NewDependency};
+pub use dependency::{
+    Dependency, DependencyCheck, DependencyState, DependencyUpdate, InlineMetadata, InstallStarted, MetadataWrite, NewDependency,
+};
 pub use event::{Event, InstalledPackage};
 pub use execution::{Execution, ExecutionPage, ExecutionSort, LogLine, LogPage};
 pub use health::Health;
 pub use schedule::{CronDescription, DstShift, FireTime, NewSchedule, Schedule, ScheduleUpdate, ScheduledRun};
 pub use script::{LastExecution, NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
 pub use status::{ExecutionStatus, LogStream, Role, Trigger};
-pub use user::{Credentials, CreatedToken, NewToken, NewUser, SetupStatus, TokenInfo, UserInfo, UserUpdate};
+pub use user::{CreatedToken, Credentials, NewToken, NewUser, SetupStatus, TokenInfo, UserInfo, UserUpdate};

@@ -103,10 +103,7 @@ pub fn ExecutionsPage() -> impl IntoView {
     let query = use_query_map();
     let view_now = Memo::new(move |_| View::from_query(&query.read()));
     let reloads = RwSignal::new(0u32);
-    let runs = Resource::new(
-        move || (view_now.get(), reloads.get()),
-        |(view, _)| client::get::<ExecutionPage>(&view.api_url()),
-    );
+    let runs = Resource::new(move || (view_now.get(), reloads.get()), |(view, _)| client::get::<ExecutionPage>(&view.api_url()));
     // Browser only: the list of every script is too long to send inside the page.
     let (scripts, _) = client::use_loaded::<Vec<ScriptSummary>>("/api/scripts");
     let navigate = use_navigate();
@@ -122,7 +119,10 @@ pub fn ExecutionsPage() -> impl IntoView {
         if schedule_name.with_untracked(|name| name.as_ref().is_some_and(|(id, _)| *id == schedule_id)) {
             return;
         }
-        let script_id = view_now.get().script_id.or_else(|| runs.get().and_then(Result::ok).and_then(|page| page.items.first().map(|run| run.script_id)));
+        let script_id = view_now
+            .get()
+            .script_id
+            .or_else(|| runs.get().and_then(Result::ok).and_then(|page| page.items.first().map(|run| run.script_id)));
         let Some(script_id) = script_id else { return };
         leptos::task::spawn_local(async move {
             if let Ok(list) = schedules::list(script_id).await {
@@ -138,7 +138,12 @@ pub fn ExecutionsPage() -> impl IntoView {
         let going = runs.get().and_then(Result::ok).is_some_and(|page| page.items.iter().any(|run| !run.status.is_final()));
         #[cfg(feature = "hydrate")]
         if going {
-            if let Ok(timer) = set_timeout_with_handle(move || { reloads.try_update(|n| *n += 1); }, REFRESH) {
+            if let Ok(timer) = set_timeout_with_handle(
+                move || {
+                    reloads.try_update(|n| *n += 1);
+                },
+                REFRESH,
+            ) {
                 on_cleanup(move || timer.clear());
             }
         }
@@ -282,7 +287,10 @@ fn script_options(scripts: Option<Result<Vec<ScriptSummary>, String>>, chosen: O
             .into_any(),
         _ => chosen
             .map(|id| {
-                let name = runs.and_then(|page| page.items.into_iter().next()).map(|run| run.script_name).unwrap_or_else(|| format!("Script #{id}"));
+                let name = runs
+                    .and_then(|page| page.items.into_iter().next())
+                    .map(|run| run.script_name)
+                    .unwrap_or_else(|| format!("Script #{id}"));
                 view! { <option value=id.to_string() selected=true>{name}</option> }
             })
             .into_any(),
@@ -325,15 +333,22 @@ mod tests {
 
     #[test]
     fn a_view_survives_its_address() {
-        let view = View::from_query(&query(&[("script_id", "7"), ("status", "timed_out"), ("sort", "oldest"), ("page", "3"), ("per_page", "50")]));
+        let view =
+            View::from_query(&query(&[("script_id", "7"), ("status", "timed_out"), ("sort", "oldest"), ("page", "3"), ("per_page", "50")]));
         assert_eq!(view.url(), "/executions?script_id=7&status=timed_out&sort=oldest&page=3&per_page=50");
-        assert_eq!(View::from_query(&query(&[("script_id", "7"), ("status", "timed_out"), ("sort", "oldest"), ("page", "3"), ("per_page", "50")])), view);
+        assert_eq!(
+            View::from_query(&query(&[("script_id", "7"), ("status", "timed_out"), ("sort", "oldest"), ("page", "3"), ("per_page", "50")])),
+            view
+        );
     }
 
     #[test]
     fn nonsense_in_the_address_falls_back_to_defaults() {
         let view = View::from_query(&query(&[("script_id", "x"), ("status", "done"), ("page", "0"), ("per_page", "100000")]));
-        assert_eq!(view, View { script_id: None, schedule_id: None, status: None, sort: ExecutionSort::Newest, page: 1, per_page: PER_PAGE_MAX });
+        assert_eq!(
+            view,
+            View { script_id: None, schedule_id: None, status: None, sort: ExecutionSort::Newest, page: 1, per_page: PER_PAGE_MAX }
+        );
     }
 
     #[test]

@@ -376,10 +376,7 @@ fn CheckState(problems: RwSignal<Option<Vec<Problem>>>) -> impl IntoView {
 /// The script's latest runs, newest first.
 #[component]
 fn RunHistory(script_id: i64) -> impl IntoView {
-    let runs = Resource::new(
-        move || script_id,
-        |id| client::get::<ExecutionPage>(&format!("/api/executions?script_id={id}&per_page=10")),
-    );
+    let runs = Resource::new(move || script_id, |id| client::get::<ExecutionPage>(&format!("/api/executions?script_id={id}&per_page=10")));
     view! {
         <section class="card run-history">
             <div class="section-header">

@@ -35,7 +35,11 @@ fn paged_url(base: &str, q: &str, tags: &[String], page: u64, extra: &[String]) 
         pairs.push(format!("page={page}"));
     }
     pairs.extend(extra.iter().cloned());
-    if pairs.is_empty() { base.to_string() } else { format!("{base}?{}", pairs.join("&")) }
+    if pairs.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", pairs.join("&"))
+    }
 }
 
 fn encode(text: &str) -> String {

@@ -112,9 +112,7 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Identi
     let Some(secret) = app::cookies::get(headers, sessions::COOKIE) else {
         return Ok(None);
     };
-    Ok(sessions::user_of(&state.db, &secret)
-        .await?
-        .map(|(user, digest)| Identity { user, via: AuthVia::Session(digest) }))
+    Ok(sessions::user_of(&state.db, &secret).await?.map(|(user, digest)| Identity { user, via: AuthVia::Session(digest) }))
 }
 
 fn changes_state(method: &Method) -> bool {
@@ -130,10 +128,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin_host) = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, host)| host) else {
         return false;
     };
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(HOST))
-        .and_then(|h| h.to_str().ok());
+    let host = headers.get("x-forwarded-host").or_else(|| headers.get(HOST)).and_then(|h| h.to_str().ok());
     host.is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
 }
 

@@ -22,9 +22,7 @@ pub async fn hash(password: String) -> Result<String, AuthError> {
 /// True when `password` matches `stored`. A malformed stored hash never matches.
 pub async fn verify(password: String, stored: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
+        PasswordHash::new(&stored).map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()).unwrap_or(false)
     })
     .await
     .unwrap_or(false)
@@ -34,10 +32,7 @@ pub async fn verify(password: String, stored: String) -> bool {
 /// "no such user" take as long as "wrong password".
 pub async fn decoy() -> String {
     static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    DECOY
-        .get_or_init(|| async { hash(super::secret::new_secret("decoy")).await.unwrap_or_default() })
-        .await
-        .clone()
+    DECOY.get_or_init(|| async { hash(super::secret::new_secret("decoy")).await.unwrap_or_default() }).await.clone()
 }
 
 #[cfg(test)]

@@ -101,10 +101,7 @@ async fn start_session(state: &AppState, headers: &HeaderMap, user: UserInfo, st
     let ttl = Duration::hours(i64::from(state.config.session_hours));
     let session = sessions::create(&state.db, user.id, ttl).await?;
     // Behind a TLS-terminating proxy the browser speaks https: the cookie must say Secure.
-    let secure = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+    let secure = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
     let cookie = format!(
         "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         sessions::COOKIE,

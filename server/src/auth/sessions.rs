@@ -39,9 +39,7 @@ pub async fn create(db: &DatabaseConnection, user_id: i64, ttl: Duration) -> Res
 /// The active user of a live session, by the cookie's secret.
 pub async fn user_of(db: &DatabaseConnection, secret: &str) -> Result<Option<(UserInfo, String)>, AuthError> {
     let digest = secret::digest(secret);
-    let Some((found, Some(owner))) =
-        session::Entity::find_by_id(digest.clone()).find_also_related(user::Entity).one(db).await?
-    else {
+    let Some((found, Some(owner))) = session::Entity::find_by_id(digest.clone()).find_also_related(user::Entity).one(db).await? else {
         return Ok(None);
     };
     let now = Utc::now();

@@ -47,11 +47,8 @@ pub async fn create(db: &DatabaseConnection, user_id: i64, new: NewToken) -> Res
 }
 
 pub async fn list(db: &DatabaseConnection, user_id: i64) -> Result<Vec<TokenInfo>, AuthError> {
-    let models = api_token::Entity::find()
-        .filter(api_token::Column::UserId.eq(user_id))
-        .order_by_desc(api_token::Column::CreatedAt)
-        .all(db)
-        .await?;
+    let models =
+        api_token::Entity::find().filter(api_token::Column::UserId.eq(user_id)).order_by_desc(api_token::Column::CreatedAt).all(db).await?;
     Ok(models.into_iter().map(TokenInfo::from).collect())
 }
 

@@ -5,8 +5,7 @@ use app::model::{NewUser, Role, UserInfo, UserUpdate};
 use app::validate;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
 use super::{password, AuthError};
@@ -14,13 +13,7 @@ use crate::db::entities::{session, user};
 
 impl From<user::Model> for UserInfo {
     fn from(model: user::Model) -> Self {
-        UserInfo {
-            id: model.id,
-            username: model.username,
-            role: model.role,
-            is_active: model.is_active,
-            created_at: model.created_at,
-        }
+        UserInfo { id: model.id, username: model.username, role: model.role, is_active: model.is_active, created_at: model.created_at }
     }
 }
 

@@ -177,10 +177,7 @@ mod tests {
 
     #[test]
     fn ruff_errors_lose_the_file_name() {
-        assert_eq!(
-            ruff_message(b"error: Failed to parse script.py:2:5: Expected an expression\n"),
-            "line 2:5: Expected an expression"
-        );
+        assert_eq!(ruff_message(b"error: Failed to parse script.py:2:5: Expected an expression\n"), "line 2:5: Expected an expression");
         assert_eq!(ruff_message(b""), "ruff could not parse the source");
     }
 }

@@ -35,7 +35,8 @@ fn find(lines: &[&str]) -> Option<Block> {
 pub fn read(content: &str) -> Result<InlineMetadata, String> {
     let lines: Vec<&str> = content.lines().collect();
     let Some(block) = find(&lines) else { return Ok(InlineMetadata::default()) };
-    let table: toml::Table = toml::from_str(&block.toml).map_err(|err| format!("the `# /// script` block is not valid TOML: {}", err.message()))?;
+    let table: toml::Table =
+        toml::from_str(&block.toml).map_err(|err| format!("the `# /// script` block is not valid TOML: {}", err.message()))?;
     let mut metadata = InlineMetadata { found: true, ..Default::default() };
     let Some(entries) = table.get("dependencies") else { return Ok(metadata) };
     let entries = entries.as_array().ok_or("`dependencies` in the `# /// script` block must be a list of strings")?;
@@ -63,7 +64,9 @@ pub fn write(content: &str, dependencies: &[NewDependency]) -> Result<String, St
     let lines: Vec<&str> = content.lines().collect();
     let existing = find(&lines);
     let mut table: toml::Table = match &existing {
-        Some(block) => toml::from_str(&block.toml).map_err(|err| format!("the `# /// script` block is not valid TOML: {}", err.message()))?,
+        Some(block) => {
+            toml::from_str(&block.toml).map_err(|err| format!("the `# /// script` block is not valid TOML: {}", err.message()))?
+        }
         None => toml::Table::new(),
     };
     table.insert("dependencies".into(), toml::Value::Array(wanted));

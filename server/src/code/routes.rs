@@ -31,11 +31,7 @@ pub async fn check(
     (status = 422, description = "The source does not parse (the message says where) or is too large", body = ErrorBody),
     (status = 503, description = "ruff is not installed", body = ErrorBody),
 ))]
-pub async fn format(
-    State(state): State<AppState>,
-    _editor: Editor,
-    ApiJson(source): ApiJson<Source>,
-) -> Result<Json<Source>, ApiError> {
+pub async fn format(State(state): State<AppState>, _editor: Editor, ApiJson(source): ApiJson<Source>) -> Result<Json<Source>, ApiError> {
     Ok(Json(Source { content: state.code.format(&source.content).await? }))
 }
 
@@ -56,6 +52,7 @@ pub async fn metadata(_identity: Identity, ApiJson(source): ApiJson<Source>) -> 
 ))]
 pub async fn write_metadata(_identity: Identity, ApiJson(change): ApiJson<MetadataWrite>) -> Result<Json<Source>, ApiError> {
     app::validate::content(&change.content)?;
-    let content = super::pep723::write(&change.content, &change.dependencies).map_err(|message| ApiError::invalid("dependencies", message))?;
+    let content =
+        super::pep723::write(&change.content, &change.dependencies).map_err(|message| ApiError::invalid("dependencies", message))?;
     Ok(Json(Source { content }))
 }

@@ -33,8 +33,7 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbError> {
     match url {
         DatabaseUrl::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|source| DbError::SqliteDir { path: path.display().to_string(), source })?;
+                std::fs::create_dir_all(dir).map_err(|source| DbError::SqliteDir { path: path.display().to_string(), source })?;
             }
             // WAL lets readers go on while the worker writes log lines; the busy timeout turns
             // writer contention into a short wait instead of an error.

@@ -50,8 +50,7 @@ impl Requirement {
             };
             return Err(invalid("name", format!("`{shown}` is not a package name: it contains {what}")));
         }
-        let package = PackageName::from_str(name)
-            .map_err(|err| invalid("name", format!("`{shown}` is not a package name: {err}")))?;
+        let package = PackageName::from_str(name).map_err(|err| invalid("name", format!("`{shown}` is not a package name: {err}")))?;
 
         let spec = version_spec.trim();
         if spec.len() > SPEC_MAX {
@@ -60,14 +59,17 @@ impl Requirement {
         if let Some(bad) = spec.chars().find(|c| !(c.is_ascii_alphanumeric() || " .*!=<>~+,".contains(*c))) {
             return Err(invalid(
                 "version_spec",
-                format!("`{}` is not a version specifier: `{}` has no place in one (write e.g. `>=2.0,<3` or `==1.4.*`)", spec.escape_default(), bad.escape_default()),
+                format!(
+                    "`{}` is not a version specifier: `{}` has no place in one (write e.g. `>=2.0,<3` or `==1.4.*`)",
+                    spec.escape_default(),
+                    bad.escape_default()
+                ),
             ));
         }
         // A bare version is what people type most; it means exactly that version.
         let spec = if spec.chars().next().is_some_and(|c| c.is_ascii_digit()) { format!("=={spec}") } else { spec.to_string() };
-        let specifiers = VersionSpecifiers::from_str(&spec).map_err(|err| {
-            invalid("version_spec", format!("`{}` is not a version specifier: {err}", spec.escape_default()))
-        })?;
+        let specifiers = VersionSpecifiers::from_str(&spec)
+            .map_err(|err| invalid("version_spec", format!("`{}` is not a version specifier: {err}", spec.escape_default())))?;
         // The whole requirement through the PEP 508 parser too, so uv reads exactly this.
         let line = format!("{package}{specifiers}");
         let parsed = pep508_rs::Requirement::<VerbatimUrl>::from_str(&line)

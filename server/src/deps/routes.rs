@@ -28,7 +28,11 @@ pub struct PackagePath {
     (status = 200, body = Vec<Dependency>),
     (status = 404, body = ErrorBody),
 ))]
-pub async fn list(State(state): State<AppState>, _identity: Identity, ApiPath(IdPath { id }): ApiPath<IdPath>) -> Result<Json<Vec<Dependency>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    _identity: Identity,
+    ApiPath(IdPath { id }): ApiPath<IdPath>,
+) -> Result<Json<Vec<Dependency>>, ApiError> {
     Ok(Json(service::list(&state.db, id).await?))
 }
 
@@ -96,7 +100,10 @@ pub async fn install(
         service::list(&state.db, id).await?;
         let cutoff = crate::executions::queue::now() - chrono::Duration::from_std(state.runner.settings.lost_after).unwrap_or_default();
         if crate::executions::queue::live_workers(&state.db, cutoff).await.map_err(ApiError::internal)? == 0 {
-            return Err(ApiError::Unavailable("no worker instance is running to install on (PYTASK_ROLE=worker or all); start one, or install at the script's next run".into()));
+            return Err(ApiError::Unavailable(
+                "no worker instance is running to install on (PYTASK_ROLE=worker or all); start one, or install at the script's next run"
+                    .into(),
+            ));
         }
         state.runner.events.ring(Bell::Install { script_id: id });
     } else {

@@ -150,7 +150,14 @@ pub async fn update(db: &DatabaseConnection, script_id: i64, name: &str, change:
 }
 
 /// Forgets the dependency and uninstalls it from the venv.
-pub async fn remove(db: &DatabaseConnection, uv: &Uv, installs: &Arc<Installs>, data_dir: &Path, script_id: i64, name: &str) -> Result<(), DepsError> {
+pub async fn remove(
+    db: &DatabaseConnection,
+    uv: &Uv,
+    installs: &Arc<Installs>,
+    data_dir: &Path,
+    script_id: i64,
+    name: &str,
+) -> Result<(), DepsError> {
     ensure_script(db, script_id).await?;
     let row = find(db, script_id, name).await?;
     let _slot = installs.claim(script_id)?;
@@ -190,7 +197,13 @@ pub async fn venv_satisfies(db: &impl ConnectionTrait, data_dir: &Path, script_i
 }
 
 /// Each requirement against what the venv holds right now.
-pub async fn check(db: &DatabaseConnection, uv: &Uv, installs: &Installs, data_dir: &Path, script_id: i64) -> Result<DependencyCheck, DepsError> {
+pub async fn check(
+    db: &DatabaseConnection,
+    uv: &Uv,
+    installs: &Installs,
+    data_dir: &Path,
+    script_id: i64,
+) -> Result<DependencyCheck, DepsError> {
     ensure_script(db, script_id).await?;
     let venv = venv_dir(data_dir, script_id);
     let (environment, installed) = {
@@ -266,7 +279,9 @@ impl Installer {
         let live = venv_dir(&self.data_dir, script_id);
         let next = live.with_file_name("venv.next");
         let old = live.with_file_name("venv.old");
-        tokio::fs::create_dir_all(script_dir(&self.data_dir, script_id)).await.map_err(|source| io("creating the script's directory", source))?;
+        tokio::fs::create_dir_all(script_dir(&self.data_dir, script_id))
+            .await
+            .map_err(|source| io("creating the script's directory", source))?;
         remove_dir(&next).await?;
         let events = self.events.clone();
         let mut progress = move |message: String| {

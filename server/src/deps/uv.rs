@@ -33,7 +33,10 @@ impl Uv {
         let mut command = Command::new(&self.program);
         command.env_clear().env("UV_CACHE_DIR", &self.cache_dir).env("UV_NO_CONFIG", "1").env("UV_PYTHON_DOWNLOADS", "never");
         // What uv needs of the server's environment to reach an index: nothing else leaks in.
-        for key in ["PATH", "HOME", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "UV_INDEX_URL", "UV_DEFAULT_INDEX"] {
+        for key in [
+            "PATH", "HOME", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE",
+            "SSL_CERT_DIR", "UV_INDEX_URL", "UV_DEFAULT_INDEX",
+        ] {
             if let Some(value) = std::env::var_os(key) {
                 command.env(key, value);
             }
@@ -87,7 +90,12 @@ impl Uv {
 
     /// Installs into the venv; gives back what uv says it installed (` + name==version`), which
     /// for a new venv is everything in it.
-    pub async fn install(&self, venv: &Path, requirements: &[Requirement], progress: &mut (dyn FnMut(String) + Send)) -> Result<Vec<InstalledPackage>, UvError> {
+    pub async fn install(
+        &self,
+        venv: &Path,
+        requirements: &[Requirement],
+        progress: &mut (dyn FnMut(String) + Send),
+    ) -> Result<Vec<InstalledPackage>, UvError> {
         if requirements.is_empty() {
             return Ok(Vec::new());
         }
@@ -107,13 +115,15 @@ impl Uv {
     /// What is installed in the venv, names normalised.
     pub async fn list(&self, venv: &Path) -> Result<Vec<InstalledPackage>, UvError> {
         let python = venv_python(venv);
-        let (out, _) = self.run(&[os("pip"), os("list"), os("--python"), python.as_os_str(), os("--format"), os("json")], &mut |_| {}).await?;
+        let (out, _) =
+            self.run(&[os("pip"), os("list"), os("--python"), python.as_os_str(), os("--format"), os("json")], &mut |_| {}).await?;
         #[derive(serde::Deserialize)]
         struct Row {
             name: String,
             version: String,
         }
-        let rows: Vec<Row> = serde_json::from_str(out.trim()).map_err(|err| UvError::Failed(format!("unreadable `uv pip list` output: {err}")))?;
+        let rows: Vec<Row> =
+            serde_json::from_str(out.trim()).map_err(|err| UvError::Failed(format!("unreadable `uv pip list` output: {err}")))?;
         Ok(rows.into_iter().map(|r| InstalledPackage { name: normalize(&r.name), version: r.version }).collect())
     }
 }
@@ -134,7 +144,8 @@ fn os(text: &str) -> &std::ffi::OsStr {
 
 /// uv's error lines (from the first `error:` on), or its last words.
 fn failure_message(lines: &[String], status: std::process::ExitStatus) -> String {
-    let from = lines.iter().position(|l| l.trim_start().starts_with("error") || l.starts_with("×")).unwrap_or(lines.len().saturating_sub(6));
+    let from =
+        lines.iter().position(|l| l.trim_start().starts_with("error") || l.starts_with("×")).unwrap_or(lines.len().saturating_sub(6));
     let text = lines[from..].iter().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n");
     if text.trim().is_empty() {
         format!("uv failed ({status}) without a message")

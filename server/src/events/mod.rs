@@ -30,10 +30,16 @@ const CAPACITY: usize = 64;
 #[derive(Debug, Clone)]
 pub enum Published {
     Event(Event),
-    Lines { execution_id: i64, lines: Arc<[LogLine]> },
+    Lines {
+        execution_id: i64,
+        lines: Arc<[LogLine]>,
+    },
     /// The run's lines up to `through` are in the database. A run's batches are published and
     /// stored in order, each stored before the next is published.
-    Stored { execution_id: i64, through: i64 },
+    Stored {
+        execution_id: i64,
+        through: i64,
+    },
     /// Messages from other instances may have been missed (the relay's connection dropped):
     /// subscribers catch up from the database, as when they lag.
     Resync,

@@ -79,7 +79,9 @@ pub struct Outbox {
 impl Outbox {
     pub fn push(&self, note: Note) {
         let mut notes = self.notes.lock().unwrap_or_else(PoisonError::into_inner);
-        if let (Note::Lines { execution_id, last, .. }, Some(Note::Lines { execution_id: previous, last: previous_last, .. })) = (&note, notes.last_mut()) {
+        if let (Note::Lines { execution_id, last, .. }, Some(Note::Lines { execution_id: previous, last: previous_last, .. })) =
+            (&note, notes.last_mut())
+        {
             if execution_id == previous {
                 *previous_last = (*previous_last).max(*last);
                 return;
@@ -103,7 +105,14 @@ impl Outbox {
 
 /// Starts announcing this instance's notes and listening to the others'. `on_bell` is called
 /// for every bell rung elsewhere (and for each kind once after a reconnect).
-pub fn start(db: DatabaseConnection, url: String, me: Arc<str>, bus: EventBus, outbox: Arc<Outbox>, on_bell: Arc<dyn Fn(Bell) + Send + Sync>) {
+pub fn start(
+    db: DatabaseConnection,
+    url: String,
+    me: Arc<str>,
+    bus: EventBus,
+    outbox: Arc<Outbox>,
+    on_bell: Arc<dyn Fn(Bell) + Send + Sync>,
+) {
     tokio::spawn(announce(db.clone(), me.clone(), outbox));
     tokio::spawn(listen(db, url, me, bus, on_bell));
 }
@@ -282,7 +291,8 @@ mod tests {
     #[test]
     fn a_long_event_is_shortened_to_fit_and_round_trips() {
         let error = "é".repeat(20_000);
-        let text = payload("me", Note::Event { event: Event::ExecutionError { execution_id: 7, error, at: Utc::now() } }).expect("fits once shortened");
+        let text = payload("me", Note::Event { event: Event::ExecutionError { execution_id: 7, error, at: Utc::now() } })
+            .expect("fits once shortened");
         assert!(text.len() <= MAX_PAYLOAD, "{}", text.len());
         let wire: Wire = serde_json::from_str(&text).unwrap();
         assert_eq!(wire.from, "me");

@@ -27,7 +27,13 @@ pub struct Launched {
 /// warm (`warm`) or started behind the gate at once, by the request that queues the run, before
 /// the run's insert is even sent; so in a working directory named for no run yet. `None`: the
 /// worker's task takes the usual way.
-pub fn prelaunch(settings: &RunSettings, warm: &WarmPool, script_id: i64, requirements: i64, content: &str) -> Option<Result<Launched, String>> {
+pub fn prelaunch(
+    settings: &RunSettings,
+    warm: &WarmPool,
+    script_id: i64,
+    requirements: i64,
+    content: &str,
+) -> Option<Result<Launched, String>> {
     if requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, script_id)).exists() || !gate_ready(settings, script_id) {
         return None;
     }
@@ -38,7 +44,9 @@ pub fn prelaunch(settings: &RunSettings, warm: &WarmPool, script_id: i64, requir
 /// The start gate is in the script's venv (put there if it was not).
 pub fn gate_ready(settings: &RunSettings, script_id: i64) -> bool {
     gate::ensure(&venv_dir(&settings.data_dir, script_id))
-        .inspect_err(|err| tracing::warn!(script_id, %err, "the start gate could not be put in the venv; the run starts once marked running"))
+        .inspect_err(
+            |err| tracing::warn!(script_id, %err, "the start gate could not be put in the venv; the run starts once marked running"),
+        )
         .is_ok()
 }
 
@@ -79,20 +87,29 @@ pub fn script_path(launched: &Launched) -> PathBuf {
 
 const SCRIPT: &str = "script.py";
 
-fn start(settings: &RunSettings, script_id: i64, workdir: PathBuf, content: Option<&str>, variables: Vec<(&'static str, OsString)>, gated: bool) -> Result<Launched, String> {
+fn start(
+    settings: &RunSettings,
+    script_id: i64,
+    workdir: PathBuf,
+    content: Option<&str>,
+    variables: Vec<(&'static str, OsString)>,
+    gated: bool,
+) -> Result<Launched, String> {
     let cleanup = RemoveOnDrop(workdir.clone());
     // Plain file calls: two small local writes cost less than handing them to a thread.
     std::fs::create_dir_all(&workdir).map_err(|err| format!("the working directory {} could not be made: {err}", workdir.display()))?;
     let script_path = workdir.join(SCRIPT);
     if let Some(content) = content {
-        std::fs::write(&script_path, content).map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
+        std::fs::write(&script_path, content)
+            .map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
     }
     let venv = venv_dir(&settings.data_dir, script_id);
     let python = venv_python(&venv);
     let mut env = run_environment(&venv, &workdir);
     env.extend(variables);
     let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env, limits: settings.limits, gated };
-    let mut child = process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
+    let mut child =
+        process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
     // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
     let group = child.id();
     let gate = child.stdin.take();

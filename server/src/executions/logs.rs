@@ -80,8 +80,8 @@ pub fn encode(lines: &[LogLine]) -> String {
 }
 
 fn decode_chunk(chunk: &execution_log_chunk::Model) -> Result<Vec<LogLine>, sea_orm::DbErr> {
-    let rows: Vec<(LogStream, i64, String)> =
-        serde_json::from_str(&chunk.body).map_err(|err| sea_orm::DbErr::Custom(format!("log chunk {}/{} is unreadable: {err}", chunk.execution_id, chunk.first_seq)))?;
+    let rows: Vec<(LogStream, i64, String)> = serde_json::from_str(&chunk.body)
+        .map_err(|err| sea_orm::DbErr::Custom(format!("log chunk {}/{} is unreadable: {err}", chunk.execution_id, chunk.first_seq)))?;
     Ok(rows
         .into_iter()
         .enumerate()
@@ -146,7 +146,12 @@ fn chunks_after(execution_id: i64, from: i64) -> sea_orm::Select<execution_log_c
 
 /// The chunks that hold lines `from + 1 ..= upto`: from the one where `from + 1` lies (the last
 /// to begin at or before it, found in the primary key) to the last that begins by `upto`.
-async fn covering(db: &impl ConnectionTrait, execution_id: i64, from: i64, upto: i64) -> Result<Vec<execution_log_chunk::Model>, sea_orm::DbErr> {
+async fn covering(
+    db: &impl ConnectionTrait,
+    execution_id: i64,
+    from: i64,
+    upto: i64,
+) -> Result<Vec<execution_log_chunk::Model>, sea_orm::DbErr> {
     use execution_log_chunk::Column;
     let start = Query::select()
         .expr(Expr::col(Column::FirstSeq).max())
@@ -155,11 +160,7 @@ async fn covering(db: &impl ConnectionTrait, execution_id: i64, from: i64, upto:
         .and_where(Column::FirstSeq.lte(from.saturating_add(1)))
         .to_owned();
     let start = Func::coalesce([SimpleExpr::SubQuery(None, Box::new(start.into_sub_query_statement())), Expr::val(i64::MIN).into()]);
-    chunks_after(execution_id, from)
-        .filter(Expr::col(Column::FirstSeq).gte(start))
-        .filter(Column::FirstSeq.lte(upto))
-        .all(db)
-        .await
+    chunks_after(execution_id, from).filter(Expr::col(Column::FirstSeq).gte(start)).filter(Column::FirstSeq.lte(upto)).all(db).await
 }
 
 #[cfg(test)]

@@ -63,7 +63,9 @@ pub fn spawn(launch: Launch<'_>) -> std::io::Result<Child> {
 
 fn apply_limits(pid: Option<u32>, limits: Limits) -> std::io::Result<()> {
     let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).and_then(Pid::from_raw) else { return Ok(()) };
-    let set = |resource: Resource, soft: u64, hard: u64| prlimit(Some(pid), resource, Rlimit { current: Some(soft), maximum: Some(hard) }).map(drop);
+    let set = |resource: Resource, soft: u64, hard: u64| {
+        prlimit(Some(pid), resource, Rlimit { current: Some(soft), maximum: Some(hard) }).map(drop)
+    };
     set(Resource::As, limits.memory_bytes, limits.memory_bytes)?;
     // The soft limit sends SIGXCPU (reported as the CPU limit); the hard one a second later kills
     // a script that ignores it.
@@ -104,7 +106,9 @@ pub fn describe_signal(status: ExitStatus, limits: &Limits) -> Option<String> {
     let signal = status.signal()?;
     let name = Signal::try_from(signal).map(|s| s.as_str()).unwrap_or("unknown signal");
     Some(match Signal::try_from(signal) {
-        Ok(Signal::SIGXCPU) => format!("the run used its {} s of CPU time (PYTASK_RUN_CPU_SECONDS) and was ended by {name}", limits.cpu_seconds),
+        Ok(Signal::SIGXCPU) => {
+            format!("the run used its {} s of CPU time (PYTASK_RUN_CPU_SECONDS) and was ended by {name}", limits.cpu_seconds)
+        }
         _ => format!("the process was ended by signal {signal} ({name})"),
     })
 }

@@ -15,7 +15,8 @@ use app::model::{ExecutionStatus, Trigger};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 
 use crate::db::entities::{execution, instance};
@@ -28,7 +29,13 @@ pub fn now() -> DateTime<Utc> {
 /// Adds a queued run, held by `holder` if given, with the id `starting` reserved if given. The
 /// run is given back as inserted, not read again: a worker may take it at once, and the caller
 /// answers "queued".
-pub async fn enqueue(db: &impl ConnectionTrait, script_id: i64, trigger: Trigger, holder: Option<&str>, id: Option<i64>) -> Result<execution::Model, sea_orm::DbErr> {
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    script_id: i64,
+    trigger: Trigger,
+    holder: Option<&str>,
+    id: Option<i64>,
+) -> Result<execution::Model, sea_orm::DbErr> {
     let queued_at = now();
     let mut row = queued(script_id, trigger, None, queued_at);
     row.worker_id = Set(holder.map(str::to_string));
@@ -170,7 +177,13 @@ pub struct Outcome {
 
 /// Writes the final status of a run this instance holds; false if it is no longer `running`
 /// here (another instance declared it lost meanwhile).
-pub async fn finish(db: &impl ConnectionTrait, id: i64, instance: &str, outcome: &Outcome, at: DateTime<Utc>) -> Result<bool, sea_orm::DbErr> {
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    id: i64,
+    instance: &str,
+    outcome: &Outcome,
+    at: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
     let result = execution::Entity::update_many()
         .col_expr(execution::Column::Status, Expr::value(outcome.status))
         .col_expr(execution::Column::FinishedAt, Expr::value(at))
@@ -209,13 +222,18 @@ pub async fn request_cancel(db: &impl ConnectionTrait, id: i64) -> Result<bool, 
 }
 
 pub async fn cancel_requested(db: &impl ConnectionTrait, id: i64) -> Result<bool, sea_orm::DbErr> {
-    let flag: Option<bool> = execution::Entity::find_by_id(id).select_only().column(execution::Column::CancelRequested).into_tuple().one(db).await?;
+    let flag: Option<bool> =
+        execution::Entity::find_by_id(id).select_only().column(execution::Column::CancelRequested).into_tuple().one(db).await?;
     Ok(flag.unwrap_or(false))
 }
 
 /// Records how many lines a run has stored.
 pub async fn set_log_lines(db: &impl ConnectionTrait, id: i64, lines: i64) -> Result<(), sea_orm::DbErr> {
-    execution::Entity::update_many().col_expr(execution::Column::LogLines, Expr::value(lines)).filter(execution::Column::Id.eq(id)).exec(db).await?;
+    execution::Entity::update_many()
+        .col_expr(execution::Column::LogLines, Expr::value(lines))
+        .filter(execution::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -266,7 +284,11 @@ pub async fn register_instance(db: &impl ConnectionTrait, id: &str, role: &str) 
 }
 
 pub async fn heartbeat(db: &impl ConnectionTrait, id: &str) -> Result<(), sea_orm::DbErr> {
-    instance::Entity::update_many().col_expr(instance::Column::HeartbeatAt, Expr::value(now())).filter(instance::Column::Id.eq(id)).exec(db).await?;
+    instance::Entity::update_many()
+        .col_expr(instance::Column::HeartbeatAt, Expr::value(now()))
+        .filter(instance::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -291,7 +313,13 @@ pub async fn sweep_lost(db: &DatabaseConnection, me: &str, cutoff: DateTime<Utc>
     let alive: Vec<String> = if everyone_else {
         vec![me.to_string()]
     } else {
-        instance::Entity::find().select_only().column(instance::Column::Id).filter(instance::Column::HeartbeatAt.gt(cutoff)).into_tuple().all(db).await?
+        instance::Entity::find()
+            .select_only()
+            .column(instance::Column::Id)
+            .filter(instance::Column::HeartbeatAt.gt(cutoff))
+            .into_tuple()
+            .all(db)
+            .await?
     };
     // Running runs, and queued ones held by an instance (see `start_held`).
     let orphans: Vec<(i64, ExecutionStatus, Option<String>)> = execution::Entity::find()
@@ -299,11 +327,9 @@ pub async fn sweep_lost(db: &DatabaseConnection, me: &str, cutoff: DateTime<Utc>
         .column(execution::Column::Id)
         .column(execution::Column::Status)
         .column(execution::Column::WorkerId)
-        .filter(
-            Condition::any()
-                .add(execution::Column::Status.eq(ExecutionStatus::Running))
-                .add(Condition::all().add(execution::Column::Status.eq(ExecutionStatus::Queued)).add(execution::Column::WorkerId.is_not_null())),
-        )
+        .filter(Condition::any().add(execution::Column::Status.eq(ExecutionStatus::Running)).add(
+            Condition::all().add(execution::Column::Status.eq(ExecutionStatus::Queued)).add(execution::Column::WorkerId.is_not_null()),
+        ))
         .into_tuple()
         .all(db)
         .await?;
@@ -313,8 +339,12 @@ pub async fn sweep_lost(db: &DatabaseConnection, me: &str, cutoff: DateTime<Utc>
             continue;
         }
         let message = match (&worker, status) {
-            (Some(worker), ExecutionStatus::Queued) => format!("the instance that was starting it ({worker}) stopped (no heartbeat); the script may have started"),
-            (Some(worker), _) => format!("the instance running it ({worker}) stopped without finishing it (no heartbeat); the log keeps the lines it had stored"),
+            (Some(worker), ExecutionStatus::Queued) => {
+                format!("the instance that was starting it ({worker}) stopped (no heartbeat); the script may have started")
+            }
+            (Some(worker), _) => format!(
+                "the instance running it ({worker}) stopped without finishing it (no heartbeat); the log keeps the lines it had stored"
+            ),
             (None, _) => "it was marked running without an instance".to_string(),
         };
         let result = execution::Entity::update_many()

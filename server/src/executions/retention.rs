@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use app::model::ExecutionStatus;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, Statement, TransactionTrait, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, Statement,
+    TransactionTrait, Value,
+};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -117,7 +120,11 @@ async fn apply(db: &DatabaseConnection, rule: Rule, pruned: &mut Pruned) -> Resu
             }
             ids.push(victim.id);
         }
-        let log_chunks = execution_log_chunk::Entity::delete_many().filter(execution_log_chunk::Column::ExecutionId.is_in(ids.clone())).exec(&txn).await?.rows_affected;
+        let log_chunks = execution_log_chunk::Entity::delete_many()
+            .filter(execution_log_chunk::Column::ExecutionId.is_in(ids.clone()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
         let executions = execution::Entity::delete_many()
             .filter(execution::Column::Id.is_in(ids.clone()))
             .filter(execution::Column::Status.is_in(finished()))
@@ -219,7 +226,12 @@ impl Retention {
             };
             match pass {
                 Ok(pruned) if pruned.executions > 0 => {
-                    tracing::info!(executions = pruned.executions, log_chunks = pruned.log_chunks, batches = pruned.batches, "finished runs past retention deleted with their logs");
+                    tracing::info!(
+                        executions = pruned.executions,
+                        log_chunks = pruned.log_chunks,
+                        batches = pruned.batches,
+                        "finished runs past retention deleted with their logs"
+                    );
                 }
                 Ok(_) => {}
                 Err(err) => tracing::error!(%err, "pruning old runs failed; trying again at the next pass"),

@@ -9,7 +9,13 @@ use std::time::Duration;
 /// back. A constraint violation is given back at once: it does not pass with time (the run was
 /// deleted with its script meanwhile, and every retry of every batch would hold the run's task,
 /// and a shutdown, for a minute).
-pub async fn retry<T, F, Fut>(execution_id: i64, what: &str, attempts: u64, pause: impl Fn(u64) -> Duration, mut write: F) -> Result<T, sea_orm::DbErr>
+pub async fn retry<T, F, Fut>(
+    execution_id: i64,
+    what: &str,
+    attempts: u64,
+    pause: impl Fn(u64) -> Duration,
+    mut write: F,
+) -> Result<T, sea_orm::DbErr>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, sea_orm::DbErr>>,
@@ -20,7 +26,10 @@ where
             Ok(value) => return Ok(value),
             Err(err) => {
                 failed += 1;
-                let permanent = matches!(err.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_) | sea_orm::SqlErr::UniqueConstraintViolation(_)));
+                let permanent = matches!(
+                    err.sql_err(),
+                    Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_) | sea_orm::SqlErr::UniqueConstraintViolation(_))
+                );
                 if permanent || failed >= attempts {
                     tracing::error!(execution_id, %err, "{what} failed {failed} times; giving up");
                     return Err(err);

@@ -53,7 +53,14 @@ impl ListQuery {
         if (page - 1).checked_mul(per_page).is_none_or(|skipped| skipped > i64::MAX as u64) {
             return Err(ApiError::invalid("page", "`page` is past any possible end of the list"));
         }
-        Ok(ExecutionFilter { script_id: self.script_id, schedule_id: self.schedule_id, status: self.status, sort: self.sort.unwrap_or_default(), page, per_page })
+        Ok(ExecutionFilter {
+            script_id: self.script_id,
+            schedule_id: self.schedule_id,
+            status: self.status,
+            sort: self.sort.unwrap_or_default(),
+            page,
+            per_page,
+        })
     }
 }
 

@@ -3,11 +3,11 @@
 use app::model::{Event, Execution, ExecutionPage, ExecutionSort, ExecutionStatus, Trigger};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::events::relay::Bell;
 use super::queue::{self, Claimed};
 use super::worker::{EndRequest, Runner};
 use super::ExecutionError;
 use crate::db::entities::{execution, script};
+use crate::events::relay::Bell;
 use crate::telemetry::metrics;
 
 /// What `GET /api/executions` asks for; the page numbers are already checked.
@@ -54,11 +54,8 @@ pub async fn list(db: &impl ConnectionTrait, filter: &ExecutionFilter) -> Result
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Execution, ExecutionError> {
-    let (run, script) = execution::Entity::find_by_id(id)
-        .find_also_related(script::Entity)
-        .one(db)
-        .await?
-        .ok_or(ExecutionError::NotFound(id))?;
+    let (run, script) =
+        execution::Entity::find_by_id(id).find_also_related(script::Entity).one(db).await?.ok_or(ExecutionError::NotFound(id))?;
     Ok(to_api(run, script.map(|s| s.name)))
 }
 
@@ -156,6 +153,7 @@ pub async fn stop(db: &DatabaseConnection, runner: &Runner, id: i64, by: &str) -
 
 /// The status of a run, for log readers that need to know whether more may come.
 pub async fn status(db: &impl ConnectionTrait, id: i64) -> Result<ExecutionStatus, ExecutionError> {
-    let status: Option<ExecutionStatus> = execution::Entity::find_by_id(id).select_only().column(execution::Column::Status).into_tuple().one(db).await?;
+    let status: Option<ExecutionStatus> =
+        execution::Entity::find_by_id(id).select_only().column(execution::Column::Status).into_tuple().one(db).await?;
     status.ok_or(ExecutionError::NotFound(id))
 }

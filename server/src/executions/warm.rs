@@ -107,7 +107,8 @@ impl WarmPool {
             if kept.iter().any(|w| w.script_id == script_id) {
                 return;
             }
-            let oldest = (kept.len() >= self.capacity).then(|| kept.iter().enumerate().min_by_key(|(_, w)| w.kept_at).map(|(i, _)| i)).flatten();
+            let oldest =
+                (kept.len() >= self.capacity).then(|| kept.iter().enumerate().min_by_key(|(_, w)| w.kept_at).map(|(i, _)| i)).flatten();
             let made_room = oldest.map(|i| kept.swap_remove(i));
             kept.push(warm);
             made_room

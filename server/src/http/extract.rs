@@ -33,9 +33,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType(
-                "send the body as JSON with the header `Content-Type: application/json`".into(),
-            ));
+            return Err(ApiError::UnsupportedMediaType("send the body as JSON with the header `Content-Type: application/json`".into()));
         }
         // A client that declares a body and then sends it slowly, or never, must not hold the
         // request (and its connection) open.
@@ -59,9 +57,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::bad_request(format!("the body is not valid JSON: {inner}"))
-            }
+            Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(format!("the body is not valid JSON: {inner}")),
             Category::Data => {
                 let field = (path != ".").then_some(path);
                 let message = match &field {
@@ -72,9 +68,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
     })?;
-    deserializer
-        .end()
-        .map_err(|err| ApiError::bad_request(format!("the body is not valid JSON: {err}")))?;
+    deserializer.end().map_err(|err| ApiError::bad_request(format!("the body is not valid JSON: {err}")))?;
     if has_nul_escape(bytes) {
         return Err(nul_refused(bytes));
     }

@@ -19,7 +19,8 @@ pub async fn refuse_malformed(State(state): State<AppState>, req: Request, next:
 }
 
 fn check(req: &Request, max_body_bytes: u64) -> Result<(), ApiError> {
-    let declared = req.headers().get(CONTENT_LENGTH).and_then(|value| value.to_str().ok()).and_then(|value| value.trim().parse::<u64>().ok());
+    let declared =
+        req.headers().get(CONTENT_LENGTH).and_then(|value| value.to_str().ok()).and_then(|value| value.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > max_body_bytes) {
         return Err(ApiError::PayloadTooLarge { limit: max_body_bytes });
     }

@@ -57,9 +57,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<Body>| {
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-                })
+                .make_span_with(|req: &Request<Body>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
@@ -72,7 +70,11 @@ fn worker_router(state: AppState) -> Router {
         .route("/api/health", axum::routing::get(health::health))
         .route("/metrics", axum::routing::get(metrics::scrape))
         .fallback(|uri: Uri| async move {
-            ApiError::NotFound(format!("{} is served by web instances: this one runs with PYTASK_ROLE=worker and serves only /api/health and /metrics", uri.path())).into_response()
+            ApiError::NotFound(format!(
+                "{} is served by web instances: this one runs with PYTASK_ROLE=worker and serves only /api/health and /metrics",
+                uri.path()
+            ))
+            .into_response()
         })
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate))
@@ -154,9 +156,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_handler_answers_json_500() {
-        let router: Router = Router::new()
-            .route("/boom", get(boom))
-            .layer(catch_panic());
+        let router: Router = Router::new().route("/boom", get(boom)).layer(catch_panic());
         let response = router.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();

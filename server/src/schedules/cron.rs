@@ -214,7 +214,10 @@ pub fn parse_zone(zone: &str) -> Result<Tz, CronError> {
         return Err(CronError::Zone("choose a time zone, e.g. `UTC` or `Europe/Berlin`".into()));
     }
     zone.parse::<Tz>().map_err(|_| {
-        CronError::Zone(format!("`{}` is not an IANA time zone name; use one such as `UTC`, `Europe/London` or `America/New_York`", zone.escape_default()))
+        CronError::Zone(format!(
+            "`{}` is not an IANA time zone name; use one such as `UTC`, `Europe/London` or `America/New_York`",
+            zone.escape_default()
+        ))
     })
 }
 
@@ -251,7 +254,9 @@ fn days(fields: &[&str]) -> Result<Days, String> {
 /// this module's reading of names, ranges and steps counts (croner's differs: `0-SUN` is every
 /// day to it, `*,13` an error); how the day fields combine is passed to croner beside it.
 fn plain_lists(fields: &[&str], days: Days) -> Result<String, String> {
-    let list = |bits: u64, field: &Field| (field.min..=field.max).filter(|v| bits & (1 << v) != 0).map(|v| v.to_string()).collect::<Vec<_>>().join(",");
+    let list = |bits: u64, field: &Field| {
+        (field.min..=field.max).filter(|v| bits & (1 << v) != 0).map(|v| v.to_string()).collect::<Vec<_>>().join(",")
+    };
     let values = |index: usize| field_values(fields[index], &FIELDS[index]).map(|bits| list(bits, &FIELDS[index]));
     Ok([values(0)?, values(1)?, list(days.of_month, &FIELDS[2]), values(3)?, list(days.of_week, &FIELDS[4])].join(" "))
 }
@@ -264,12 +269,15 @@ fn normalise(raw: &str) -> Result<String, CronError> {
         [] => bad(format!("enter a cron expression: {ACCEPTED}, e.g. `*/15 * * * *`")),
         [single] if single.starts_with('@') => match single.to_ascii_lowercase().as_str() {
             "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight" | "@hourly" => Ok(single.to_ascii_lowercase()),
-            "@reboot" => bad("`@reboot` has no time to fire at; a schedule needs one of @hourly @daily @weekly @monthly @yearly or 5 fields".into()),
+            "@reboot" => {
+                bad("`@reboot` has no time to fire at; a schedule needs one of @hourly @daily @weekly @monthly @yearly or 5 fields".into())
+            }
             _ => bad(format!("`{}` is not a cron macro; use one of @hourly @daily @weekly @monthly @yearly", single.escape_default())),
         },
         [_, _, _, _, _] => {
             for (text, field) in fields.iter().zip(&FIELDS) {
-                field_values(text, field).map_err(|why| CronError::Expression(format!("{} field `{}`: {why}", field.name, text.escape_default())))?;
+                field_values(text, field)
+                    .map_err(|why| CronError::Expression(format!("{} field `{}`: {why}", field.name, text.escape_default())))?;
             }
             Ok(fields.join(" "))
         }
@@ -278,7 +286,12 @@ fn normalise(raw: &str) -> Result<String, CronError> {
             raw.trim().escape_default(),
             fields.len()
         )),
-        _ => bad(format!("`{}` has {} field{}; expected {ACCEPTED}", raw.trim().escape_default(), fields.len(), if fields.len() == 1 { "" } else { "s" })),
+        _ => bad(format!(
+            "`{}` has {} field{}; expected {ACCEPTED}",
+            raw.trim().escape_default(),
+            fields.len(),
+            if fields.len() == 1 { "" } else { "s" }
+        )),
     }
 }
 

@@ -28,7 +28,11 @@ pub struct SchedulePath {
     (status = 200, body = Vec<Schedule>),
     (status = 404, body = ErrorBody),
 ))]
-pub async fn list(State(state): State<AppState>, _identity: Identity, ApiPath(IdPath { id }): ApiPath<IdPath>) -> Result<Json<Vec<Schedule>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    _identity: Identity,
+    ApiPath(IdPath { id }): ApiPath<IdPath>,
+) -> Result<Json<Vec<Schedule>>, ApiError> {
     Ok(Json(service::list(&state.db, id).await?))
 }
 
@@ -75,7 +79,11 @@ pub async fn update(
     (status = 403, description = "Viewers cannot change schedules", body = ErrorBody),
     (status = 404, body = ErrorBody),
 ))]
-pub async fn delete(State(state): State<AppState>, _editor: Editor, ApiPath(SchedulePath { id, sid }): ApiPath<SchedulePath>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    _editor: Editor,
+    ApiPath(SchedulePath { id, sid }): ApiPath<SchedulePath>,
+) -> Result<StatusCode, ApiError> {
     service::delete(&state.db, id, sid).await?;
     state.scheduler.wake();
     Ok(StatusCode::NO_CONTENT)
@@ -107,14 +115,24 @@ pub async fn describe(_identity: Identity, ApiQuery(query): ApiQuery<DescribeQue
         None | Some("") => PREVIEW_COUNT_DEFAULT,
         Some(text) => match text.parse::<u32>() {
             Ok(n @ 1..=PREVIEW_COUNT_MAX) => n,
-            _ => return Err(ApiError::invalid("count", format!("`count` is a whole number from 1 to {PREVIEW_COUNT_MAX}, not `{}`", text.escape_default()))),
+            _ => {
+                return Err(ApiError::invalid(
+                    "count",
+                    format!("`count` is a whole number from 1 to {PREVIEW_COUNT_MAX}, not `{}`", text.escape_default()),
+                ))
+            }
         },
     };
     let from = match query.from.as_deref().map(str::trim) {
         None | Some("") => Utc::now(),
         Some(text) => match DateTime::parse_from_rfc3339(text) {
             Ok(from) => from.with_timezone(&Utc),
-            Err(_) => return Err(ApiError::invalid("from", format!("`from` is an RFC 3339 instant such as `2026-03-08T09:00:00Z`, not `{}`", text.escape_default()))),
+            Err(_) => {
+                return Err(ApiError::invalid(
+                    "from",
+                    format!("`from` is an RFC 3339 instant such as `2026-03-08T09:00:00Z`, not `{}`", text.escape_default()),
+                ))
+            }
         },
     };
     let zone = query.tz.as_deref().unwrap_or(service::DEFAULT_ZONE);

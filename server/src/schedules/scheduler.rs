@@ -20,15 +20,15 @@ use app::model::Trigger;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{CaseStatement, Condition, Expr, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, TransactionTrait,
 };
 use tokio::sync::{watch, Notify};
 
 use super::cron::Cron;
 use super::realign::realign;
-use crate::events::relay::Bell;
 use crate::db::entities::schedule;
+use crate::events::relay::Bell;
 use crate::executions::queue;
 use crate::executions::worker::Runner;
 use crate::telemetry::metrics;

@@ -8,7 +8,9 @@ pub enum ScriptError {
     NotFound(i64),
     #[error("a script named `{0}` exists already; choose another name")]
     NameTaken(String),
-    #[error("this script was changed by someone else since you opened it (at {0}); reload to see their version, then apply your change again")]
+    #[error(
+        "this script was changed by someone else since you opened it (at {0}); reload to see their version, then apply your change again"
+    )]
     Stale(String),
     #[error(transparent)]
     Invalid(#[from] app::validate::Invalid),

@@ -4,8 +4,8 @@ use app::error::ErrorBody;
 use app::model::{NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
 use axum::extract::{RawQuery, State};
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::service::{self, ScriptFilter};
@@ -56,11 +56,7 @@ fn parse_filter(query: Option<&str>) -> Result<ScriptFilter, ApiError> {
         ("offset" = Option<u64>, Query, description = "Skip this many first (by name)"),
     ),
     responses((status = 200, body = Vec<ScriptSummary>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list(
-    State(state): State<AppState>,
-    _identity: Identity,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+pub async fn list(State(state): State<AppState>, _identity: Identity, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let filter = parse_filter(query.as_deref())?;
     if !filter.is_whole_list() {
         return Ok(Json(service::list(&state.db, &filter).await?).into_response());

@@ -8,8 +8,8 @@ use app::validate;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, JoinType, QueryFilter, Statement,
-    QueryOrder, QuerySelect, RelationTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, Set, Statement,
 };
 
 use super::ScriptError;
@@ -74,7 +74,13 @@ pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<
     };
     let mut scripts = Query::select();
     scripts
-        .columns([script::Column::Id, script::Column::Name, script::Column::Description, script::Column::IsActive, script::Column::UpdatedAt])
+        .columns([
+            script::Column::Id,
+            script::Column::Name,
+            script::Column::Description,
+            script::Column::IsActive,
+            script::Column::UpdatedAt,
+        ])
         .from(script::Entity)
         .order_by_expr(Expr::cust(by_name), Order::Asc);
     if let Some(ids) = &filter.ids {
@@ -140,7 +146,15 @@ fn summary(row: SummaryRow) -> ScriptSummary {
         (Some(id), Some(Ok(status)), Some(queued_at)) => Some(LastExecution { id, status, queued_at, finished_at: row.last_finished_at }),
         _ => None,
     };
-    ScriptSummary { id: row.id, name: row.name, description: row.description, is_active: row.is_active, tags, last_execution, updated_at: row.updated_at }
+    ScriptSummary {
+        id: row.id,
+        name: row.name,
+        description: row.description,
+        is_active: row.is_active,
+        tags,
+        last_execution,
+        updated_at: row.updated_at,
+    }
 }
 
 fn escape_like(text: &str) -> String {

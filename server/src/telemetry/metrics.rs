@@ -75,7 +75,11 @@ fn describe() {
     describe_gauge!(RUNS_CURRENT, "Executions not finished yet (in the database, all instances), by status.");
     describe_gauge!(QUEUE_DEPTH, "Executions waiting for a worker (in the database, all instances).");
     describe_counter!(LOG_LINES, "Log lines stored by this instance's runs.");
-    describe_histogram!(LOG_STORE, Unit::Seconds, "Time to write one batch of a run's log lines to the database (a commit), retries included.");
+    describe_histogram!(
+        LOG_STORE,
+        Unit::Seconds,
+        "Time to write one batch of a run's log lines to the database (a commit), retries included."
+    );
     describe_counter!(INSTALLS, "Installations of a script's requirements, by outcome.");
     describe_histogram!(FIRE_DELAY, Unit::Seconds, "How late a schedule fired after its due time.");
     describe_gauge!(WS_CLIENTS, "WebSocket clients connected to this instance, by kind.");

@@ -45,12 +45,7 @@ async fn every_route_refuses_a_stranger(backend: Backend) {
         if PUBLIC.contains(&(method.as_str(), path.as_str())) {
             continue;
         }
-        let response = app
-            .request(method.parse().unwrap(), &concrete(&path), None)
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap();
+        let response = app.request(method.parse().unwrap(), &concrete(&path), None).json(&serde_json::json!({})).send().await.unwrap();
         assert_eq!(response.status(), 401, "{method} {path}");
         assert_eq!(error_of(response).await.code, "unauthorized");
     }
@@ -76,12 +71,8 @@ async fn a_viewer_changes_nothing(backend: Backend) {
         if method == "GET" || PUBLIC.contains(&op) || SELF_SERVICE.contains(&op) || READ_ONLY.contains(&op) {
             continue;
         }
-        let response = app
-            .request(method.parse().unwrap(), &concrete(&path), Some(&viewer))
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap();
+        let response =
+            app.request(method.parse().unwrap(), &concrete(&path), Some(&viewer)).json(&serde_json::json!({})).send().await.unwrap();
         assert_eq!(response.status(), 403, "{method} {path}");
         assert_eq!(error_of(response).await.code, "forbidden");
         checked += 1;
@@ -106,7 +97,13 @@ async fn first_admin_setup_works_once(backend: Backend) {
     let me: UserInfo = app.get_as(&admin, "/api/auth/me").await.json().await.unwrap();
     assert_eq!((me.username.as_str(), me.role), (ADMIN, Role::Admin));
 
-    let again = app.client.post(app.url("/api/setup")).json(&serde_json::json!({"username": "mallory", "password": "mallory-password"})).send().await.unwrap();
+    let again = app
+        .client
+        .post(app.url("/api/setup"))
+        .json(&serde_json::json!({"username": "mallory", "password": "mallory-password"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 409);
     assert!(error_of(again).await.message.contains("sign in"));
     let status: SetupStatus = app.get("/api/setup").await.json().await.unwrap();
@@ -153,10 +150,7 @@ async fn sessions_expire(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
     assert_eq!(app.get_as(&admin, "/api/auth/me").await.status(), 200);
-    app.db
-        .execute_unprepared("UPDATE sessions SET expires_at = '2001-01-01 00:00:00+00:00'")
-        .await
-        .unwrap();
+    app.db.execute_unprepared("UPDATE sessions SET expires_at = '2001-01-01 00:00:00+00:00'").await.unwrap();
     assert_eq!(app.get_as(&admin, "/api/auth/me").await.status(), 401);
     let page = app.get_as(&admin, "/executions?status=failed").await;
     assert_eq!(page.headers()["location"], "/login?next=%2Fexecutions%3Fstatus%3Dfailed");
@@ -208,12 +202,7 @@ async fn foreign_origins_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
     let host = app.addr.to_string();
-    let evil = app
-        .request(Method::POST, "/api/auth/logout", Some(&admin))
-        .header("origin", "http://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let evil = app.request(Method::POST, "/api/auth/logout", Some(&admin)).header("origin", "http://evil.example").send().await.unwrap();
     assert_eq!(evil.status(), 403);
     assert!(error_of(evil).await.message.contains("another site"));
     assert_eq!(app.get_as(&admin, "/api/auth/me").await.status(), 200, "the refused request changed nothing");
@@ -228,12 +217,7 @@ async fn foreign_origins_are_refused(backend: Backend) {
         .unwrap();
     assert_eq!(login.status(), 403, "no sign-in from another site");
 
-    let same = app
-        .request(Method::POST, "/api/auth/logout", Some(&admin))
-        .header("origin", format!("http://{host}"))
-        .send()
-        .await
-        .unwrap();
+    let same = app.request(Method::POST, "/api/auth/logout", Some(&admin)).header("origin", format!("http://{host}")).send().await.unwrap();
     assert_eq!(same.status(), 204);
 }
 

@@ -46,7 +46,8 @@ async fn syntax_errors_have_line_and_column(backend: Backend) {
     assert!(report.problems.iter().any(|p| p.severity == Severity::Warning && p.line == 2), "{report:?}");
 
     // A NUL cannot be in a script at all: refused like on save, naming the field.
-    let response = app.request(Method::POST, "/api/code/check", Some(&admin)).json(&json!({ "content": "x = 'a\0b'\n" })).send().await.unwrap();
+    let response =
+        app.request(Method::POST, "/api/code/check", Some(&admin)).json(&json!({ "content": "x = 'a\0b'\n" })).send().await.unwrap();
     assert_eq!(response.status(), 422);
     assert_eq!(error_of(response).await.field.as_deref(), Some("content"));
 }

@@ -31,7 +31,8 @@ async fn connect(app: &TestApp, admin: &Actor, path: &str) -> Result<Socket, WsE
 }
 
 async fn create_script(app: &TestApp, admin: &Actor, name: &str, content: &str) -> Script {
-    let response = app.request(Method::POST, "/api/scripts", Some(admin)).json(&json!({ "name": name, "content": content })).send().await.unwrap();
+    let response =
+        app.request(Method::POST, "/api/scripts", Some(admin)).json(&json!({ "name": name, "content": content })).send().await.unwrap();
     assert_eq!(response.status(), 201);
     response.json().await.unwrap()
 }
@@ -99,7 +100,8 @@ async fn websockets_beyond_the_limit_are_refused_with_503(backend: Backend) {
     for i in [0, last] {
         let socket = &mut open[i];
         loop {
-            let message = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.expect("an event within a minute").unwrap().unwrap();
+            let message =
+                tokio::time::timeout(Duration::from_secs(60), socket.next()).await.expect("an event within a minute").unwrap().unwrap();
             let Ok(text) = message.to_text() else { continue };
             if matches!(serde_json::from_str::<Event>(text), Ok(Event::ExecutionFinished { execution_id, .. }) if execution_id == run.id) {
                 break;

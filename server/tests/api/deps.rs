@@ -63,7 +63,10 @@ fn venv_python(app: &TestApp, id: i64) -> std::path::PathBuf {
 }
 
 fn import_version(app: &TestApp, id: i64, module: &str) -> Option<String> {
-    let out = std::process::Command::new(venv_python(app, id)).args(["-c", &format!("import {module}; print({module}.__version__)")]).output().unwrap();
+    let out = std::process::Command::new(venv_python(app, id))
+        .args(["-c", &format!("import {module}; print({module}.__version__)")])
+        .output()
+        .unwrap();
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
@@ -81,7 +84,10 @@ async fn install_check_upgrade_fail_remove(backend: Backend) {
     let mut socket = events(&app, &admin, s.id).await;
     let seen = install(&app, &admin, &mut socket, s.id).await;
     assert!(matches!(seen.first(), Some(Event::InstallationStarted { script_id, .. }) if *script_id == s.id), "{seen:?}");
-    assert!(seen.iter().any(|e| matches!(e, Event::InstallationProgress { message, .. } if message.contains("six"))), "uv's lines arrive: {seen:?}");
+    assert!(
+        seen.iter().any(|e| matches!(e, Event::InstallationProgress { message, .. } if message.contains("six"))),
+        "uv's lines arrive: {seen:?}"
+    );
     let Some(Event::InstallationFinished { installed, .. }) = seen.last() else { panic!("finished: {seen:?}") };
     assert!(installed.iter().any(|p| p.name == "six" && p.version == "1.16.0"), "{installed:?}");
     assert_eq!(import_version(&app, s.id, "six").as_deref(), Some("1.16.0"));
@@ -92,7 +98,12 @@ async fn install_check_upgrade_fail_remove(backend: Backend) {
     assert!(listed.iter().all(|d| d.state == DependencyState::Installed && d.installed_version.is_some()), "{listed:?}");
 
     // Upgrade: the change makes it unsatisfied until installed.
-    let response = app.request(Method::PUT, &format!("/api/scripts/{}/dependencies/six", s.id), Some(&admin)).json(&json!({"version_spec": "==1.17.0"})).send().await.unwrap();
+    let response = app
+        .request(Method::PUT, &format!("/api/scripts/{}/dependencies/six", s.id), Some(&admin))
+        .json(&json!({"version_spec": "==1.17.0"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Dependency>().await.unwrap().state, DependencyState::Unsatisfied);
     assert!(!check(&app, &admin, s.id).await.satisfied);
@@ -106,7 +117,10 @@ async fn install_check_upgrade_fail_remove(backend: Backend) {
     assert_eq!((first.status().as_u16(), second.status().as_u16()), (202, 409));
     loop {
         let message = tokio::time::timeout(Duration::from_secs(120), socket.next()).await.unwrap().unwrap().unwrap();
-        if matches!(serde_json::from_str(message.to_text().unwrap()).unwrap(), Event::InstallationFinished { .. } | Event::InstallationError { .. }) {
+        if matches!(
+            serde_json::from_str(message.to_text().unwrap()).unwrap(),
+            Event::InstallationFinished { .. } | Event::InstallationError { .. }
+        ) {
             break;
         }
     }
@@ -117,7 +131,11 @@ async fn install_check_upgrade_fail_remove(backend: Backend) {
     let Some(Event::InstallationError { error, .. }) = seen.last() else { panic!("an error: {seen:?}") };
     assert!(error.contains("pytask-no-such-package-xyz"), "{error}");
     assert_eq!(import_version(&app, s.id, "six").as_deref(), Some("1.17.0"), "the previous venv is intact");
-    let gone = app.request(Method::DELETE, &format!("/api/scripts/{}/dependencies/pytask-no-such-package-xyz", s.id), Some(&admin)).send().await.unwrap();
+    let gone = app
+        .request(Method::DELETE, &format!("/api/scripts/{}/dependencies/pytask-no-such-package-xyz", s.id), Some(&admin))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gone.status(), 204);
 
     // Remove uninstalls.
@@ -154,12 +172,22 @@ async fn refuses_what_is_not_a_plain_requirement(backend: Backend) {
         assert_eq!(response.status(), 422, "{name} {spec}");
         assert_eq!(error_of(response).await.field.as_deref(), Some(field), "{name} {spec}");
     }
-    let wrong = app.request(Method::POST, &format!("/api/scripts/{}/dependencies", s.id), Some(&admin)).json(&json!({"name": 5})).send().await.unwrap();
+    let wrong = app
+        .request(Method::POST, &format!("/api/scripts/{}/dependencies", s.id), Some(&admin))
+        .json(&json!({"name": 5}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 422);
     let listed: Vec<Dependency> = app.get_as(&admin, &format!("/api/scripts/{}/dependencies", s.id)).await.json().await.unwrap();
     assert!(listed.is_empty(), "nothing was stored");
 
-    let ok = app.request(Method::POST, "/api/requirements/check", Some(&admin)).json(&json!({"name": "Typing_Extensions", "version_spec": "4.12.2"})).send().await.unwrap();
+    let ok = app
+        .request(Method::POST, "/api/requirements/check", Some(&admin))
+        .json(&json!({"name": "Typing_Extensions", "version_spec": "4.12.2"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.json::<serde_json::Value>().await.unwrap(), json!({"name": "typing-extensions", "version_spec": "==4.12.2"}));
     assert_eq!(add(&app, &admin, 99999, "six", "").await.status(), 404);

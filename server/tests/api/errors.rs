@@ -128,7 +128,10 @@ async fn raw_exchange(app: &TestApp, bytes: &[u8], wait: Duration) -> (u16, Stri
 }
 
 fn script_head(app: &TestApp, token: &str, framing: &str) -> String {
-    format!("POST /api/scripts HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\n{framing}\r\n", app.addr)
+    format!(
+        "POST /api/scripts HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\n{framing}\r\n",
+        app.addr
+    )
 }
 
 /// A body beyond `--max-body-bytes` (65536 in tests) is a JSON 413 naming the limit however it
@@ -141,7 +144,13 @@ async fn huge_bodies_get_json_413_and_nothing_is_stored(backend: Backend) {
     let token = token_of(&app, &admin).await;
     let huge = format!(r#"{{"name": "huge", "content": "{}"}}"#, "x".repeat(100_000));
 
-    let response = app.request(Method::POST, "/api/scripts", Some(&admin)).header("content-type", "application/json").body(huge.clone()).send().await.unwrap();
+    let response = app
+        .request(Method::POST, "/api/scripts", Some(&admin))
+        .header("content-type", "application/json")
+        .body(huge.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 413);
     let error = error_of(response).await;
     assert_eq!(error.code, "payload_too_large");
@@ -194,7 +203,13 @@ async fn deep_json_is_refused_and_the_server_still_answers(backend: Backend) {
     ];
     for (i, body) in bodies.into_iter().enumerate() {
         for path in ["/api/scripts", "/api/code/check", "/api/requirements/check"] {
-            let response = app.request(Method::POST, path, Some(&admin)).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
+            let response = app
+                .request(Method::POST, path, Some(&admin))
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
             let status = response.status().as_u16();
             assert!(status < 500, "body {i} to {path}: {status}");
             if status >= 400 {
@@ -211,7 +226,9 @@ async fn deep_json_is_refused_and_the_server_still_answers(backend: Backend) {
 async fn invalid_text_is_a_clear_4xx(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let post = |path: &'static str, body: &'static [u8]| app.request(Method::POST, path, Some(&admin)).header("content-type", "application/json").body(body).send();
+    let post = |path: &'static str, body: &'static [u8]| {
+        app.request(Method::POST, path, Some(&admin)).header("content-type", "application/json").body(body).send()
+    };
 
     let response = post("/api/scripts", br#"{"name": "nul\u0000name", "content": "print(1)"}"#).await.unwrap();
     assert_eq!(response.status(), 422);
@@ -246,7 +263,13 @@ async fn invalid_text_is_a_clear_4xx(backend: Backend) {
         "/ws/executions/1?after=%00".to_string(),
     ] {
         for method in [Method::GET, Method::PUT, Method::DELETE] {
-            let response = app.request(method.clone(), &path, Some(&admin)).header("content-type", "application/json").body("{}").send().await.unwrap();
+            let response = app
+                .request(method.clone(), &path, Some(&admin))
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.status(), 400, "{method} {path}");
             let error = error_of(response).await;
             assert!(error.message.contains("NUL") || error.message.contains("UTF-8"), "{method} {path}: {error:?}");

@@ -88,7 +88,8 @@ async fn log_pages_across_chunks_and_gaps(backend: Backend) {
             let mut after = start;
             let mut seen = Vec::new();
             loop {
-                let page: LogPage = app.get_as(&admin, &format!("/api/executions/{id}/logs?after={after}&limit={limit}")).await.json().await.unwrap();
+                let page: LogPage =
+                    app.get_as(&admin, &format!("/api/executions/{id}/logs?after={after}&limit={limit}")).await.json().await.unwrap();
                 assert!(page.lines.len() <= limit, "after={after} limit={limit}: a page longer than asked");
                 assert!(page.lines.iter().all(|l| l.line == format!("line {}", l.seq)));
                 seen.extend(page.lines.iter().map(|l| l.seq));

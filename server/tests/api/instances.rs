@@ -178,7 +178,9 @@ async fn two_web_and_two_worker_instances_share_the_work() {
     assert_eq!(by_worker.len(), 2, "both workers took runs: {by_worker:?}");
 
     // kill -9 the worker running a long run: it becomes lost; the other worker goes on.
-    let long: Script = web.post(&web_a, "/api/scripts", json!({ "name": "long", "content": "import time\nprint('started', flush=True)\ntime.sleep(600)\n" })).await;
+    let long: Script = web
+        .post(&web_a, "/api/scripts", json!({ "name": "long", "content": "import time\nprint('started', flush=True)\ntime.sleep(600)\n" }))
+        .await;
     let doomed: Execution = web.post(&web_a, &format!("/api/scripts/{}/execute", long.id), json!({})).await;
     let begun = Instant::now();
     let pid = loop {

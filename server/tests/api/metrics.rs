@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use app::model::{Execution, ExecutionStatus, CreatedToken, NewToken, Role, Script};
+use app::model::{CreatedToken, Execution, ExecutionStatus, NewToken, Role, Script};
 use reqwest::Method;
 use serde_json::json;
 
@@ -67,10 +67,12 @@ async fn counts_real_work(backend: Backend) {
     let open = scrape(&client, &base, &admin).await;
     assert_eq!(sample(&open, "pytask_websocket_clients", &[("kind", "script")]), 1.0, "{open}");
 
-    let run: Execution = with_cookie(client.post(format!("{base}/api/scripts/{}/execute", script.id)), &admin).send().await.unwrap().json().await.unwrap();
+    let run: Execution =
+        with_cookie(client.post(format!("{base}/api/scripts/{}/execute", script.id)), &admin).send().await.unwrap().json().await.unwrap();
     let begun = Instant::now();
     let run = loop {
-        let now: Execution = with_cookie(client.get(format!("{base}/api/executions/{}", run.id)), &admin).send().await.unwrap().json().await.unwrap();
+        let now: Execution =
+            with_cookie(client.get(format!("{base}/api/executions/{}", run.id)), &admin).send().await.unwrap().json().await.unwrap();
         if now.status.is_final() {
             break now;
         }
@@ -127,8 +129,15 @@ async fn needs_a_user_without_a_token(backend: Backend) {
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("pytask_"));
     // An API token works like on the API; a made-up one does not.
-    let token: CreatedToken =
-        app.request(Method::POST, "/api/tokens", Some(&admin)).json(&NewToken { name: "prometheus".into(), expires_in_days: None }).send().await.unwrap().json().await.unwrap();
+    let token: CreatedToken = app
+        .request(Method::POST, "/api/tokens", Some(&admin))
+        .json(&NewToken { name: "prometheus".into(), expires_in_days: None })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(app.get_as(&Actor::Token(token.secret), "/metrics").await.status(), 200);
     let response = app.get_as(&Actor::Token("pt_made_up".into()), "/metrics").await;
     assert_eq!(response.status(), 401);
@@ -141,7 +150,12 @@ async fn a_metrics_token_is_all_it_takes(backend: Backend) {
     let response = app.get_as(&Actor::Token("scrape-me-9f3c".into()), "/metrics").await;
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("pytask_queue_depth"));
-    for (actor, code) in [(None, "unauthorized"), (Some(Actor::Token("scrape-me-9f3".into())), "invalid_token"), (Some(Actor::Token("wrong".into())), "invalid_token"), (Some(admin), "unauthorized")] {
+    for (actor, code) in [
+        (None, "unauthorized"),
+        (Some(Actor::Token("scrape-me-9f3".into())), "invalid_token"),
+        (Some(Actor::Token("wrong".into())), "invalid_token"),
+        (Some(admin), "unauthorized"),
+    ] {
         let response = app.request(Method::GET, "/metrics", actor.as_ref()).send().await.unwrap();
         assert_eq!(response.status(), 401, "{actor:?}");
         assert_eq!(error_of(response).await.code, code, "{actor:?}");

@@ -61,7 +61,14 @@ async fn run(app: &TestApp, script_id: i64, status: ExecutionStatus, days_ago: i
 }
 
 async fn remaining(app: &TestApp) -> Vec<i64> {
-    execution::Entity::find().select_only().column(execution::Column::Id).order_by_asc(execution::Column::Id).into_tuple().all(&app.db).await.unwrap()
+    execution::Entity::find()
+        .select_only()
+        .column(execution::Column::Id)
+        .order_by_asc(execution::Column::Id)
+        .into_tuple()
+        .all(&app.db)
+        .await
+        .unwrap()
 }
 
 async fn chunks_of(app: &TestApp, ids: &[i64]) -> u64 {
@@ -75,7 +82,9 @@ async fn old_finished_runs_go_with_their_logs(backend: Backend) {
     let (busy, quiet) = (scripts[0], scripts[1]);
     let now = now();
     let mut old = Vec::new();
-    for status in [ExecutionStatus::Succeeded, ExecutionStatus::Failed, ExecutionStatus::Stopped, ExecutionStatus::TimedOut, ExecutionStatus::Lost] {
+    for status in
+        [ExecutionStatus::Succeeded, ExecutionStatus::Failed, ExecutionStatus::Stopped, ExecutionStatus::TimedOut, ExecutionStatus::Lost]
+    {
         old.push(run(&app, busy, status, 40, now).await);
     }
     let forgotten_queue = run(&app, busy, ExecutionStatus::Queued, 100, now).await;
@@ -110,7 +119,10 @@ async fn each_script_keeps_its_newest_runs(backend: Backend) {
     let queued = run(&app, scripts[0], ExecutionStatus::Queued, 0, now).await;
     let running = run(&app, scripts[0], ExecutionStatus::Running, 0, now).await;
     chatty.push(run(&app, scripts[0], ExecutionStatus::Failed, 0, now).await);
-    let calm = vec![run(&app, scripts[1], ExecutionStatus::Succeeded, 1, now).await, run(&app, scripts[1], ExecutionStatus::Succeeded, 1, now).await];
+    let calm = vec![
+        run(&app, scripts[1], ExecutionStatus::Succeeded, 1, now).await,
+        run(&app, scripts[1], ExecutionStatus::Succeeded, 1, now).await,
+    ];
 
     let pruned = prune(&app.db, now, &RetentionSettings { days: 0, runs_per_script: 3 }).await.unwrap();
     assert_eq!((pruned.executions, pruned.log_chunks), (4, 8));
@@ -135,7 +147,10 @@ async fn zero_turns_a_rule_off(backend: Backend) {
     // Old, but within the count, with no age limit.
     assert_eq!(prune(&app.db, now, &RetentionSettings { days: 0, runs_per_script: 5 }).await.unwrap(), Pruned::default());
     // Too many, but none old, with no count limit.
-    assert_eq!(prune(&app.db, now - Duration::days(1000), &RetentionSettings { days: 30, runs_per_script: 0 }).await.unwrap(), Pruned::default());
+    assert_eq!(
+        prune(&app.db, now - Duration::days(1000), &RetentionSettings { days: 30, runs_per_script: 0 }).await.unwrap(),
+        Pruned::default()
+    );
     assert_eq!(remaining(&app).await, all);
     // Both rules on: the age rule takes the old ones, the count rule has nothing left to do.
     let pruned = prune(&app.db, now, &RetentionSettings { days: 30, runs_per_script: 1 }).await.unwrap();
@@ -145,16 +160,36 @@ async fn zero_turns_a_rule_off(backend: Backend) {
 
 /// `count` finished runs of `script_id` that ended 40 days ago, one log chunk each.
 async fn many_old_runs(app: &TestApp, script_id: i64, count: usize, now: DateTime<Utc>) {
-    let first = execution::Entity::find().select_only().column_as(execution::Column::Id.max(), "m").into_tuple::<Option<i64>>().one(&app.db).await.unwrap().flatten().unwrap_or(0);
+    let first = execution::Entity::find()
+        .select_only()
+        .column_as(execution::Column::Id.max(), "m")
+        .into_tuple::<Option<i64>>()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .flatten()
+        .unwrap_or(0);
     for start in (0..count).step_by(500) {
         let rows = (start..count.min(start + 500)).map(|_| row(script_id, ExecutionStatus::Succeeded, 40, now));
         execution::Entity::insert_many(rows).exec(&app.db).await.unwrap();
     }
-    let ids: Vec<i64> = execution::Entity::find().select_only().column(execution::Column::Id).filter(execution::Column::Id.gt(first)).into_tuple().all(&app.db).await.unwrap();
+    let ids: Vec<i64> = execution::Entity::find()
+        .select_only()
+        .column(execution::Column::Id)
+        .filter(execution::Column::Id.gt(first))
+        .into_tuple()
+        .all(&app.db)
+        .await
+        .unwrap();
     assert_eq!(ids.len(), count);
     let body = logs::encode(&[LogLine { seq: 1, stream: LogStream::Stdout, line: "x".into(), at: now }]);
     for part in ids.chunks(500) {
-        let chunks = part.iter().map(|&id| execution_log_chunk::ActiveModel { execution_id: Set(id), first_seq: Set(1), last_seq: Set(1), body: Set(body.clone()) });
+        let chunks = part.iter().map(|&id| execution_log_chunk::ActiveModel {
+            execution_id: Set(id),
+            first_seq: Set(1),
+            last_seq: Set(1),
+            body: Set(body.clone()),
+        });
         execution_log_chunk::Entity::insert_many(chunks).exec_without_returning(&app.db).await.unwrap();
     }
 }
@@ -179,4 +214,9 @@ async fn a_large_prune_goes_in_batches(backend: Backend) {
     assert_eq!(execution_log_chunk::Entity::find().count(&app.db).await.unwrap(), 4);
 }
 
-on_both_backends!(old_finished_runs_go_with_their_logs, each_script_keeps_its_newest_runs, zero_turns_a_rule_off, a_large_prune_goes_in_batches);
+on_both_backends!(
+    old_finished_runs_go_with_their_logs,
+    each_script_keeps_its_newest_runs,
+    zero_turns_a_rule_off,
+    a_large_prune_goes_in_batches
+);

@@ -105,7 +105,8 @@ async fn outcomes(backend: Backend) {
     assert!(stderr.contains(&"Traceback (most recent call last):"), "{stderr:?}");
     assert!(stderr.iter().any(|l| l.starts_with("ZeroDivisionError")), "{stderr:?}");
 
-    let (run, log) = run_to_end(&app, &admin, "bytes", "import sys\nsys.stdout.buffer.write(b'bad \\xff\\xfe end\\nno newline at the end')\n").await;
+    let (run, log) =
+        run_to_end(&app, &admin, "bytes", "import sys\nsys.stdout.buffer.write(b'bad \\xff\\xfe end\\nno newline at the end')\n").await;
     assert_eq!(run.status, ExecutionStatus::Succeeded);
     assert_eq!(texts(&log, LogStream::Stdout), ["bad \u{fffd}\u{fffd} end", "no newline at the end"]);
 
@@ -128,7 +129,10 @@ async fn outcomes(backend: Backend) {
         assert_eq!(run.status, ExecutionStatus::Succeeded, "{log:?}");
         let stdout = texts(&log, LogStream::Stdout);
         let keys: Vec<String> = serde_json::from_str(stdout[0]).unwrap();
-        let allowed = ["HOME", "LANG", "PATH", "PYTASK_EXECUTION_ID", "PYTASK_SCRIPT_NAME", "PYTHONIOENCODING", "PYTHONUNBUFFERED", "TMPDIR", "VIRTUAL_ENV"];
+        let allowed = [
+            "HOME", "LANG", "PATH", "PYTASK_EXECUTION_ID", "PYTASK_SCRIPT_NAME", "PYTHONIOENCODING", "PYTHONUNBUFFERED", "TMPDIR",
+            "VIRTUAL_ENV",
+        ];
         assert!(keys.iter().all(|k| allowed.contains(&k.as_str())), "unexpected variables: {keys:?}");
         assert!(!keys.contains(&"DATABASE_URL".to_string()));
         // A fresh working directory per run, removed after.
@@ -203,7 +207,13 @@ async fn stop_ends_the_whole_tree(backend: Backend) {
     }
 
     // Children left behind by a script that exits normally die with it.
-    let (run, log) = run_to_end(&app, &admin, "leaves a child", "import subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\nprint(child.pid)\n").await;
+    let (run, log) = run_to_end(
+        &app,
+        &admin,
+        "leaves a child",
+        "import subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\nprint(child.pid)\n",
+    )
+    .await;
     assert_eq!(run.status, ExecutionStatus::Succeeded);
     wait_dead(texts(&log, LogStream::Stdout)[0].parse().unwrap()).await;
 
@@ -238,7 +248,13 @@ async fn stop_ends_the_whole_tree(backend: Backend) {
         let run = finished(&app, &admin, run.id).await;
         assert_eq!(run.status, ExecutionStatus::Stopped, "{run:?}");
     }
-    let left: Vec<Execution> = app.get_as(&admin, &format!("/api/executions?script_id={}&status=running", slow.id)).await.json::<app::model::ExecutionPage>().await.unwrap().items;
+    let left: Vec<Execution> = app
+        .get_as(&admin, &format!("/api/executions?script_id={}&status=running", slow.id))
+        .await
+        .json::<app::model::ExecutionPage>()
+        .await
+        .unwrap()
+        .items;
     assert!(left.is_empty(), "{left:?}");
 }
 
@@ -246,7 +262,12 @@ async fn limits(backend: Backend) {
     let app = spawn_app_with(backend, &["--run-memory-mb", "256", "--run-output-mb", "1", "--kill-grace-seconds", "1"]).await;
     let admin = app.setup_admin().await;
 
-    let timed = script_with(&app, &admin, json!({ "name": "sleeper", "content": "import time\nprint('start')\ntime.sleep(60)\n", "timeout_seconds": 1 })).await;
+    let timed = script_with(
+        &app,
+        &admin,
+        json!({ "name": "sleeper", "content": "import time\nprint('start')\ntime.sleep(60)\n", "timeout_seconds": 1 }),
+    )
+    .await;
     let run = start(&app, &admin, timed.id).await;
     let run = finished(&app, &admin, run.id).await;
     assert_eq!(run.status, ExecutionStatus::TimedOut);
@@ -255,7 +276,8 @@ async fn limits(backend: Backend) {
     assert_eq!(texts(&log, LogStream::Stdout), ["start"]);
     assert!(texts(&log, LogStream::Stderr).iter().any(|l| l.starts_with("[pytask] timed out after 1 s")));
 
-    let (run, log) = run_to_end(&app, &admin, "hungry", "print('allocating')\nblock = bytearray(512 * 1024 * 1024)\nprint('never')\n").await;
+    let (run, log) =
+        run_to_end(&app, &admin, "hungry", "print('allocating')\nblock = bytearray(512 * 1024 * 1024)\nprint('never')\n").await;
     assert_eq!(run.status, ExecutionStatus::Failed);
     assert!(run.error.as_deref().unwrap().contains("memory limit of 256 MiB"), "{:?}", run.error);
     assert!(texts(&log, LogStream::Stderr).iter().any(|l| l.starts_with("MemoryError")));
@@ -283,13 +305,18 @@ async fn refusals(backend: Backend) {
 
     let viewer = app.add_user(&admin, "vic", app::model::Role::Viewer).await;
     let script = script(&app, &admin, "fine", "print(1)\n").await;
-    assert_eq!(app.request(Method::POST, &format!("/api/scripts/{}/execute", script.id), Some(&viewer)).send().await.unwrap().status(), 403);
+    assert_eq!(
+        app.request(Method::POST, &format!("/api/scripts/{}/execute", script.id), Some(&viewer)).send().await.unwrap().status(),
+        403
+    );
     let run = start(&app, &admin, script.id).await;
     assert_eq!(app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&viewer)).send().await.unwrap().status(), 403);
     finished(&app, &admin, run.id).await;
     assert_eq!(app.get_as(&viewer, &format!("/api/executions/{}/logs", run.id)).await.status(), 200, "viewers read logs");
 
-    for (query, status) in [("?after=-1", 422), ("?limit=0", 422), ("?limit=10001", 422), ("?after=x", 400), ("?format=pdf", 400), ("?colour=red", 400)] {
+    for (query, status) in
+        [("?after=-1", 422), ("?limit=0", 422), ("?limit=10001", 422), ("?after=x", 400), ("?format=pdf", 400), ("?colour=red", 400)]
+    {
         let response = app.get_as(&admin, &format!("/api/executions/{}/logs{query}", run.id)).await;
         assert_eq!(response.status(), status, "{query}");
         assert!(!error_of(response).await.message.is_empty());
@@ -324,7 +351,9 @@ async fn connect(app: &TestApp, admin: &Actor, path: &str) -> Socket {
 async fn read_events(socket: &mut Socket, max: usize) -> (Vec<i64>, Option<Event>) {
     let mut seqs = Vec::new();
     loop {
-        let Some(message) = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.expect("an event within a minute") else { return (seqs, None) };
+        let Some(message) = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.expect("an event within a minute") else {
+            return (seqs, None);
+        };
         let message = message.unwrap();
         if message.is_close() {
             return (seqs, None);
@@ -346,7 +375,13 @@ async fn read_events(socket: &mut Socket, max: usize) -> (Vec<i64>, Option<Event
 async fn replay_across_reconnects(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let script = script(&app, &admin, "counter", "import time\nfor i in range(1, 401):\n    print(i)\n    if i % 20 == 0:\n        time.sleep(0.05)\n").await;
+    let script = script(
+        &app,
+        &admin,
+        "counter",
+        "import time\nfor i in range(1, 401):\n    print(i)\n    if i % 20 == 0:\n        time.sleep(0.05)\n",
+    )
+    .await;
     let run = start(&app, &admin, script.id).await;
 
     let mut seen = Vec::new();
@@ -373,8 +408,7 @@ async fn replay_across_reconnects(backend: Backend) {
     assert_eq!(seqs, (total - 9..=total).collect::<Vec<_>>());
     assert!(end.is_some());
     let close = socket.next().await;
-    assert!(matches!(close, Some(Ok(message)) if message.is_close()) , "closed after the outcome");
-
+    assert!(matches!(close, Some(Ok(message)) if message.is_close()), "closed after the outcome");
 
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut request = format!("ws://{}/ws/executions/{}?after=-5", app.addr, run.id).into_client_request().unwrap();
@@ -418,7 +452,10 @@ async fn requirements_installed_first(backend: Backend) {
     let run = finished(&app, &admin, run.id).await;
     let log = log_of(&app, &admin, run.id).await;
     assert_eq!(run.status, ExecutionStatus::Succeeded, "{log:?}");
-    assert!(texts(&log, LogStream::Stderr).iter().any(|l| l.contains("installing its requirements first (six==1.17.0)")), "the log says so");
+    assert!(
+        texts(&log, LogStream::Stderr).iter().any(|l| l.contains("installing its requirements first (six==1.17.0)")),
+        "the log says so"
+    );
     assert_eq!(texts(&log, LogStream::Stdout), ["1.17.0"]);
 
     // Ready now: the next run starts without installing.
@@ -438,7 +475,17 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
     let serve = || {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pytask"));
         command
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log", "warn", "--lost-after-seconds", "3", "--shutdown-grace-seconds", "1"])
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--log",
+                "warn",
+                "--lost-after-seconds",
+                "3",
+                "--shutdown-grace-seconds",
+                "1",
+            ])
             .arg("--data-dir")
             .arg(data.path())
             .args(["--database-url", &db.url])
@@ -451,7 +498,12 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
     let sign_in = || async {
         let begun = Instant::now();
         loop {
-            if let Ok(response) = client.post(format!("{base}/api/auth/login")).json(&json!({"username": "admin", "password": crate::helpers::PASSWORD})).send().await {
+            if let Ok(response) = client
+                .post(format!("{base}/api/auth/login"))
+                .json(&json!({"username": "admin", "password": crate::helpers::PASSWORD}))
+                .send()
+                .await
+            {
                 if response.status() == 200 {
                     return crate::helpers::session_of(&response);
                 }
@@ -476,7 +528,15 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
         .json()
         .await
         .unwrap();
-    let run: Execution = client.post(format!("{base}/api/scripts/{}/execute", created.id)).header("cookie", cookie(&admin)).send().await.unwrap().json().await.unwrap();
+    let run: Execution = client
+        .post(format!("{base}/api/scripts/{}/execute", created.id))
+        .header("cookie", cookie(&admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let read_log = |admin: Actor, run_id: i64| {
         let client = client.clone();
         let url = format!("{base}/api/executions/{run_id}/logs?limit=10000");
@@ -500,7 +560,15 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
     let admin = sign_in().await;
     let begun = Instant::now();
     let run = loop {
-        let run: Execution = client.get(format!("{base}/api/executions/{}", run.id)).header("cookie", cookie(&admin)).send().await.unwrap().json().await.unwrap();
+        let run: Execution = client
+            .get(format!("{base}/api/executions/{}", run.id))
+            .header("cookie", cookie(&admin))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if run.status.is_final() {
             break run;
         }
@@ -511,7 +579,11 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
     assert!(run.error.as_deref().unwrap().contains("stopped without finishing"), "{:?}", run.error);
     assert_eq!(read_log(admin.clone(), run.id).await.len() as i64, kept, "the lines it had are kept");
     // The script run last gets a Python kept waiting at start (a warm interpreter's directory).
-    let warm_dirs = || std::fs::read_dir(data.path().join("runs")).map(|dirs| dirs.flatten().filter(|d| d.file_name().to_string_lossy().starts_with("warm-")).count()).unwrap_or(0);
+    let warm_dirs = || {
+        std::fs::read_dir(data.path().join("runs"))
+            .map(|dirs| dirs.flatten().filter(|d| d.file_name().to_string_lossy().starts_with("warm-")).count())
+            .unwrap_or(0)
+    };
     let begun = Instant::now();
     while warm_dirs() == 0 {
         assert!(begun.elapsed() < Duration::from_secs(30), "no interpreter was warmed at start");
@@ -519,7 +591,15 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
     }
 
     // SIGTERM mid-run: the run gets the grace period, is stopped, the log says why, exit 0.
-    let run: Execution = client.post(format!("{base}/api/scripts/{}/execute", created.id)).header("cookie", cookie(&admin)).send().await.unwrap().json().await.unwrap();
+    let run: Execution = client
+        .post(format!("{base}/api/scripts/{}/execute", created.id))
+        .header("cookie", cookie(&admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let begun = Instant::now();
     while read_log(admin.clone(), run.id).await.len() < 5 {
         assert!(begun.elapsed() < Duration::from_secs(60), "the second run did not print");
@@ -531,7 +611,10 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
     let db_conn = sea_orm::Database::connect(&db.url).await.unwrap();
     use sea_orm::ConnectionTrait;
     let row = db_conn
-        .query_one(sea_orm::Statement::from_string(db_conn.get_database_backend(), format!("SELECT status, error FROM executions WHERE id = {}", run.id)))
+        .query_one(sea_orm::Statement::from_string(
+            db_conn.get_database_backend(),
+            format!("SELECT status, error FROM executions WHERE id = {}", run.id),
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -547,7 +630,10 @@ async fn read_log_direct(url: &str, id: i64) -> i64 {
     use sea_orm::{ConnectionTrait, Statement};
     let db = sea_orm::Database::connect(url).await.unwrap();
     let row = db
-        .query_one(Statement::from_string(db.get_database_backend(), format!("SELECT MAX(last_seq) AS n FROM execution_log_chunks WHERE execution_id = {id}")))
+        .query_one(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT MAX(last_seq) AS n FROM execution_log_chunks WHERE execution_id = {id}"),
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -650,7 +736,12 @@ async fn warm_interpreter_serves_the_next_run(backend: Backend) {
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let current = get_script(&app, &admin, s.id).await;
-    let edit = app.request(Method::PUT, &format!("/api/scripts/{}", s.id), Some(&admin)).json(&json!({"updated_at": current.updated_at, "content": started_and("edited")})).send().await.unwrap();
+    let edit = app
+        .request(Method::PUT, &format!("/api/scripts/{}", s.id), Some(&admin))
+        .json(&json!({"updated_at": current.updated_at, "content": started_and("edited")}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(edit.status(), 200);
     let before = uptime();
     let (run, started, said) = run_reporting_start(&app, &admin, s.id).await;
@@ -688,11 +779,22 @@ async fn warm_interpreter_serves_the_next_run(backend: Backend) {
     let before = uptime();
     let (run, started, said) = run_reporting_start(&app, &admin, s.id).await;
     assert_eq!(said, format!("edited {}", run.id));
-    assert!(started > posted && started < before - 0.5, "a Python started after the install, before the run ({posted} < {started} < {before})");
+    assert!(
+        started > posted && started < before - 0.5,
+        "a Python started after the install, before the run ({posted} < {started} < {before})"
+    );
 }
 
 async fn get_script(app: &TestApp, admin: &Actor, id: i64) -> Script {
     app.get_as(admin, &format!("/api/scripts/{id}")).await.json().await.unwrap()
 }
 
-on_both_backends!(outcomes, stop_ends_the_whole_tree, limits, refusals, replay_across_reconnects, requirements_installed_first, warm_interpreter_serves_the_next_run);
+on_both_backends!(
+    outcomes,
+    stop_ends_the_whole_tree,
+    limits,
+    refusals,
+    replay_across_reconnects,
+    requirements_installed_first,
+    warm_interpreter_serves_the_next_run
+);

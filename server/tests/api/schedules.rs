@@ -19,7 +19,12 @@ use crate::on_both_backends;
 const GRACE: Duration = Duration::from_secs(60);
 
 async fn script(app: &TestApp, admin: &Actor, name: &str) -> Script {
-    let response = app.request(Method::POST, "/api/scripts", Some(admin)).json(&json!({ "name": name, "content": "print('tick')\n" })).send().await.unwrap();
+    let response = app
+        .request(Method::POST, "/api/scripts", Some(admin))
+        .json(&json!({ "name": name, "content": "print('tick')\n" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 201);
     response.json().await.unwrap()
 }
@@ -66,7 +71,12 @@ async fn crud_and_refusals(backend: Backend) {
     assert_eq!((paused.is_active, paused.next_run_at), (false, None));
     let resumed: Schedule = change(&app, &admin, job.id, made.id, json!({ "is_active": true })).await.json().await.unwrap();
     assert!(resumed.next_run_at.is_some());
-    let moved: Schedule = change(&app, &admin, job.id, made.id, json!({ "cron_expression": "0 9 * * MON-FRI", "timezone": "America/New_York" })).await.json().await.unwrap();
+    let moved: Schedule =
+        change(&app, &admin, job.id, made.id, json!({ "cron_expression": "0 9 * * MON-FRI", "timezone": "America/New_York" }))
+            .await
+            .json()
+            .await
+            .unwrap();
     assert_eq!(moved.cron_expression, "0 9 * * MON-FRI");
     let local = moved.next_run_at.unwrap().with_timezone(&chrono_tz::America::New_York);
     assert_eq!(local.format("%H:%M").to_string(), "09:00");
@@ -100,7 +110,14 @@ async fn crud_and_refusals(backend: Backend) {
     assert_eq!(app.get_as(&admin, "/api/scripts/abc/schedules").await.status(), 400);
 
     let delete = |id: i64| app.request(Method::DELETE, &format!("/api/scripts/{}/schedules/{id}", job.id), Some(&admin)).send();
-    assert_eq!(app.request(Method::DELETE, &format!("/api/scripts/{}/schedules/{}", job.id, made.id), Some(&viewer)).send().await.unwrap().status(), 403);
+    assert_eq!(
+        app.request(Method::DELETE, &format!("/api/scripts/{}/schedules/{}", job.id, made.id), Some(&viewer))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     assert_eq!(delete(made.id).await.unwrap().status(), 204);
     assert_eq!(delete(made.id).await.unwrap().status(), 404);
     assert_eq!(list(&app, &admin, job.id).await, [daily]);
@@ -115,7 +132,8 @@ async fn describe_and_zones(backend: Backend) {
         async move { app.get_as(admin, &url).await }
     };
 
-    let preview: CronDescription = describe("expr=30%202%20*%20*%20*&tz=America/New_York&count=3&from=2026-03-07T00:00:00-05:00").await.json().await.unwrap();
+    let preview: CronDescription =
+        describe("expr=30%202%20*%20*%20*&tz=America/New_York&count=3&from=2026-03-07T00:00:00-05:00").await.json().await.unwrap();
     assert_eq!(preview.expression, "30 2 * * *");
     let local: Vec<String> = preview.next.iter().map(|fire| fire.local.to_rfc3339()).collect();
     assert_eq!(local, ["2026-03-07T02:30:00-05:00", "2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00"]);
@@ -179,7 +197,10 @@ async fn fires_each_due_time_once(backend: Backend) {
     assert_eq!(pass.fired[0], Fired { schedule_id: made.id, script_id: job.id, due });
     let queued: ExecutionPage = app.get_as(&admin, &format!("/api/executions?schedule_id={}", made.id)).await.json().await.unwrap();
     let run = &queued.items[0];
-    assert_eq!((run.script_id, run.trigger, run.schedule_id, run.status), (job.id, Trigger::Schedule, Some(made.id), ExecutionStatus::Queued));
+    assert_eq!(
+        (run.script_id, run.trigger, run.schedule_id, run.status),
+        (job.id, Trigger::Schedule, Some(made.id), ExecutionStatus::Queued)
+    );
     assert_eq!(due_of(&app, made.id).await, Some(due + Span::hours(1)));
     assert!(fire_due(&app.db, due + Span::seconds(30), GRACE).await.unwrap().fired.is_empty(), "never twice");
 
@@ -204,7 +225,12 @@ async fn fires_each_due_time_once(backend: Backend) {
     change(&app, &admin, job.id, made.id, json!({ "is_active": true })).await;
 
     // Nor does the schedule of an inactive script; its due time moves on.
-    let response = app.request(Method::PUT, &format!("/api/scripts/{}", job.id), Some(&admin)).json(&json!({ "updated_at": job.updated_at, "is_active": false })).send().await.unwrap();
+    let response = app
+        .request(Method::PUT, &format!("/api/scripts/{}", job.id), Some(&admin))
+        .json(&json!({ "updated_at": job.updated_at, "is_active": false }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     set_due(&app, made.id, due + Span::hours(7)).await;
     let pass = fire_due(&app.db, due + Span::hours(7), GRACE).await.unwrap();
@@ -247,8 +273,15 @@ async fn many_due_at_once(backend: Backend) {
 /// The runs a schedule started, oldest first.
 async fn runs_of(client: &reqwest::Client, base: &str, actor: &Actor, schedule_id: i64) -> Vec<Execution> {
     let Actor::Cookie(cookie) = actor else { unreachable!("servers sign in with a session") };
-    let page: ExecutionPage =
-        client.get(format!("{base}/api/executions?schedule_id={schedule_id}&sort=oldest&per_page=200")).header("cookie", cookie).send().await.unwrap().json().await.unwrap();
+    let page: ExecutionPage = client
+        .get(format!("{base}/api/executions?schedule_id={schedule_id}&sort=oldest&per_page=200"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     page.items
 }
 
@@ -303,8 +336,16 @@ async fn three_instances_on_postgres_fire_each_minute_once() {
         server.sign_in(&client).await;
     }
     let Actor::Cookie(cookie) = &admin else { unreachable!() };
-    let job: Script =
-        client.post(format!("{}/api/scripts", first.base)).header("cookie", cookie).json(&json!({ "name": "every minute", "content": "print('tick')\n" })).send().await.unwrap().json().await.unwrap();
+    let job: Script = client
+        .post(format!("{}/api/scripts", first.base))
+        .header("cookie", cookie)
+        .json(&json!({ "name": "every minute", "content": "print('tick')\n" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     clear_of_a_minute_boundary().await;
     // Made through the second instance: the others learn of it from the database.
     let made: Schedule = client

@@ -140,12 +140,7 @@ async fn every_invalid_field_is_named(backend: Backend) {
         (json!({"name": "ok", "colour": "red"}), "colour"),
     ];
     for (body, field) in cases {
-        let response = app
-            .request(Method::POST, "/api/scripts", Some(&admin))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = app.request(Method::POST, "/api/scripts", Some(&admin)).json(&body).send().await.unwrap();
         let status = response.status();
         let error = error_of(response).await;
         if field == "content" {

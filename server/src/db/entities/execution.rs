@@ -28,7 +28,12 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(belongs_to = "super::script::Entity", from = "Column::ScriptId", to = "super::script::Column::Id", on_delete = "Cascade")]
     Script,
-    #[sea_orm(belongs_to = "super::schedule::Entity", from = "Column::ScheduleId", to = "super::schedule::Column::Id", on_delete = "SetNull")]
+    #[sea_orm(
+        belongs_to = "super::schedule::Entity",
+        from = "Column::ScheduleId",
+        to = "super::schedule::Column::Id",
+        on_delete = "SetNull"
+    )]
     Schedule,
 }
 

@@ -16,7 +16,12 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(belongs_to = "super::execution::Entity", from = "Column::ExecutionId", to = "super::execution::Column::Id", on_delete = "Cascade")]
+    #[sea_orm(
+        belongs_to = "super::execution::Entity",
+        from = "Column::ExecutionId",
+        to = "super::execution::Column::Id",
+        on_delete = "Cascade"
+    )]
     Execution,
 }
 

@@ -56,7 +56,12 @@ impl Runner {
                 for execution_id in lost {
                     tracing::warn!(execution_id, "run marked lost: its instance stopped without finishing it");
                     metrics::run_finished(ExecutionStatus::Lost, None);
-                    self.events.publish(Event::ExecutionFinished { execution_id, status: ExecutionStatus::Lost, exit_code: None, at: Utc::now() });
+                    self.events.publish(Event::ExecutionFinished {
+                        execution_id,
+                        status: ExecutionStatus::Lost,
+                        exit_code: None,
+                        at: Utc::now(),
+                    });
                 }
             }
             Err(err) => tracing::error!(%err, "the sweep for lost runs failed"),

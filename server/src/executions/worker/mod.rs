@@ -146,7 +146,13 @@ impl Runner {
     /// one. With `stored`, the run is still being inserted under its reserved id: it is marked
     /// `running` once that fires, and refused (its Python ended behind the gate, nothing
     /// written) if it is dropped instead.
-    pub fn start_held(&self, claimed: Claimed, slot: OwnedSemaphorePermit, stored: Option<oneshot::Receiver<()>>, prelaunched: Option<Result<Launched, String>>) {
+    pub fn start_held(
+        &self,
+        claimed: Claimed,
+        slot: OwnedSemaphorePermit,
+        stored: Option<oneshot::Receiver<()>>,
+        prelaunched: Option<Result<Launched, String>>,
+    ) {
         let at = queue::now();
         let (db, instance, id) = (self.db.clone(), self.instance.clone(), claimed.id);
         // Written while the process starts; the run is shown `running` (and its lines) only
@@ -157,7 +163,9 @@ impl Runner {
                     return false;
                 }
             }
-            retry(id, "marking the run running", 21, |n| Duration::from_millis(250 * n), || queue::start_held(&db, id, &instance, at)).await.unwrap_or(false)
+            retry(id, "marking the run running", 21, |n| Duration::from_millis(250 * n), || queue::start_held(&db, id, &instance, at))
+                .await
+                .unwrap_or(false)
         });
         let end = self.register(id);
         let this = self.clone();

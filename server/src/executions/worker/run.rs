@@ -25,7 +25,13 @@ use crate::executions::retry::retry;
 use crate::telemetry::metrics;
 
 impl Runner {
-    pub(super) async fn execute(&self, claimed: Claimed, mut start: Start, end: watch::Receiver<Option<EndRequest>>, prelaunched: Option<Result<Launched, String>>) {
+    pub(super) async fn execute(
+        &self,
+        claimed: Claimed,
+        mut start: Start,
+        end: watch::Receiver<Option<EndRequest>>,
+        prelaunched: Option<Result<Launched, String>>,
+    ) {
         let id = claimed.id;
         if matches!(start, Start::Claimed(_)) {
             start.confirm(&self.events, &claimed).await;
@@ -38,9 +44,15 @@ impl Runner {
         // The final status must land: retry through a database hiccup rather than leave the
         // run `running` (it would be declared lost).
         let stored = match started {
-            Some(_) => retry(id, "storing the run's outcome", 21, |n| Duration::from_millis(250 * n), || queue::finish(&self.db, id, &self.instance, &outcome, at))
-                .await
-                .unwrap_or(false),
+            Some(_) => retry(
+                id,
+                "storing the run's outcome",
+                21,
+                |n| Duration::from_millis(250 * n),
+                || queue::finish(&self.db, id, &self.instance, &outcome, at),
+            )
+            .await
+            .unwrap_or(false),
             // Stopped while it was being handed over: the stop wrote its status.
             None => false,
         };
@@ -59,7 +71,13 @@ impl Runner {
         }
     }
 
-    async fn run(&self, claimed: &Claimed, start: &mut Start, mut end: watch::Receiver<Option<EndRequest>>, prelaunched: Option<Result<Launched, String>>) -> Outcome {
+    async fn run(
+        &self,
+        claimed: &Claimed,
+        start: &mut Start,
+        mut end: watch::Receiver<Option<EndRequest>>,
+        prelaunched: Option<Result<Launched, String>>,
+    ) -> Outcome {
         let id = claimed.id;
         let (sink, lines) = mpsc::channel::<Vec<Piece>>(64);
         let collector = tokio::spawn(collect(self.db.clone(), self.events.clone(), id, lines, self.settings.output_cap));
@@ -72,7 +90,8 @@ impl Runner {
                 if outcome.status == ExecutionStatus::Failed && collected.memory_error {
                     let limit = self.settings.limits.memory_bytes / (1024 * 1024);
                     let error = outcome.error.take().unwrap_or_default();
-                    outcome.error = Some(format!("{error}: MemoryError, the run reached its memory limit of {limit} MiB (PYTASK_RUN_MEMORY_MB)"));
+                    outcome.error =
+                        Some(format!("{error}: MemoryError, the run reached its memory limit of {limit} MiB (PYTASK_RUN_MEMORY_MB)"));
                 }
                 outcome
             }
@@ -82,7 +101,14 @@ impl Runner {
 
     /// Everything between claim and outcome, writing into `log`. An `Err` is a run that could
     /// not start, in words.
-    async fn run_logged(&self, claimed: &Claimed, start: &mut Start, log: &Log, end: &mut watch::Receiver<Option<EndRequest>>, prelaunched: Option<Result<Launched, String>>) -> Result<Outcome, String> {
+    async fn run_logged(
+        &self,
+        claimed: &Claimed,
+        start: &mut Start,
+        log: &Log,
+        end: &mut watch::Receiver<Option<EndRequest>>,
+        prelaunched: Option<Result<Launched, String>>,
+    ) -> Result<Outcome, String> {
         let (id, script_id) = (claimed.id, claimed.script_id);
         let launched = match prelaunched {
             Some(launched) => launched?,
@@ -125,7 +151,8 @@ impl Runner {
             tokio::spawn(read_stream(child.stdout.take(), LogStream::Stdout, log.sink.clone())),
             tokio::spawn(read_stream(child.stderr.take(), LogStream::Stderr, log.sink.clone())),
         ];
-        let timeout = claimed.timeout_seconds.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs).unwrap_or(self.settings.default_timeout);
+        let timeout =
+            claimed.timeout_seconds.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs).unwrap_or(self.settings.default_timeout);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         // Not at once: the first second of a run is left to the script.
@@ -171,7 +198,9 @@ impl Runner {
         let status = status.map_err(|err| format!("waiting for the script failed: {err}"))?;
         let exit_code = status.code();
         Ok(match ended {
-            Some(Ended::TimedOut(after)) => Outcome { status: ExecutionStatus::TimedOut, exit_code, error: Some(format!("timed out after {} s", after.as_secs())) },
+            Some(Ended::TimedOut(after)) => {
+                Outcome { status: ExecutionStatus::TimedOut, exit_code, error: Some(format!("timed out after {} s", after.as_secs())) }
+            }
             Some(Ended::Asked(request)) => Outcome { status: ExecutionStatus::Stopped, exit_code, error: Some(request.describe()) },
             None if exit_code == Some(0) => Outcome { status: ExecutionStatus::Succeeded, exit_code, error: None },
             None => {
@@ -186,7 +215,13 @@ impl Runner {
 
     /// Makes sure the venv exists and holds the requirements; installs them first (the log
     /// says so) when it does not.
-    async fn prepare_environment(&self, script_id: i64, has_requirements: bool, log: &Log, end: &watch::Receiver<Option<EndRequest>>) -> Result<(), String> {
+    async fn prepare_environment(
+        &self,
+        script_id: i64,
+        has_requirements: bool,
+        log: &Log,
+        end: &watch::Receiver<Option<EndRequest>>,
+    ) -> Result<(), String> {
         let mut said_waiting = false;
         loop {
             if self.environment_ready(script_id, has_requirements).await? {

@@ -22,8 +22,10 @@ const CASES: usize = 4000;
 const FIRES: usize = 12;
 /// Fires are compared up to this far ahead: cronsim gives up after 50 years without a match.
 const HORIZON_YEARS: i64 = 40;
-const ZONES: [&str; 8] =
-    ["America/New_York", "Europe/London", "Europe/Berlin", "Australia/Sydney", "America/Sao_Paulo", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"];
+const ZONES: [&str; 8] = [
+    "America/New_York", "Europe/London", "Europe/Berlin", "Australia/Sydney", "America/Sao_Paulo", "Asia/Kolkata", "Australia/Lord_Howe",
+    "UTC",
+];
 
 /// xorshift64*: the same cases on every machine, no dependency.
 struct Random(u64);
@@ -60,7 +62,12 @@ struct FieldShape {
 const MINUTE: FieldShape = FieldShape { min: 0, max: 59, names: &[], hot: &[0, 30, 45] };
 const HOUR: FieldShape = FieldShape { min: 0, max: 23, names: &[], hot: &[1, 2, 3] };
 const DAY_OF_MONTH: FieldShape = FieldShape { min: 1, max: 31, names: &[], hot: &[1, 13, 29, 30, 31] };
-const MONTH: FieldShape = FieldShape { min: 1, max: 12, names: &["jan", "FEB", "Mar", "apr", "MAY", "jun", "JUL", "aug", "SEP", "oct", "NOV", "Dec"], hot: &[2, 3, 10, 11] };
+const MONTH: FieldShape = FieldShape {
+    min: 1,
+    max: 12,
+    names: &["jan", "FEB", "Mar", "apr", "MAY", "jun", "JUL", "aug", "SEP", "oct", "NOV", "Dec"],
+    hot: &[2, 3, 10, 11],
+};
 const DAY_OF_WEEK: FieldShape = FieldShape { min: 0, max: 7, names: &["sun", "MON", "Tue", "wed", "THU", "fri", "SAT"], hot: &[0, 7] };
 
 fn value(random: &mut Random, shape: &FieldShape) -> u32 {
@@ -213,9 +220,11 @@ fn matches_debian_cron_on_random_expressions() {
         writeln!(to_reference, "{case}").expect("the reference reads its input");
         let line = from_reference.next().expect("the reference answers every case").expect("a line");
         let answer: Value = serde_json::from_str(&line).expect("JSON from the reference");
-        let theirs = answer["fires"].as_array().map(|fires| fires.iter().map(|at| at.as_str().unwrap_or_default().to_string()).collect::<Vec<_>>());
+        let theirs =
+            answer["fires"].as_array().map(|fires| fires.iter().map(|at| at.as_str().unwrap_or_default().to_string()).collect::<Vec<_>>());
         let mine = ours(&expression, zone, from, until);
-        let mine_written = mine.as_ref().map(|fires| fires.iter().map(|fire| fire.at.format("%Y-%m-%dT%H:%M:%SZ").to_string()).collect::<Vec<_>>());
+        let mine_written =
+            mine.as_ref().map(|fires| fires.iter().map(|fire| fire.at.format("%Y-%m-%dT%H:%M:%SZ").to_string()).collect::<Vec<_>>());
         match (&mine_written, &theirs) {
             (Ok(written), Some(theirs)) if written == theirs => {
                 compared += 1;
@@ -235,6 +244,11 @@ fn matches_debian_cron_on_random_expressions() {
     eprintln!(
         "{compared} of {CASES} cases agree: {fires} fires, {moved_by_dst} of them in a DST change; {rule_or} cases with the day fields OR'd, {star_steps} with a `*`-led day field beside a restricted one"
     );
-    assert!(differences.is_empty(), "{} of {CASES} cases differ from Debian cron:\n{}", differences.len(), differences.iter().take(20).cloned().collect::<Vec<_>>().join("\n"));
+    assert!(
+        differences.is_empty(),
+        "{} of {CASES} cases differ from Debian cron:\n{}",
+        differences.len(),
+        differences.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+    );
     assert_eq!(compared, CASES);
 }
