@@ -147,11 +147,11 @@ async fn send(_method: Method, _url: &str, _body: Option<String>) -> Result<Stri
 /// The server's half of in-process API calls: it answers a request with (status, body).
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
-pub struct Loopback(
-    pub  std::sync::Arc<
-        dyn Fn(http::Request<String>) -> std::pin::Pin<Box<dyn std::future::Future<Output = (u16, String)> + Send>> + Send + Sync,
-    >,
-);
+pub struct Loopback(pub std::sync::Arc<dyn Fn(http::Request<String>) -> LoopbackAnswer + Send + Sync>);
+
+/// What the loopback gives back: the API's (status, body), later.
+#[cfg(feature = "ssr")]
+pub type LoopbackAnswer = std::pin::Pin<Box<dyn std::future::Future<Output = (u16, String)> + Send>>;
 
 fn answer(status: u16, text: String) -> Result<String, Failure> {
     if (200..300).contains(&status) {

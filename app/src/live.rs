@@ -88,10 +88,13 @@ mod browser {
         pub connected: WriteSignal<bool>,
     }
 
+    /// A WebSocket event handler, kept alive while the socket may call it.
+    type Handler = Closure<dyn FnMut(JsValue)>;
+
     struct Connection {
         stream: Stream,
         ws: RefCell<Option<web_sys::WebSocket>>,
-        handlers: RefCell<Vec<Closure<dyn FnMut(JsValue)>>>,
+        handlers: RefCell<Vec<Handler>>,
         closed_by_us: Cell<bool>,
         attempts: Cell<u32>,
     }

@@ -328,11 +328,11 @@ mod browser {
         let failed = reject.clone();
         let onload = Closure::once_into_js(move || {
             let window = window();
-            let require: Function = match Reflect::get(&window, &"require".into()).and_then(|r| r.dyn_into().map_err(JsValue::from)) {
+            let require: Function = match Reflect::get(&window, &"require".into()).and_then(|r| r.dyn_into()) {
                 Ok(require) => require,
                 Err(_) => return drop(failed.call1(&JsValue::NULL, &"the Monaco loader defined no `require`".into())),
             };
-            if let Ok(config) = Reflect::get(&require, &"config".into()).and_then(|c| c.dyn_into::<Function>().map_err(JsValue::from)) {
+            if let Ok(config) = Reflect::get(&require, &"config".into()).and_then(|c| c.dyn_into::<Function>()) {
                 let _ = config.call1(&require, &json_value(&json!({ "paths": { "vs": BASE } })));
             }
             let loaded = Closure::once_into_js(move |_: JsValue| {

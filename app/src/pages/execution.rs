@@ -329,12 +329,12 @@ fn error_heading(status: ExecutionStatus) -> &'static str {
 fn use_clock(finished: Memo<bool>) -> RwSignal<chrono::DateTime<chrono::Utc>> {
     let clock = RwSignal::new(now());
     Effect::new(move |_| {
-        if finished.get() {
-            return;
-        }
-        #[cfg(feature = "hydrate")]
-        if let Ok(ticker) = set_interval_with_handle(move || clock.set(now()), std::time::Duration::from_secs(1)) {
-            on_cleanup(move || ticker.clear());
+        // Read in every build, so the effect follows it; only the browser ticks.
+        if !finished.get() {
+            #[cfg(feature = "hydrate")]
+            if let Ok(ticker) = set_interval_with_handle(move || clock.set(now()), std::time::Duration::from_secs(1)) {
+                on_cleanup(move || ticker.clear());
+            }
         }
     });
     clock

@@ -152,9 +152,4 @@ impl WarmPool {
         let all = std::mem::take(&mut *self.kept.lock().unwrap_or_else(PoisonError::into_inner));
         drop(all);
     }
-
-    /// How many are kept now.
-    pub fn len(&self) -> usize {
-        self.kept.lock().unwrap_or_else(PoisonError::into_inner).len()
-    }
 }

@@ -27,7 +27,7 @@ fn check(req: &Request, max_body_bytes: u64) -> Result<(), ApiError> {
     if !decodes_to_text(req.uri().path()) {
         return Err(ApiError::bad_request("the URL path is not UTF-8 text once percent-decoded, or holds a NUL character (%00)"));
     }
-    if !req.uri().query().is_none_or(|query| decodes_to_text(query)) {
+    if !req.uri().query().is_none_or(decodes_to_text) {
         return Err(ApiError::bad_request("the query string is not UTF-8 text once percent-decoded, or holds a NUL character (%00)"));
     }
     Ok(())

@@ -58,7 +58,7 @@ async fn crud_and_refusals(backend: Backend) {
     let next = made.next_run_at.expect("an active schedule has a due time");
     assert!(next > Utc::now() && next <= Utc::now() + Span::minutes(5) && next.timestamp() % 300 == 0, "{next}");
     assert_eq!(made.last_run, None);
-    assert_eq!(list(&app, &viewer, job.id).await, [made.clone()], "viewers read");
+    assert_eq!(list(&app, &viewer, job.id).await, std::slice::from_ref(&made), "viewers read");
     assert!(list(&app, &admin, other.id).await.is_empty());
 
     // Defaults: UTC, active.
