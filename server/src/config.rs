@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use app::model::Role;
+use app::model::{Role, SandboxMode};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -71,6 +71,10 @@ fn parse_token(value: &str) -> Result<String, String> {
 
 fn parse_role(value: &str) -> Result<Role, String> {
     value.parse::<Role>().map_err(|err| err.to_string())
+}
+
+fn parse_sandbox(value: &str) -> Result<SandboxMode, String> {
+    value.parse::<SandboxMode>()
 }
 
 impl Cli {
@@ -218,6 +222,29 @@ pub struct Config {
     /// Prometheus scraper); without it, a signed-in user or API token, like the API.
     #[arg(long, env = "PYTASK_METRICS_TOKEN", hide_env_values = true, value_parser = parse_token, global = true)]
     pub metrics_token: Option<String>,
+
+    /// `required`: every run and install in a bubblewrap sandbox with a cgroup of its own, and
+    /// none at all when one cannot be made (the cause shows in /api/health and to admins).
+    /// `off`: runs as the server's own user in its filesystem, for hosts that cannot make one.
+    #[arg(long, env = "PYTASK_SANDBOX", default_value = "required", value_parser = parse_sandbox, global = true)]
+    pub sandbox: SandboxMode,
+
+    /// The user id runs and installs have in their sandbox (the server must run as root to
+    /// switch to it; otherwise they keep the server's).
+    #[arg(long, env = "PYTASK_RUN_UID", default_value_t = 65534, global = true)]
+    pub run_uid: u32,
+
+    /// The group id runs and installs have in their sandbox.
+    #[arg(long, env = "PYTASK_RUN_GID", default_value_t = 65534, global = true)]
+    pub run_gid: u32,
+
+    /// Size of a run's private `/tmp` (a tmpfs), in MiB; writing past it fails with ENOSPC.
+    #[arg(long, env = "PYTASK_RUN_TMP_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_048_576), global = true)]
+    pub run_tmp_mb: u64,
+
+    /// Seconds an install (venv creation and `uv pip install`, sdist builds included) may take.
+    #[arg(long, env = "PYTASK_INSTALL_TIMEOUT_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub install_timeout_seconds: u64,
 
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `server=debug,tower_http=debug`).
     #[arg(long, env = "PYTASK_LOG", default_value = "info,sqlx=warn,sea_orm=warn", global = true)]

@@ -10,4 +10,6 @@ pub struct Health {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<bool>,
     pub version: String,
+    /// Whether runs are isolated here, and if not, why.
+    pub sandbox: super::SandboxStatus,
 }

@@ -5,6 +5,7 @@ pub mod dependency;
 pub mod event;
 pub mod execution;
 pub mod health;
+pub mod sandbox;
 pub mod schedule;
 pub mod script;
 pub mod status;
@@ -17,6 +18,7 @@ pub use dependency::{
 pub use event::{Event, InstalledPackage};
 pub use execution::{Execution, ExecutionPage, ExecutionSort, LogLine, LogPage};
 pub use health::Health;
+pub use sandbox::{ResourceUsage, SandboxMode, SandboxStatus};
 pub use schedule::{CronDescription, DstShift, FireTime, NewSchedule, Schedule, ScheduleUpdate, ScheduledRun};
 pub use script::{LastExecution, NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
 pub use status::{ExecutionStatus, LogStream, Role, Trigger};

@@ -10,6 +10,7 @@ pub mod queue;
 pub mod retention;
 mod retry;
 pub mod routes;
+pub mod sandbox;
 pub mod service;
 pub mod warm;
 pub mod worker;

@@ -39,10 +39,11 @@ fn default_ready() -> bool {
 )]
 pub async fn health(State(state): State<AppState>, ApiQuery(query): ApiQuery<HealthQuery>) -> (StatusCode, Json<Health>) {
     let version = env!("CARGO_PKG_VERSION").to_string();
+    let sandbox = state.runner.settings.sandbox.status();
     if !query.ready {
-        return (StatusCode::OK, Json(Health { status: "ok".into(), database: None, version }));
+        return (StatusCode::OK, Json(Health { status: "ok".into(), database: None, version, sandbox }));
     }
     let database = state.db.execute_unprepared("SELECT 1").await.is_ok();
     let (status, word) = if database { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "unavailable") };
-    (status, Json(Health { status: word.into(), database: Some(database), version }))
+    (status, Json(Health { status: word.into(), database: Some(database), version, sandbox }))
 }

@@ -21,6 +21,7 @@ use super::launch::{self, Launched};
 use super::process::Limits;
 use super::queue::{self, Claimed};
 use super::retry::retry;
+use super::sandbox::Sandbox;
 use super::warm::WarmPool;
 use crate::config::Config;
 use crate::deps::service::Installer;
@@ -39,6 +40,8 @@ pub struct RunSettings {
     pub limits: Limits,
     pub lost_after: Duration,
     pub warm_interpreters: usize,
+    /// What runs are isolated with here (`sandbox`).
+    pub sandbox: Arc<Sandbox>,
 }
 
 impl RunSettings {
@@ -57,6 +60,7 @@ impl RunSettings {
             },
             lost_after: Duration::from_secs(config.lost_after_seconds),
             warm_interpreters: usize::from(config.warm_interpreters),
+            sandbox: Sandbox::probe(config),
         }
     }
 }
