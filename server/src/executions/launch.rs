@@ -6,12 +6,13 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::gate;
-use super::process::{self, Launch};
+use super::process::{self, Isolation, Launch};
 use super::queue::Claimed;
 use super::warm::WarmPool;
 use super::worker::RunSettings;
 use crate::deps::service::venv_dir;
 use crate::deps::uv::venv_python;
+use crate::sandbox::cgroup::{CgroupLimits, RunCgroup};
 
 /// A run's process, started: its group (the child's pid, kept before the child is reaped), the
 /// gate's pipe if it waits behind one, and its working directory, removed once this is dropped
@@ -20,6 +21,11 @@ pub struct Launched {
     pub child: tokio::process::Child,
     pub group: Option<u32>,
     pub gate: Option<tokio::process::ChildStdin>,
+    /// The run's cgroup, when it is sandboxed (dropped after the child: it kills what is left).
+    pub cgroup: Option<RunCgroup>,
+    /// Made in a sandbox, and with network or not.
+    pub sandboxed: bool,
+    pub network: bool,
     pub workdir: RemoveOnDrop,
 }
 
@@ -31,6 +37,7 @@ pub fn prelaunch(
     settings: &RunSettings,
     warm: &WarmPool,
     script_id: i64,
+    network: bool,
     requirements: i64,
     content: &str,
 ) -> Option<Result<Launched, String>> {
@@ -38,7 +45,7 @@ pub fn prelaunch(
         return None;
     }
     let workdir = settings.data_dir.join("runs").join(format!("starting-{}", uuid::Uuid::new_v4()));
-    Some(behind_gate(settings, warm, script_id, content, workdir))
+    Some(behind_gate(settings, warm, script_id, network, content, workdir))
 }
 
 /// The start gate is in the script's venv (put there if it was not).
@@ -59,25 +66,40 @@ pub fn launch(settings: &RunSettings, warm: &WarmPool, claimed: &Claimed, gated:
     };
     let workdir = settings.data_dir.join("runs").join(claimed.id.to_string());
     if gated {
-        return behind_gate(settings, warm, claimed.script_id, content, workdir);
+        return behind_gate(settings, warm, claimed.script_id, claimed.network, content, workdir);
     }
-    start(settings, claimed.script_id, workdir, Some(content), run_variables(claimed.id, name), false)
+    let target = Target { script_id: claimed.script_id, network: claimed.network };
+    start(settings, target, workdir, Some(content), run_variables(claimed.id, name), false)
 }
 
 /// The script's warm Python if one is kept, else one started now behind the gate in `workdir`;
 /// its variables come through the gate.
-fn behind_gate(settings: &RunSettings, warm: &WarmPool, script_id: i64, content: &str, workdir: PathBuf) -> Result<Launched, String> {
-    match warm.take(settings, script_id, content) {
+fn behind_gate(
+    settings: &RunSettings,
+    warm: &WarmPool,
+    script_id: i64,
+    network: bool,
+    content: &str,
+    workdir: PathBuf,
+) -> Result<Launched, String> {
+    match warm.take(settings, script_id, network, content) {
         Some(launched) => Ok(launched),
-        None => start(settings, script_id, workdir, Some(content), Vec::new(), true),
+        None => start(settings, Target { script_id, network }, workdir, Some(content), Vec::new(), true),
     }
+}
+
+/// Whose Python is started: the script's venv, and whether its sandbox has a network.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    script_id: i64,
+    network: bool,
 }
 
 /// A Python for the script's next run, waiting behind the gate in a working directory of its
 /// own; its script is written when a run takes it (`WarmPool::take`).
-pub fn launch_warm(settings: &RunSettings, script_id: i64) -> Result<Launched, String> {
+pub fn launch_warm(settings: &RunSettings, script_id: i64, network: bool) -> Result<Launched, String> {
     let workdir = settings.data_dir.join("runs").join(format!("warm-{}", uuid::Uuid::new_v4()));
-    start(settings, script_id, workdir, None, Vec::new(), true)
+    start(settings, Target { script_id, network }, workdir, None, Vec::new(), true)
 }
 
 /// Where a launched Python reads its script from, once its gate opens.
@@ -89,12 +111,14 @@ const SCRIPT: &str = "script.py";
 
 fn start(
     settings: &RunSettings,
-    script_id: i64,
+    target: Target,
     workdir: PathBuf,
     content: Option<&str>,
     variables: Vec<(&'static str, OsString)>,
     gated: bool,
 ) -> Result<Launched, String> {
+    // Refused before anything is made: with `--sandbox required` and no sandbox, nothing runs.
+    let sandboxed = settings.sandbox.required()?;
     let cleanup = RemoveOnDrop(workdir.clone());
     // Plain file calls: two small local writes cost less than handing them to a thread.
     std::fs::create_dir_all(&workdir).map_err(|err| format!("the working directory {} could not be made: {err}", workdir.display()))?;
@@ -103,17 +127,39 @@ fn start(
         std::fs::write(&script_path, content)
             .map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
     }
-    let venv = venv_dir(&settings.data_dir, script_id);
+    let venv = venv_dir(&settings.data_dir, target.script_id);
     let python = venv_python(&venv);
+    // Checked here: in a sandbox, a Python that cannot start fails inside it, as an exit code.
+    if sandboxed && !is_executable(&python) {
+        return Err(format!("the script's Python ({}) could not be started: it is not an executable file", python.display()));
+    }
+    let cgroup = match (sandboxed, settings.sandbox.cgroups()) {
+        (true, Some(root)) => {
+            let limits = CgroupLimits {
+                memory_bytes: settings.limits.memory_bytes,
+                // bubblewrap's two processes come on top of the script's own.
+                processes: settings.limits.processes.saturating_add(2),
+            };
+            Some(RunCgroup::create(root, limits).map_err(|err| format!("the run's cgroup could not be made: {err}"))?)
+        }
+        _ => None,
+    };
+    if let (true, Some((uid, gid))) = (sandboxed, settings.sandbox.run_as()) {
+        // The run's own user owns its working directory (and nothing else of the data dir).
+        std::os::unix::fs::chown(&workdir, Some(uid), Some(gid))
+            .map_err(|err| format!("the working directory {} could not be given to the run's user: {err}", workdir.display()))?;
+    }
     let mut env = run_environment(&venv, &workdir);
     env.extend(variables);
-    let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env, limits: settings.limits, gated };
+    let isolation =
+        sandboxed.then(|| Isolation { sandbox: &settings.sandbox, venv: &venv, network: target.network, cgroup: cgroup.as_ref() });
+    let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env, limits: settings.limits, gated, isolation };
     let mut child =
         process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
     // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
     let group = child.id();
     let gate = child.stdin.take();
-    Ok(Launched { child, group, gate, workdir: cleanup })
+    Ok(Launched { child, group, gate, cgroup, sandboxed, network: target.network, workdir: cleanup })
 }
 
 /// The variables of one run: given at the spawn, or through the gate when its Python started
@@ -135,6 +181,11 @@ fn run_environment(venv: &Path, workdir: &Path) -> Vec<(&'static str, OsString)>
         ("PYTHONUNBUFFERED", "1".into()),
         ("PYTHONIOENCODING", "utf-8".into()),
     ]
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 pub struct RemoveOnDrop(PathBuf);

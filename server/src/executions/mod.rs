@@ -10,7 +10,6 @@ pub mod queue;
 pub mod retention;
 mod retry;
 pub mod routes;
-pub mod sandbox;
 pub mod service;
 pub mod warm;
 pub mod worker;

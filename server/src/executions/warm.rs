@@ -48,6 +48,8 @@ fn fingerprint(venv: &Path) -> Option<Fingerprint> {
 
 struct Warm {
     script_id: i64,
+    /// Whether its sandbox has a network: a run takes it only if its script says the same.
+    network: bool,
     fingerprint: Fingerprint,
     launched: Launched,
     kept_at: Instant,
@@ -65,7 +67,7 @@ impl WarmPool {
 
     /// The interpreter kept for the script, with `content` written as its script, if it is
     /// still waiting and its venv is as it found it; else `None` (and a stale one is ended).
-    pub fn take(&self, settings: &RunSettings, script_id: i64, content: &str) -> Option<Launched> {
+    pub fn take(&self, settings: &RunSettings, script_id: i64, network: bool, content: &str) -> Option<Launched> {
         let mut warm = {
             let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
             let at = kept.iter().position(|w| w.script_id == script_id)?;
@@ -73,7 +75,7 @@ impl WarmPool {
         };
         let waiting = matches!(warm.launched.child.try_wait(), Ok(None));
         let unchanged = fingerprint(&venv_dir(&settings.data_dir, script_id)).as_ref() == Some(&warm.fingerprint);
-        if !waiting || !unchanged || warm.kept_at.elapsed() > IDLE {
+        if !waiting || !unchanged || warm.network != network || warm.kept_at.elapsed() > IDLE {
             return None;
         }
         let script = launch::script_path(&warm.launched);
@@ -86,7 +88,7 @@ impl WarmPool {
 
     /// Keeps an interpreter waiting for the script's next run, unless one is kept already or
     /// its venv is not ready; the oldest kept makes room.
-    pub fn fill(&self, settings: &RunSettings, script_id: i64) {
+    pub fn fill(&self, settings: &RunSettings, script_id: i64, network: bool) {
         if self.capacity == 0 || self.holds(script_id) {
             return;
         }
@@ -96,11 +98,11 @@ impl WarmPool {
             return;
         }
         let Some(found) = fingerprint(&venv) else { return };
-        let launched = match launch::launch_warm(settings, script_id) {
+        let launched = match launch::launch_warm(settings, script_id, network) {
             Ok(launched) => launched,
             Err(err) => return tracing::warn!(script_id, %err, "a warm interpreter could not be started"),
         };
-        let warm = Warm { script_id, fingerprint: found, launched, kept_at: Instant::now() };
+        let warm = Warm { script_id, network, fingerprint: found, launched, kept_at: Instant::now() };
         // Ended outside the lock: dropping one kills its process.
         let _made_room = {
             let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
@@ -127,9 +129,10 @@ impl WarmPool {
             }
             kept.swap_remove(at)
         };
+        let network = stale.network;
         // Ended before its replacement starts: the two never wait side by side.
         drop(stale);
-        self.fill(settings, script_id);
+        self.fill(settings, script_id, network);
     }
 
     fn holds(&self, script_id: i64) -> bool {

@@ -21,13 +21,13 @@ use super::launch::{self, Launched};
 use super::process::Limits;
 use super::queue::{self, Claimed};
 use super::retry::retry;
-use super::sandbox::Sandbox;
 use super::warm::WarmPool;
 use crate::config::Config;
 use crate::deps::service::Installer;
 use crate::deps::DepsError;
 use crate::events::relay::Bell;
 use crate::events::EventBus;
+use crate::sandbox::Sandbox;
 
 /// The settings of runs, taken from the configuration.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub struct RunSettings {
 }
 
 impl RunSettings {
-    pub fn from_config(config: &Config) -> RunSettings {
+    pub fn from_config(config: &Config, sandbox: Arc<Sandbox>) -> RunSettings {
         RunSettings {
             workers: usize::from(config.workers),
             data_dir: config.data_dir.clone(),
@@ -60,7 +60,7 @@ impl RunSettings {
             },
             lost_after: Duration::from_secs(config.lost_after_seconds),
             warm_interpreters: usize::from(config.warm_interpreters),
-            sandbox: Sandbox::probe(config),
+            sandbox,
         }
     }
 }
@@ -142,8 +142,8 @@ impl Runner {
 
     /// The Python of a run about to be queued held, started behind the gate before the run is
     /// even stored (see `launch::prelaunch`); handed to `start_held` with the run.
-    pub fn prelaunch(&self, script_id: i64, requirements: i64, content: &str) -> Option<Result<Launched, String>> {
-        launch::prelaunch(&self.settings, &self.warm, script_id, requirements, content)
+    pub fn prelaunch(&self, script_id: i64, network: bool, requirements: i64, content: &str) -> Option<Result<Launched, String>> {
+        launch::prelaunch(&self.settings, &self.warm, script_id, network, requirements, content)
     }
 
     /// Runs a run queued held by this instance in `slot`, with its Python if `prelaunch` started

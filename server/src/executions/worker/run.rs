@@ -6,7 +6,7 @@
 use std::sync::PoisonError;
 use std::time::Duration;
 
-use app::model::{Event, ExecutionStatus, LogStream};
+use app::model::{Event, ExecutionStatus, LogStream, ResourceUsage};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -66,8 +66,8 @@ impl Runner {
         }
         // After the run, not beside it: a Python starting up would slow the script it serves.
         if !*self.closing.borrow() {
-            let (warm, settings, script_id) = (self.warm.clone(), self.settings.clone(), claimed.script_id);
-            tokio::task::spawn_blocking(move || warm.fill(&settings, script_id));
+            let (warm, settings, script_id, network) = (self.warm.clone(), self.settings.clone(), claimed.script_id, claimed.network);
+            tokio::task::spawn_blocking(move || warm.fill(&settings, script_id, network));
         }
     }
 
@@ -82,16 +82,21 @@ impl Runner {
         let (sink, lines) = mpsc::channel::<Vec<Piece>>(64);
         let collector = tokio::spawn(collect(self.db.clone(), self.events.clone(), id, lines, self.settings.output_cap));
         let log = Log { sink };
-        let outcome = self.run_logged(claimed, start, &log, &mut end, prelaunched).await;
+        let mut trace = Trace::default();
+        let outcome = self.run_logged(claimed, start, &log, &mut end, prelaunched, &mut trace).await;
         drop(log);
         let collected = collector.await.unwrap_or_default();
         match outcome {
             Ok(mut outcome) => {
+                let limit = self.settings.limits.memory_bytes / (1024 * 1024);
                 if outcome.status == ExecutionStatus::Failed && collected.memory_error {
-                    let limit = self.settings.limits.memory_bytes / (1024 * 1024);
                     let error = outcome.error.take().unwrap_or_default();
                     outcome.error =
                         Some(format!("{error}: MemoryError, the run reached its memory limit of {limit} MiB (PYTASK_RUN_MEMORY_MB)"));
+                } else if outcome.status == ExecutionStatus::Failed && trace.out_of_memory {
+                    outcome.error = Some(format!(
+                        "the run reached its memory limit of {limit} MiB (PYTASK_RUN_MEMORY_MB) and the kernel ended it (out of memory)"
+                    ));
                 }
                 outcome
             }
@@ -108,6 +113,7 @@ impl Runner {
         log: &Log,
         end: &mut watch::Receiver<Option<EndRequest>>,
         prelaunched: Option<Result<Launched, String>>,
+        trace: &mut Trace,
     ) -> Result<Outcome, String> {
         let (id, script_id) = (claimed.id, claimed.script_id);
         let launched = match prelaunched {
@@ -133,7 +139,8 @@ impl Runner {
                 launch::launch(&self.settings, &self.warm, claimed, gated)?
             }
         };
-        let Launched { mut child, group, gate: gate_pipe, workdir: _cleanup } = launched;
+        let Launched { mut child, group, gate: gate_pipe, cgroup, sandboxed, network, workdir: _cleanup } = launched;
+        (trace.sandboxed, trace.network) = (sandboxed, network);
         if start.confirm(&self.events, claimed).await.is_none() {
             // Its Python never passed the gate: nothing of the script ran.
             if let Some(pid) = group {
@@ -166,19 +173,25 @@ impl Runner {
                 status = child.wait() => break (status, None),
                 () = &mut deadline => {
                     log.say(ending(format!("timed out after {} s", timeout.as_secs()))).await;
-                    break (process::terminate(&mut child, grace).await, Some(Ended::TimedOut(timeout)));
+                    break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::TimedOut(timeout)));
                 }
                 Ok(()) = end.changed() => {
                     let Some(request) = end.borrow().clone() else { continue };
                     log.say(ending(request.describe())).await;
-                    break (process::terminate(&mut child, grace).await, Some(Ended::Asked(request)));
+                    break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::Asked(request)));
                 }
                 _ = poll.tick() => {
+                    // The CPU limit of the whole run: RLIMIT_CPU holds per process only.
+                    let used = cgroup.as_ref().and_then(|c| c.usage().cpu_seconds).unwrap_or(0.0);
+                    if used >= limits.cpu_seconds as f64 {
+                        log.say(ending(format!("the run used its {} s of CPU time (PYTASK_RUN_CPU_SECONDS)", limits.cpu_seconds))).await;
+                        break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::OutOfCpu(limits.cpu_seconds)));
+                    }
                     // A stop asked on another instance arrives through the database.
                     if queue::cancel_requested(&self.db, id).await.unwrap_or(false) {
                         let request = EndRequest::Stop { by: "a user".into() };
                         log.say(ending(request.describe())).await;
-                        break (process::terminate(&mut child, grace).await, Some(Ended::Asked(request)));
+                        break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::Asked(request)));
                     }
                 }
             }
@@ -186,6 +199,11 @@ impl Runner {
         // Children the script left behind die with it, and their copies of the pipes close.
         if let Some(pid) = group {
             process::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        if let Some(cgroup) = &cgroup {
+            cgroup.kill_all();
+            trace.usage = cgroup.usage();
+            trace.out_of_memory = cgroup.oom_killed();
         }
         for reader in readers {
             // A grandchild that left the group could hold a pipe open: do not wait on it for ever.
@@ -196,12 +214,18 @@ impl Runner {
             }
         }
         let status = status.map_err(|err| format!("waiting for the script failed: {err}"))?;
+        let status = if sandboxed { process::unwrap_sandbox_status(status) } else { status };
         let exit_code = status.code();
         Ok(match ended {
             Some(Ended::TimedOut(after)) => {
                 Outcome { status: ExecutionStatus::TimedOut, exit_code, error: Some(format!("timed out after {} s", after.as_secs())) }
             }
             Some(Ended::Asked(request)) => Outcome { status: ExecutionStatus::Stopped, exit_code, error: Some(request.describe()) },
+            Some(Ended::OutOfCpu(seconds)) => Outcome {
+                status: ExecutionStatus::Failed,
+                exit_code,
+                error: Some(format!("the run used its {seconds} s of CPU time (PYTASK_RUN_CPU_SECONDS) and was ended")),
+            },
             None if exit_code == Some(0) => Outcome { status: ExecutionStatus::Succeeded, exit_code, error: None },
             None => {
                 let error = match exit_code {
@@ -323,4 +347,16 @@ fn ended_before_start(request: EndRequest) -> Outcome {
 enum Ended {
     TimedOut(Duration),
     Asked(EndRequest),
+    /// Its processes together used this many CPU seconds.
+    OutOfCpu(u64),
+}
+
+/// What the run's sandbox says about it, beside its outcome.
+#[derive(Debug, Default)]
+pub(super) struct Trace {
+    pub sandboxed: bool,
+    pub network: bool,
+    pub usage: ResourceUsage,
+    /// The kernel killed one of its processes at the memory cap.
+    pub out_of_memory: bool,
 }
