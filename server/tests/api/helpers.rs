@@ -228,8 +228,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(db_url: &str, data_dir: &std::path::Path, extra: &[&str]) -> Server {
+        Server::start_with_env(db_url, data_dir, extra, &[])
+    }
+
+    /// Like `start`, with more environment variables.
+    pub fn start_with_env(db_url: &str, data_dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_pytask"))
+            .envs(env.iter().copied())
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log", "warn"])
             .arg("--data-dir")
             .arg(data_dir)

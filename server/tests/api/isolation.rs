@@ -6,7 +6,7 @@ use app::model::{ExecutionStatus, Health, LogStream, UserInfo};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_app_with, wait_for_pids, wait_gone, Backend};
+use crate::helpers::{spawn_app, spawn_app_with, wait_for_pids, wait_gone, Actor, Backend, Server, TestDb};
 use crate::on_both_backends;
 
 on_both_backends!(hostile_script_reaches_nothing, detached_processes_die_with_the_run, caps_hold_for_the_whole_run);
@@ -219,7 +219,7 @@ except OSError as err:
     let said = stdout(&log);
     let stopped: Vec<&str> = said[0].strip_prefix("stopped ").unwrap().split(' ').collect();
     let written: u64 = stopped[0].parse().unwrap();
-    assert!(written <= 8 * 1024 * 1024 && written >= 7 * 1024 * 1024, "{written} bytes in an 8 MiB /tmp");
+    assert!((7 * 1024 * 1024..=8 * 1024 * 1024).contains(&written), "{written} bytes in an 8 MiB /tmp");
     assert_eq!(stopped[1], "28", "ENOSPC");
 }
 
@@ -251,4 +251,212 @@ async fn refused_without_a_sandbox(backend: Backend) {
     assert_eq!(run.status, ExecutionStatus::Failed);
     assert!(run.error.as_deref().is_some_and(|e| e.contains("/nonexistent/bwrap")), "{run:?}");
     assert!(stdout(&log).is_empty(), "nothing of the script ran: {log:?}");
+}
+
+on_both_backends!(server_sigterm_ends_detached_processes, sdist_builds_are_sandboxed);
+
+async fn server_sigterm_ends_detached_processes(backend: Backend) {
+    let data = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, data.path()).await;
+    let server = Server::start(&db.url, data.path(), &["--shutdown-grace-seconds", "1", "--kill-grace-seconds", "1"]);
+    let client = reqwest::Client::new();
+    let admin = server.sign_in(&client).await;
+    let cookie = match &admin {
+        Actor::Cookie(cookie) => cookie.clone(),
+        Actor::Token(_) => unreachable!("sign_in gives a session"),
+    };
+    let marker = format!("detached-{}", uuid::Uuid::new_v4());
+    let script: app::model::Script = client
+        .post(format!("{}/api/scripts", server.base))
+        .header("cookie", &cookie)
+        .json(&json!({ "name": "detaches", "content": DETACHES.replace("MARKER", &marker) }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response =
+        client.post(format!("{}/api/scripts/{}/execute", server.base, script.id)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    wait_for_pids(&marker).await;
+    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    wait_gone(&marker).await;
+    drop(server);
+}
+
+/// Writes an sdist of `name` 1.0 whose build backend (no build requirement: nothing else is
+/// fetched) runs `hostile` when uv builds it, into a PEP 503 index under `index`.
+fn publish_sdist(index: &std::path::Path, name: &str, hostile: &str) {
+    let pkg = name.replace('-', "_");
+    let root = index.join("build").join(format!("{name}-1.0"));
+    std::fs::create_dir_all(root.join(&pkg)).unwrap();
+    std::fs::write(root.join(&pkg).join("__init__.py"), "VALUE = 1\n").unwrap();
+    std::fs::write(
+        root.join("pyproject.toml"),
+        format!("[project]\nname = \"{name}\"\nversion = \"1.0\"\n[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(root.join("PKG-INFO"), format!("Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")).unwrap();
+    let backend = format!(
+        r#"import base64, hashlib, os, zipfile
+{hostile}
+def _record(name, data):
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{{name}},sha256={{digest}},{{len(data)}}"
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    filename = "{pkg}-1.0-py3-none-any.whl"
+    files = {{
+        "{pkg}/__init__.py": b"VALUE = 1\n",
+        "{pkg}-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+        "{pkg}-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }}
+    record = [_record(n, d) for n, d in files.items()] + ["{pkg}-1.0.dist-info/RECORD,,"]
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as wheel:
+        for n, d in files.items():
+            wheel.writestr(n, d)
+        wheel.writestr("{pkg}-1.0.dist-info/RECORD", "\n".join(record) + "\n")
+    return filename
+def build_sdist(sdist_directory, config_settings=None):
+    raise NotImplementedError
+"#
+    );
+    std::fs::write(root.join("backend.py"), backend).unwrap();
+    let files = index.join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    let tarball = files.join(format!("{pkg}-1.0.tar.gz"));
+    let made = std::process::Command::new("python3")
+        .args(["-c", "import sys, tarfile\nwith tarfile.open(sys.argv[1], 'w:gz') as t:\n    t.add(sys.argv[2], arcname=sys.argv[3])"])
+        .arg(&tarball)
+        .arg(&root)
+        .arg(format!("{pkg}-1.0"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let page = index.join("simple").join(name);
+    std::fs::create_dir_all(&page).unwrap();
+    std::fs::write(
+        page.join("index.html"),
+        format!("<html><body><a href=\"../../files/{pkg}-1.0.tar.gz\">{pkg}-1.0.tar.gz</a></body></html>\n"),
+    )
+    .unwrap();
+}
+
+/// A package index on a free port, served by Python's `http.server`; stopped when dropped.
+struct Index(std::process::Child, u16);
+
+impl Index {
+    async fn serve(dir: &std::path::Path) -> Index {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let begun = std::time::Instant::now();
+        while reqwest::get(format!("http://127.0.0.1:{port}/simple/")).await.is_err() {
+            assert!(begun.elapsed() < std::time::Duration::from_secs(20), "the index did not come up");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Index(child, port)
+    }
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn sdist_builds_are_sandboxed(backend: Backend) {
+    let data = tempfile::tempdir().unwrap();
+    let index_dir = tempfile::tempdir().unwrap();
+    let escape = std::env::temp_dir().join(format!("pytask-escape-{}", uuid::Uuid::new_v4()));
+    let data_path = data.path().to_str().unwrap();
+    let hostile = format!(
+        r#"
+import sqlite3
+for action in (
+    lambda: sqlite3.connect("file:{data_path}/pytask.db?mode=rw", uri=True).execute("UPDATE users SET role = 'viewer'").connection.commit(),
+    lambda: open("{data_path}/pwned", "w").write("x"),
+    lambda: open("{escape}", "w").write("x"),
+    lambda: open("{data_path}/scripts/1/venv/pwned.pth", "w").write("import os"),
+):
+    try:
+        action()
+    except Exception:
+        pass
+"#,
+        escape = escape.display()
+    );
+    publish_sdist(index_dir.path(), "pytask-evil", &hostile);
+    let marker = format!("hang-{}", uuid::Uuid::new_v4());
+    let hang = format!("import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)', '{marker}'])\ntime.sleep(3600)\n");
+    publish_sdist(index_dir.path(), "pytask-hang", &hang);
+    let index = Index::serve(index_dir.path()).await;
+    let url = format!("http://127.0.0.1:{}/simple/", index.1);
+
+    let db = TestDb::create(backend, data.path()).await;
+    let server = Server::start_with_env(
+        &db.url,
+        data.path(),
+        &["--install-timeout-seconds", "10"],
+        &[("UV_INDEX_URL", &url), ("UV_DEFAULT_INDEX", &url)],
+    );
+    let client = reqwest::Client::new();
+    let admin = server.sign_in(&client).await;
+    let Actor::Cookie(cookie) = &admin else { unreachable!("sign_in gives a session") };
+    let post = |path: String, body: serde_json::Value| {
+        let (client, cookie, base) = (client.clone(), cookie.clone(), server.base.clone());
+        async move { client.post(format!("{base}{path}")).header("cookie", cookie).json(&body).send().await.unwrap() }
+    };
+    let get_run = |id: i64| {
+        let (client, cookie, base) = (client.clone(), cookie.clone(), server.base.clone());
+        async move {
+            let begun = std::time::Instant::now();
+            loop {
+                let run: app::model::Execution =
+                    client.get(format!("{base}/api/executions/{id}")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+                if run.status.is_final() {
+                    return run;
+                }
+                assert!(begun.elapsed() < std::time::Duration::from_secs(120), "run {id} still {}", run.status);
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    };
+
+    // A first script with a venv, for the build to try to reach.
+    let victim: app::model::Script =
+        post("/api/scripts".into(), json!({ "name": "victim", "content": "print(1)" })).await.json().await.unwrap();
+    let run: app::model::Execution = post(format!("/api/scripts/{}/execute", victim.id), json!({})).await.json().await.unwrap();
+    assert_eq!(get_run(run.id).await.status, ExecutionStatus::Succeeded);
+
+    for (name, content) in [("pytask-evil", "import pytask_evil\nprint(pytask_evil.VALUE)\n"), ("pytask-hang", "print('never')\n")] {
+        let script: app::model::Script =
+            post("/api/scripts".into(), json!({ "name": name, "content": content })).await.json().await.unwrap();
+        let response = post(format!("/api/scripts/{}/dependencies", script.id), json!({ "name": name, "version_spec": "==1.0" })).await;
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        let run: app::model::Execution = post(format!("/api/scripts/{}/execute", script.id), json!({})).await.json().await.unwrap();
+        let run = get_run(run.id).await;
+        if name == "pytask-hang" {
+            assert_eq!(run.status, ExecutionStatus::Failed);
+            let error = run.error.unwrap_or_default();
+            assert!(error.contains("longer than 10 s") && error.contains("PYTASK_INSTALL_TIMEOUT_SECONDS"), "{error}");
+            wait_gone(&marker).await;
+        } else {
+            // Built and installed, or refused: either way, none of its writes happened.
+            assert!(run.status.is_final());
+        }
+    }
+    assert!(!data.path().join("pwned").exists(), "the build wrote into the data directory");
+    assert!(!escape.exists(), "the build wrote into the host's /tmp");
+    assert!(!data.path().join(format!("scripts/{}/venv/pwned.pth", victim.id)).exists(), "the build reached another venv");
+    let users: Vec<UserInfo> =
+        client.get(format!("{}/api/users", server.base)).header("cookie", cookie).send().await.unwrap().json().await.unwrap();
+    assert!(users.iter().all(|u| u.role == app::model::Role::Admin), "{users:?}");
 }
