@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::gate;
 use super::process::{self, Isolation, Launch};
-use super::queue::Claimed;
-use super::warm::WarmPool;
-use super::worker::RunSettings;
+use super::settings::RunSettings;
+use super::RunError;
 use crate::deps::service::venv_dir;
 use crate::deps::uv::venv_python;
 use crate::sandbox::cgroup::{CgroupLimits, RunCgroup};
@@ -29,25 +28,6 @@ pub struct Launched {
     pub workdir: RemoveOnDrop,
 }
 
-/// For a held run whose venv needs no requirement check (a database read): its Python, kept
-/// warm (`warm`) or started behind the gate at once, by the request that queues the run, before
-/// the run's insert is even sent; so in a working directory named for no run yet. `None`: the
-/// worker's task takes the usual way.
-pub fn prelaunch(
-    settings: &RunSettings,
-    warm: &WarmPool,
-    script_id: i64,
-    network: bool,
-    requirements: i64,
-    content: &str,
-) -> Option<Result<Launched, String>> {
-    if requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, script_id)).exists() || !gate_ready(settings, script_id) {
-        return None;
-    }
-    let workdir = settings.data_dir.join("runs").join(format!("starting-{}", uuid::Uuid::new_v4()));
-    Some(behind_gate(settings, warm, script_id, network, content, workdir))
-}
-
 /// The start gate is in the script's venv (put there if it was not).
 pub fn gate_ready(settings: &RunSettings, script_id: i64) -> bool {
     gate::ensure(&venv_dir(&settings.data_dir, script_id))
@@ -57,47 +37,16 @@ pub fn gate_ready(settings: &RunSettings, script_id: i64) -> bool {
         .is_ok()
 }
 
-/// The run's Python in its fresh working directory: a warm one if `gated` and one is kept for
-/// the script, else started now, behind the gate if `gated`. An `Err` is why it could not start,
-/// in words.
-pub fn launch(settings: &RunSettings, warm: &WarmPool, claimed: &Claimed, gated: bool) -> Result<Launched, String> {
-    let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
-        return Err("the script was deleted before the run started".into());
-    };
-    let workdir = settings.data_dir.join("runs").join(claimed.id.to_string());
-    if gated {
-        return behind_gate(settings, warm, claimed.script_id, claimed.network, content, workdir);
-    }
-    let target = Target { script_id: claimed.script_id, network: claimed.network };
-    start(settings, target, workdir, Some(content), run_variables(claimed.id, name), false)
-}
-
-/// The script's warm Python if one is kept, else one started now behind the gate in `workdir`;
-/// its variables come through the gate.
-fn behind_gate(
-    settings: &RunSettings,
-    warm: &WarmPool,
-    script_id: i64,
-    network: bool,
-    content: &str,
-    workdir: PathBuf,
-) -> Result<Launched, String> {
-    match warm.take(settings, script_id, network, content) {
-        Some(launched) => Ok(launched),
-        None => start(settings, Target { script_id, network }, workdir, Some(content), Vec::new(), true),
-    }
-}
-
 /// Whose Python is started: the script's venv, and whether its sandbox has a network.
 #[derive(Debug, Clone, Copy)]
-struct Target {
-    script_id: i64,
-    network: bool,
+pub struct Target {
+    pub script_id: i64,
+    pub network: bool,
 }
 
 /// A Python for the script's next run, waiting behind the gate in a working directory of its
 /// own; its script is written when a run takes it (`WarmPool::take`).
-pub fn launch_warm(settings: &RunSettings, script_id: i64, network: bool) -> Result<Launched, String> {
+pub fn launch_warm(settings: &RunSettings, script_id: i64, network: bool) -> Result<Launched, RunError> {
     let workdir = settings.data_dir.join("runs").join(format!("warm-{}", uuid::Uuid::new_v4()));
     start(settings, Target { script_id, network }, workdir, None, Vec::new(), true)
 }
@@ -109,29 +58,31 @@ pub fn script_path(launched: &Launched) -> PathBuf {
 
 const SCRIPT: &str = "script.py";
 
-fn start(
+/// The script's Python started in `workdir` (with `content` as its script, if given), in its
+/// sandbox unless `--sandbox off`, behind the gate if `gated`. An `Err` is why it could not
+/// start, in words.
+pub fn start(
     settings: &RunSettings,
     target: Target,
     workdir: PathBuf,
     content: Option<&str>,
     variables: Vec<(&'static str, OsString)>,
     gated: bool,
-) -> Result<Launched, String> {
+) -> Result<Launched, RunError> {
     // Refused before anything is made: with `--sandbox required` and no sandbox, nothing runs.
-    let sandboxed = settings.sandbox.required()?;
+    let sandboxed = settings.sandbox.required().map_err(RunError::SandboxRefused)?;
     let cleanup = RemoveOnDrop(workdir.clone());
     // Plain file calls: two small local writes cost less than handing them to a thread.
-    std::fs::create_dir_all(&workdir).map_err(|err| format!("the working directory {} could not be made: {err}", workdir.display()))?;
+    std::fs::create_dir_all(&workdir).map_err(|source| RunError::WorkingDirectory { dir: workdir.clone(), source })?;
     let script_path = workdir.join(SCRIPT);
     if let Some(content) = content {
-        std::fs::write(&script_path, content)
-            .map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
+        std::fs::write(&script_path, content).map_err(|source| RunError::WriteScript { path: script_path.clone(), source })?;
     }
     let venv = venv_dir(&settings.data_dir, target.script_id);
     let python = venv_python(&venv);
     // Checked here: in a sandbox, a Python that cannot start fails inside it, as an exit code.
     if sandboxed && !is_executable(&python) {
-        return Err(format!("the script's Python ({}) could not be started: it is not an executable file", python.display()));
+        return Err(RunError::NotExecutable { python });
     }
     let cgroup = match (sandboxed, settings.sandbox.cgroups()) {
         (true, Some(root)) => {
@@ -140,22 +91,21 @@ fn start(
                 // bubblewrap's two processes come on top of the script's own.
                 processes: settings.limits.processes.saturating_add(2),
             };
-            Some(RunCgroup::create(root, limits).map_err(|err| format!("the run's cgroup could not be made: {err}"))?)
+            Some(RunCgroup::create(root, limits).map_err(RunError::Cgroup)?)
         }
         _ => None,
     };
     if let (true, Some((uid, gid))) = (sandboxed, settings.sandbox.run_as()) {
         // The run's own user owns its working directory (and nothing else of the data dir).
         std::os::unix::fs::chown(&workdir, Some(uid), Some(gid))
-            .map_err(|err| format!("the working directory {} could not be given to the run's user: {err}", workdir.display()))?;
+            .map_err(|source| RunError::WorkingDirectoryOwner { dir: workdir.clone(), source })?;
     }
     let mut env = run_environment(&venv, &workdir);
     env.extend(variables);
     let isolation =
         sandboxed.then(|| Isolation { sandbox: &settings.sandbox, venv: &venv, network: target.network, cgroup: cgroup.as_ref() });
     let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env, limits: settings.limits, gated, isolation };
-    let mut child =
-        process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
+    let mut child = process::spawn(launch).map_err(|source| RunError::Spawn { python: python.clone(), source })?;
     // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
     let group = child.id();
     let gate = child.stdin.take();

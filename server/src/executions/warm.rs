@@ -13,12 +13,14 @@
 //! would.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::launch::{self, Launched};
-use super::worker::RunSettings;
+use super::launch::{self, Launched, Target};
+use super::queue::Claimed;
+use super::settings::RunSettings;
+use super::RunError;
 use crate::deps::service::venv_dir;
 use crate::deps::uv::venv_python;
 
@@ -63,6 +65,49 @@ pub struct WarmPool {
 impl WarmPool {
     pub fn new(capacity: usize) -> WarmPool {
         WarmPool { capacity, kept: Mutex::default() }
+    }
+
+    /// For a held run whose venv needs no requirement check (a database read): its Python, kept
+    /// warm or started behind the gate at once, by the request that queues the run, before the
+    /// run's insert is even sent; so in a working directory named for no run yet. `None`: the
+    /// worker's task takes the usual way.
+    pub fn prelaunch(
+        &self,
+        settings: &RunSettings,
+        script_id: i64,
+        network: bool,
+        requirements: i64,
+        content: &str,
+    ) -> Option<Result<Launched, RunError>> {
+        if requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, script_id)).exists() || !launch::gate_ready(settings, script_id) {
+            return None;
+        }
+        let workdir = settings.data_dir.join("runs").join(format!("starting-{}", uuid::Uuid::new_v4()));
+        Some(self.behind_gate(settings, Target { script_id, network }, content, workdir))
+    }
+
+    /// The run's Python in its fresh working directory: a warm one if `gated` and one is kept
+    /// for the script, else started now, behind the gate if `gated`. An `Err` is why it could
+    /// not start, in words.
+    pub fn launch(&self, settings: &RunSettings, claimed: &Claimed, gated: bool) -> Result<Launched, RunError> {
+        let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
+            return Err(RunError::ScriptDeleted);
+        };
+        let workdir = settings.data_dir.join("runs").join(claimed.id.to_string());
+        let target = Target { script_id: claimed.script_id, network: claimed.network };
+        if gated {
+            return self.behind_gate(settings, target, content, workdir);
+        }
+        launch::start(settings, target, workdir, Some(content), launch::run_variables(claimed.id, name), false)
+    }
+
+    /// The script's warm Python if one is kept, else one started now behind the gate in
+    /// `workdir`; its variables come through the gate.
+    fn behind_gate(&self, settings: &RunSettings, target: Target, content: &str, workdir: PathBuf) -> Result<Launched, RunError> {
+        match self.take(settings, target.script_id, target.network, content) {
+            Some(launched) => Ok(launched),
+            None => launch::start(settings, target, workdir, Some(content), Vec::new(), true),
+        }
     }
 
     /// The interpreter kept for the script, with `content` written as its script, if it is

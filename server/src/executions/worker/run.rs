@@ -22,15 +22,17 @@ use crate::executions::launch::{self, Launched};
 use crate::executions::process;
 use crate::executions::queue::{self, Claimed, Outcome};
 use crate::executions::retry::retry;
+use crate::executions::RunError;
 use crate::telemetry::metrics;
 
 impl Runner {
+    #[tracing::instrument(name = "run", skip_all, fields(script_id = claimed.script_id, execution_id = claimed.id))]
     pub(super) async fn execute(
         &self,
         claimed: Claimed,
         mut start: Start,
         end: watch::Receiver<Option<EndRequest>>,
-        prelaunched: Option<Result<Launched, String>>,
+        prelaunched: Option<Result<Launched, RunError>>,
     ) {
         let id = claimed.id;
         if matches!(start, Start::Claimed(_)) {
@@ -76,7 +78,7 @@ impl Runner {
         claimed: &Claimed,
         start: &mut Start,
         mut end: watch::Receiver<Option<EndRequest>>,
-        prelaunched: Option<Result<Launched, String>>,
+        prelaunched: Option<Result<Launched, RunError>>,
     ) -> Outcome {
         let id = claimed.id;
         let (sink, lines) = mpsc::channel::<Vec<Piece>>(64);
@@ -100,21 +102,22 @@ impl Runner {
                 }
                 outcome
             }
-            Err(error) => Outcome { status: ExecutionStatus::Failed, exit_code: None, error: Some(error) },
+            Err(error) => Outcome { status: ExecutionStatus::Failed, exit_code: None, error: Some(error.to_string()) },
         }
     }
 
     /// Everything between claim and outcome, writing into `log`. An `Err` is a run that could
     /// not start, in words.
+    #[tracing::instrument(name = "launch", skip_all)]
     async fn run_logged(
         &self,
         claimed: &Claimed,
         start: &mut Start,
         log: &Log,
         end: &mut watch::Receiver<Option<EndRequest>>,
-        prelaunched: Option<Result<Launched, String>>,
+        prelaunched: Option<Result<Launched, RunError>>,
         trace: &mut Trace,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, RunError> {
         let (id, script_id) = (claimed.id, claimed.script_id);
         let launched = match prelaunched {
             Some(launched) => launched?,
@@ -123,7 +126,7 @@ impl Runner {
                 if !self.environment_ready(script_id, has_requirements).await? {
                     // Installing is logged, and the log of a run is shown once it is `running`.
                     if start.confirm(&self.events, claimed).await.is_none() {
-                        return Err(HANDED_OVER_STOPPED.into());
+                        return Err(RunError::HandedOverStopped);
                     }
                     self.prepare_environment(script_id, has_requirements, log, end).await?;
                 }
@@ -134,9 +137,9 @@ impl Runner {
                 // without the gate it waits for the mark: no line of a script runs before that.
                 let gated = matches!(start, Start::Marking(..)) && launch::gate_ready(&self.settings, script_id);
                 if !gated && start.confirm(&self.events, claimed).await.is_none() {
-                    return Err(HANDED_OVER_STOPPED.into());
+                    return Err(RunError::HandedOverStopped);
                 }
-                launch::launch(&self.settings, &self.warm, claimed, gated)?
+                self.warm.launch(&self.settings, claimed, gated)?
             }
         };
         let Launched { mut child, group, gate: gate_pipe, cgroup, sandboxed, network, workdir: _cleanup } = launched;
@@ -147,7 +150,7 @@ impl Runner {
                 process::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
             }
             let _ = child.wait().await;
-            return Err(HANDED_OVER_STOPPED.into());
+            return Err(RunError::HandedOverStopped);
         }
         if let Some(pipe) = gate_pipe {
             gate::open(pipe, &launch::run_variables(id, claimed.name.as_deref().unwrap_or_default())).await;
@@ -213,7 +216,7 @@ impl Runner {
                 log.say("a process outside the run's group kept its output open; reading stopped".into()).await;
             }
         }
-        let status = status.map_err(|err| format!("waiting for the script failed: {err}"))?;
+        let status = status.map_err(RunError::Wait)?;
         let status = if sandboxed { process::unwrap_sandbox_status(status) } else { status };
         let exit_code = status.code();
         Ok(match ended {
@@ -239,13 +242,14 @@ impl Runner {
 
     /// Makes sure the venv exists and holds the requirements; installs them first (the log
     /// says so) when it does not.
+    #[tracing::instrument(name = "prepare_environment", skip_all, fields(script_id = script_id))]
     async fn prepare_environment(
         &self,
         script_id: i64,
         has_requirements: bool,
         log: &Log,
         end: &watch::Receiver<Option<EndRequest>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RunError> {
         let mut said_waiting = false;
         loop {
             if self.environment_ready(script_id, has_requirements).await? {
@@ -257,7 +261,7 @@ impl Runner {
                     if self.environment_ready(script_id, true).await? {
                         return Ok(());
                     }
-                    let wanted = deps::requirements(&self.db, script_id).await.map_err(|err| err.to_string())?;
+                    let wanted = deps::requirements(&self.db, script_id).await.map_err(RunError::Environment)?;
                     if wanted.is_empty() {
                         log.say("first run: making the script's environment".into()).await;
                     } else {
@@ -273,7 +277,7 @@ impl Runner {
                             log.say("requirements installed; starting the script".into()).await;
                             Ok(())
                         }
-                        Err(err) => Err(format!("installing the requirements failed: {err}")),
+                        Err(err) => Err(RunError::Install(err)),
                     };
                 }
                 Err(DepsError::Busy(_)) => {
@@ -286,25 +290,22 @@ impl Runner {
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                Err(err) => return Err(err.to_string()),
+                Err(err) => return Err(RunError::Environment(err)),
             }
         }
     }
 
     /// This instance's venv exists and holds every requirement.
-    async fn environment_ready(&self, script_id: i64, has_requirements: bool) -> Result<bool, String> {
+    async fn environment_ready(&self, script_id: i64, has_requirements: bool) -> Result<bool, RunError> {
         if !venv_python(&venv_dir(&self.settings.data_dir, script_id)).exists() {
             return Ok(false);
         }
         if !has_requirements {
             return Ok(true);
         }
-        deps::venv_satisfies(&self.db, &self.settings.data_dir, script_id).await.map_err(|err| err.to_string())
+        deps::venv_satisfies(&self.db, &self.settings.data_dir, script_id).await.map_err(RunError::Environment)
     }
 }
-
-/// Not stored: the run was stopped while queued, and the stop wrote its status.
-const HANDED_OVER_STOPPED: &str = "stopped before it started";
 
 /// How a run became this worker's, and whether the database says `running` yet.
 pub(super) enum Start {
