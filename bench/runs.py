@@ -80,6 +80,46 @@ def bare_first_line(python, path):
     return elapsed, float(line) - wall
 
 
+def bwrap_command(python, path):
+    """The same Python in a bubblewrap sandbox made as the server makes a run's (namespaces,
+    read-only system and venv, the run's user through setpriv), without the server: the
+    sandbox's own cost."""
+    venv = os.path.dirname(os.path.dirname(python))
+    home = None
+    with open(os.path.join(venv, "pyvenv.cfg")) as cfg:
+        for line in cfg:
+            key, _, value = line.partition("=")
+            if key.strip() == "home":
+                home = os.path.dirname(value.strip())
+    workdir = os.path.dirname(path)
+    args = ["bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
+            "--new-session", "--ro-bind", "/usr", "/usr"]
+    for link in ("/bin", "/sbin", "/lib", "/lib64"):
+        if os.path.islink(link):
+            args += ["--symlink", os.readlink(link), link]
+    args += ["--perms", "0755", "--dir", "/etc"]
+    for name in ("/etc/ld.so.cache", "/etc/passwd", "/etc/group", "/etc/localtime", "/etc/resolv.conf", "/etc/ssl"):
+        args += ["--ro-bind-try", name, name]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/tmp"]
+    if home and not home.startswith("/usr"):
+        args += ["--ro-bind", home, home]
+    args += ["--ro-bind", venv, venv, "--bind", workdir, workdir, "--chdir", workdir, "--"]
+    if os.geteuid() == 0:
+        os.chown(workdir, 65534, 65534)
+        args += ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"]
+    return args + [python, "-u", path]
+
+
+def bwrap_first_line(python, path):
+    """Seconds to the first line read from the same Python started in a bare bubblewrap sandbox."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(bwrap_command(python, path), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc.stdout.readline()
+    elapsed = time.perf_counter() - start
+    proc.wait()
+    return elapsed
+
+
 def bare_whole(python, path):
     start = time.perf_counter()
     proc = subprocess.Popen([python, "-u", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=os.path.dirname(path))
@@ -137,19 +177,25 @@ def first_line_rounds(app, data_dir, rounds):
     sock, reader = app.events(f"/ws/scripts/{first}")
     app_first_line(app, first, reader)  # makes the venv; not counted
     python = os.path.join(data_dir, "scripts", str(first), "venv", "bin", "python")
-    path = os.path.join(data_dir, "first.py")
+    bench_dir = os.path.join(data_dir, "bench")
+    os.makedirs(bench_dir, exist_ok=True)
+    path = os.path.join(bench_dir, "first.py")
     with open(path, "w") as f:
         f.write(FIRST_LINE)
     bare_first_line(python, path)
-    app_rounds, bare_rounds = [], []
-    for _ in range(rounds):  # interleaved, so drift hits both alike
+    bwrap_first_line(python, path)
+    app_rounds, bare_rounds, bwrap_rounds = [], [], []
+    for _ in range(rounds):  # interleaved, so drift hits all alike
         app_rounds.append(app_first_line(app, first, reader))
         # What the server does after a run (a warm Python starting) ends before the bare round.
         time.sleep(0.2)
         bare_rounds.append(bare_first_line(python, path))
-        time.sleep(0.2)
+        time.sleep(0.1)
+        bwrap_rounds.append(bwrap_first_line(python, path))
+        time.sleep(0.1)
     sock.close()
-    return [statistics.median(column) for column in zip(*app_rounds)], [statistics.median(column) for column in zip(*bare_rounds)]
+    medians = lambda rows: [statistics.median(column) for column in zip(*rows)]  # noqa: E731
+    return medians(app_rounds), medians(bare_rounds), statistics.median(bwrap_rounds)
 
 
 def main():
@@ -158,6 +204,7 @@ def main():
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite in the data dir)")
+    parser.add_argument("--sandbox", choices=("required", "off"), default=None, help="the server's --sandbox (default: its own, required)")
     args = parser.parse_args()
     if not os.access(BIN, os.X_OK):
         sys.exit(f"{BIN} is missing: run scripts/build first (or set PYTASK_BIN)")
@@ -166,7 +213,7 @@ def main():
     if not shutil.which("uv"):
         sys.exit("uv is not on PATH: source scripts/env.sh")
     work = tempfile.mkdtemp(prefix="pytask-bench-runs-")
-    extra = ["--workers", str(args.concurrent)]
+    extra = ["--workers", str(args.concurrent)] + (["--sandbox", args.sandbox] if args.sandbox else [])
     if args.database_url:
         extra += ["--database-url", args.database_url]
     results = {}
@@ -241,9 +288,11 @@ def main():
     backend = "PostgreSQL" if args.database_url else "SQLite"
     print(f"backend: {backend}")
     for key, label in (("cold", "cold start (PYTASK_WARM_INTERPRETERS=0)"), ("first", "warm (default; the script ran before)")):
-        (pushed, stored, started, relayed), (bare_first, bare_started) = results[key]
+        (pushed, stored, started, relayed), (bare_first, bare_started), bwrap_first = results[key]
         print(f"1. first line, {label}, median of {args.rounds}: pushed {pushed * 1000:.1f} ms, stored {stored * 1000:.1f} ms, "
               f"bare python -u {bare_first * 1000:.1f} ms → pushed {pushed / bare_first:.2f}×, stored {stored / bare_first:.2f}× (target ≤ 1.2)")
+        print(f"   the same Python in a bare bwrap sandbox: {bwrap_first * 1000:.1f} ms ({bwrap_first / bare_first:.2f}× bare python; "
+              f"the app pushed at {pushed / bwrap_first:.2f}× that)")
         print(f"   the script's first statement ran {started * 1000:.1f} ms after the POST (bare: {bare_started * 1000:.1f} ms after Popen); "
               f"the server's read of the line to the WebSocket: {relayed * 1000:.2f} ms")
     app_time, bare_time, streamed, rss = results["many"]

@@ -229,6 +229,10 @@ pub struct Config {
     #[arg(long, env = "PYTASK_SANDBOX", default_value = "required", value_parser = parse_sandbox, global = true)]
     pub sandbox: SandboxMode,
 
+    /// The bubblewrap program that makes the sandboxes (Debian's `bubblewrap`).
+    #[arg(long, env = "PYTASK_BWRAP", default_value = "bwrap", global = true)]
+    pub bwrap: PathBuf,
+
     /// The user id runs and installs have in their sandbox (the server must run as root to
     /// switch to it; otherwise they keep the server's).
     #[arg(long, env = "PYTASK_RUN_UID", default_value_t = 65534, global = true)]

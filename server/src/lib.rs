@@ -6,6 +6,7 @@
 //! - `config`: the command line and the typed `Config`.
 //! - `db`: connection, migrations, SeaORM entities.
 //! - `http`: the router, the API's error type and extractors, health and OpenAPI.
+//! - `sandbox`: the bubblewrap sandbox and cgroup every run and install is made in.
 //! - `schedules`: cron schedules of scripts and the scheduler that fires them.
 //! - `state`: what every request handler can reach.
 //! - `telemetry`: tracing setup and the Prometheus metrics.
@@ -19,6 +20,7 @@ pub mod deps;
 pub mod events;
 pub mod executions;
 pub mod http;
+pub mod sandbox;
 pub mod schedules;
 pub mod scripts;
 pub mod state;

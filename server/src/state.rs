@@ -15,8 +15,10 @@ use crate::deps::uv::Uv;
 use crate::events::relay::Outbox;
 use crate::events::EventBus;
 use crate::executions::retention::{Retention, RetentionSettings};
-use crate::executions::worker::{RunSettings, Runner};
+use crate::executions::settings::RunSettings;
+use crate::executions::worker::Runner;
 use crate::http::ws_limit::WebSocketSlots;
+use crate::sandbox::Sandbox;
 use crate::schedules::Scheduler;
 use crate::scripts::list_cache::ListCache;
 
@@ -57,14 +59,21 @@ impl AppState {
             .site_addr(config.bind)
             .build();
         let code = Arc::new(CodeTools::new(config.python.clone(), config.ruff.clone()));
-        let uv = Uv { program: config.uv.clone(), python: config.python.clone(), cache_dir: config.data_dir.join("uv-cache") };
+        let sandbox = Sandbox::probe(&config);
+        let uv = Uv {
+            program: config.uv.clone(),
+            python: config.python.clone(),
+            cache_dir: config.data_dir.join("uv-cache"),
+            sandbox: sandbox.clone(),
+            timeout: std::time::Duration::from_secs(config.install_timeout_seconds),
+        };
         // One database can have several instances only on PostgreSQL: there, events cross them.
         let outbox = (sea_orm::ConnectionTrait::get_database_backend(&db) == sea_orm::DatabaseBackend::Postgres)
             .then(|| Arc::new(Outbox::default()));
         let events = outbox.clone().map_or_else(EventBus::default, EventBus::relayed);
         let installer = Installer { db: db.clone(), uv, data_dir: config.data_dir.clone(), events, installs: Arc::default() };
         let instance: Arc<str> = format!("pytask-{}", uuid::Uuid::new_v4().simple()).into();
-        let runner = Runner::new(db.clone(), installer.clone(), RunSettings::from_config(&config), instance);
+        let runner = Runner::new(db.clone(), installer.clone(), RunSettings::from_config(&config, sandbox), instance);
         let grace = std::time::Duration::from_secs(config.schedule_grace_seconds);
         let scheduler = Scheduler::new(db.clone(), runner.clone(), grace);
         let retention = Retention::new(db.clone(), RetentionSettings::from_config(&config));

@@ -3,12 +3,18 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
 
 use app::model::InstalledPackage;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use super::requirement::{normalize, Requirement};
+use crate::sandbox::{launcher, Sandbox, View};
+
+/// An install's private `/tmp`: builds of sdists may unpack there.
+const INSTALL_TMP_BYTES: u64 = 1024 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UvError {
@@ -26,35 +32,86 @@ pub struct Uv {
     pub program: PathBuf,
     pub python: PathBuf,
     pub cache_dir: PathBuf,
+    /// What uv runs in, and how long an install may take.
+    pub sandbox: Arc<Sandbox>,
+    pub timeout: Duration,
 }
 
+/// Lines of uv's output kept for an error message and handed on as progress; past them, one
+/// line says the rest was cut (an sdist's build can write without end).
+const OUTPUT_LINES: usize = 2000;
+const LINE_BYTES: usize = 4096;
+
 impl Uv {
-    fn command(&self) -> Command {
-        let mut command = Command::new(&self.program);
+    /// uv, in a sandbox of its own that can write only `venv` and the cache (and reach the
+    /// network), unless `--sandbox off`.
+    fn command(&self, venv: &Path) -> Result<Command, UvError> {
+        let sandboxed = self.sandbox.required().map_err(|problem| UvError::Failed(format!("no install can run: {problem}")))?;
+        let mut command = if sandboxed {
+            let program = self.sandbox.resolve(&self.program).ok_or_else(|| UvError::Missing {
+                program: self.program.display().to_string(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            })?;
+            self.sandbox
+                .prepare_writable(&[venv, &self.cache_dir])
+                .map_err(|source| UvError::Io { context: "giving the venv and the uv cache to the install's user".into(), source })?;
+            let home = self.sandbox.interpreter_home();
+            let mut read_only: Vec<&Path> = vec![&program];
+            read_only.extend(home.as_deref());
+            let view = View { read_only, writable: vec![venv, &self.cache_dir], chdir: venv, network: true, tmp_bytes: INSTALL_TMP_BYTES };
+            let mut command = Command::new(self.sandbox.bwrap());
+            command.args(self.sandbox.view_arguments(&view)).arg(&program);
+            command
+        } else {
+            Command::new(&self.program)
+        };
         command.env_clear().env("UV_CACHE_DIR", &self.cache_dir).env("UV_NO_CONFIG", "1").env("UV_PYTHON_DOWNLOADS", "never");
+        if sandboxed {
+            // Copies, not links into the cache: an install that can write the cache must not
+            // reach the files of venvs made before it.
+            command.env("UV_LINK_MODE", "copy").env("HOME", "/tmp").env("PATH", "/usr/local/bin:/usr/bin:/bin");
+        }
         // What uv needs of the server's environment to reach an index: nothing else leaks in.
         for key in [
-            "PATH", "HOME", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE",
-            "SSL_CERT_DIR", "UV_INDEX_URL", "UV_DEFAULT_INDEX",
+            "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
+            "UV_INDEX_URL", "UV_DEFAULT_INDEX",
         ] {
             if let Some(value) = std::env::var_os(key) {
                 command.env(key, value);
             }
         }
+        if !sandboxed {
+            for key in ["PATH", "HOME"] {
+                if let Some(value) = std::env::var_os(key) {
+                    command.env(key, value);
+                }
+            }
+        }
         command.stdin(Stdio::null()).kill_on_drop(true);
-        command
+        Ok(command)
+    }
+
+    /// The interpreter uv makes venvs from: inside a sandbox, the one `--python` names resolved
+    /// where it really is (a pyenv shim would not run there).
+    fn python(&self) -> &std::ffi::OsStr {
+        match self.sandbox.required() {
+            Ok(true) => self.sandbox.interpreter().map_or(self.python.as_os_str(), Path::as_os_str),
+            _ => self.python.as_os_str(),
+        }
     }
 
     /// Runs uv, handing each line it writes to `progress`; gives back its stdout and its stderr
     /// lines. On failure the error holds uv's message.
-    async fn run(&self, args: &[&std::ffi::OsStr], progress: &mut (dyn FnMut(String) + Send)) -> Result<(String, Vec<String>), UvError> {
-        let mut child = self
-            .command()
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| UvError::Missing { program: self.program.display().to_string(), source })?;
+    async fn run(
+        &self,
+        venv: &Path,
+        args: &[&std::ffi::OsStr],
+        progress: &mut (dyn FnMut(String) + Send),
+    ) -> Result<(String, Vec<String>), UvError> {
+        let mut command = self.command(venv)?;
+        command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child =
+            launcher::spawn(command).map_err(|source| UvError::Missing { program: self.program.display().to_string(), source })?;
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
         let reader = tokio::spawn(async move {
@@ -62,17 +119,40 @@ impl Uv {
             let _ = tokio::io::AsyncReadExt::read_to_string(&mut BufReader::new(stdout), &mut text).await;
             text
         });
-        let mut lines = BufReader::new(stderr).lines();
         let mut said = Vec::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let line = line.trim_end().to_string();
-            if line.is_empty() {
-                continue;
+        let read = async {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut line = line.trim_end().to_string();
+                if line.is_empty() || said.len() > OUTPUT_LINES {
+                    continue;
+                }
+                if said.len() == OUTPUT_LINES {
+                    line = format!("… uv's output past {OUTPUT_LINES} lines is not kept");
+                } else if line.len() > LINE_BYTES {
+                    let mut end = LINE_BYTES;
+                    while !line.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    line.truncate(end);
+                    line.push('…');
+                }
+                progress(line.clone());
+                said.push(line);
             }
-            progress(line.clone());
-            said.push(line);
-        }
-        let status = child.wait().await.map_err(|source| UvError::Io { context: "waiting for uv".into(), source })?;
+            child.wait().await
+        };
+        let status = match tokio::time::timeout(self.timeout, read).await {
+            Ok(status) => status.map_err(|source| UvError::Io { context: "waiting for uv".into(), source })?,
+            Err(_) => {
+                // Killing bubblewrap ends its whole PID namespace: an sdist's build goes with it.
+                let _ = child.kill().await;
+                return Err(UvError::Failed(format!(
+                    "the install took longer than {} s (PYTASK_INSTALL_TIMEOUT_SECONDS) and was ended",
+                    self.timeout.as_secs()
+                )));
+            }
+        };
         let stdout = reader.await.unwrap_or_default();
         if status.success() {
             Ok((stdout, said))
@@ -84,8 +164,10 @@ impl Uv {
     /// A new venv at `dir` (replacing anything there), made from the configured Python.
     pub async fn create_venv(&self, dir: &Path, progress: &mut (dyn FnMut(String) + Send)) -> Result<(), UvError> {
         // Relocatable: it is built beside the live one and then renamed into place.
-        let args = [os("venv"), os("--relocatable"), os("--no-project"), os("--python"), self.python.as_os_str(), dir.as_os_str()];
-        self.run(&args, progress).await.map(drop)
+        let args = [os("venv"), os("--relocatable"), os("--no-project"), os("--python"), self.python(), dir.as_os_str()];
+        // Made before uv runs: a sandboxed uv is given this directory, and only it, to write.
+        std::fs::create_dir_all(dir).map_err(|source| UvError::Io { context: format!("making {}", dir.display()), source })?;
+        self.run(dir, &args, progress).await.map(drop)
     }
 
     /// Installs into the venv; gives back what uv says it installed (` + name==version`), which
@@ -103,20 +185,20 @@ impl Uv {
         let mut args = vec![os("pip"), os("install"), os("--python"), python.as_os_str()];
         let wanted: Vec<String> = requirements.iter().map(Requirement::to_arg).collect();
         args.extend(wanted.iter().map(|w| std::ffi::OsStr::new(w.as_str())));
-        let (_, lines) = self.run(&args, progress).await?;
+        let (_, lines) = self.run(venv, &args, progress).await?;
         Ok(lines.iter().filter_map(|line| installed_line(line)).collect())
     }
 
     pub async fn uninstall(&self, venv: &Path, name: &str, progress: &mut (dyn FnMut(String) + Send)) -> Result<(), UvError> {
         let python = venv_python(venv);
-        self.run(&[os("pip"), os("uninstall"), os("--python"), python.as_os_str(), os(name)], progress).await.map(drop)
+        self.run(venv, &[os("pip"), os("uninstall"), os("--python"), python.as_os_str(), os(name)], progress).await.map(drop)
     }
 
     /// What is installed in the venv, names normalised.
     pub async fn list(&self, venv: &Path) -> Result<Vec<InstalledPackage>, UvError> {
         let python = venv_python(venv);
         let (out, _) =
-            self.run(&[os("pip"), os("list"), os("--python"), python.as_os_str(), os("--format"), os("json")], &mut |_| {}).await?;
+            self.run(venv, &[os("pip"), os("list"), os("--python"), python.as_os_str(), os("--format"), os("json")], &mut |_| {}).await?;
         #[derive(serde::Deserialize)]
         struct Row {
             name: String,

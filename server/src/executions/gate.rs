@@ -121,8 +121,16 @@ mod tests {
         let python = venv.join("bin/python");
         let limits = crate::executions::process::Limits { memory_bytes: 1 << 30, cpu_seconds: 10, open_files: 256, processes: 64 };
         let env = vec![("PATH", "/usr/bin:/bin".into())];
-        crate::executions::process::spawn(crate::executions::process::Launch { python: &python, script, workdir: dir, env, limits, gated })
-            .unwrap()
+        crate::executions::process::spawn(crate::executions::process::Launch {
+            isolation: None,
+            python: &python,
+            script,
+            workdir: dir,
+            env,
+            limits,
+            gated,
+        })
+        .unwrap()
     }
 
     #[tokio::test]

@@ -6,12 +6,12 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::gate;
-use super::process::{self, Launch};
-use super::queue::Claimed;
-use super::warm::WarmPool;
-use super::worker::RunSettings;
+use super::process::{self, Isolation, Launch};
+use super::settings::RunSettings;
+use super::RunError;
 use crate::deps::service::venv_dir;
 use crate::deps::uv::venv_python;
+use crate::sandbox::cgroup::{CgroupLimits, RunCgroup};
 
 /// A run's process, started: its group (the child's pid, kept before the child is reaped), the
 /// gate's pipe if it waits behind one, and its working directory, removed once this is dropped
@@ -20,25 +20,12 @@ pub struct Launched {
     pub child: tokio::process::Child,
     pub group: Option<u32>,
     pub gate: Option<tokio::process::ChildStdin>,
+    /// The run's cgroup, when it is sandboxed (dropped after the child: it kills what is left).
+    pub cgroup: Option<RunCgroup>,
+    /// Made in a sandbox, and with network or not.
+    pub sandboxed: bool,
+    pub network: bool,
     pub workdir: RemoveOnDrop,
-}
-
-/// For a held run whose venv needs no requirement check (a database read): its Python, kept
-/// warm (`warm`) or started behind the gate at once, by the request that queues the run, before
-/// the run's insert is even sent; so in a working directory named for no run yet. `None`: the
-/// worker's task takes the usual way.
-pub fn prelaunch(
-    settings: &RunSettings,
-    warm: &WarmPool,
-    script_id: i64,
-    requirements: i64,
-    content: &str,
-) -> Option<Result<Launched, String>> {
-    if requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, script_id)).exists() || !gate_ready(settings, script_id) {
-        return None;
-    }
-    let workdir = settings.data_dir.join("runs").join(format!("starting-{}", uuid::Uuid::new_v4()));
-    Some(behind_gate(settings, warm, script_id, content, workdir))
 }
 
 /// The start gate is in the script's venv (put there if it was not).
@@ -50,34 +37,18 @@ pub fn gate_ready(settings: &RunSettings, script_id: i64) -> bool {
         .is_ok()
 }
 
-/// The run's Python in its fresh working directory: a warm one if `gated` and one is kept for
-/// the script, else started now, behind the gate if `gated`. An `Err` is why it could not start,
-/// in words.
-pub fn launch(settings: &RunSettings, warm: &WarmPool, claimed: &Claimed, gated: bool) -> Result<Launched, String> {
-    let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
-        return Err("the script was deleted before the run started".into());
-    };
-    let workdir = settings.data_dir.join("runs").join(claimed.id.to_string());
-    if gated {
-        return behind_gate(settings, warm, claimed.script_id, content, workdir);
-    }
-    start(settings, claimed.script_id, workdir, Some(content), run_variables(claimed.id, name), false)
-}
-
-/// The script's warm Python if one is kept, else one started now behind the gate in `workdir`;
-/// its variables come through the gate.
-fn behind_gate(settings: &RunSettings, warm: &WarmPool, script_id: i64, content: &str, workdir: PathBuf) -> Result<Launched, String> {
-    match warm.take(settings, script_id, content) {
-        Some(launched) => Ok(launched),
-        None => start(settings, script_id, workdir, Some(content), Vec::new(), true),
-    }
+/// Whose Python is started: the script's venv, and whether its sandbox has a network.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub script_id: i64,
+    pub network: bool,
 }
 
 /// A Python for the script's next run, waiting behind the gate in a working directory of its
 /// own; its script is written when a run takes it (`WarmPool::take`).
-pub fn launch_warm(settings: &RunSettings, script_id: i64) -> Result<Launched, String> {
+pub fn launch_warm(settings: &RunSettings, script_id: i64, network: bool) -> Result<Launched, RunError> {
     let workdir = settings.data_dir.join("runs").join(format!("warm-{}", uuid::Uuid::new_v4()));
-    start(settings, script_id, workdir, None, Vec::new(), true)
+    start(settings, Target { script_id, network }, workdir, None, Vec::new(), true)
 }
 
 /// Where a launched Python reads its script from, once its gate opens.
@@ -87,33 +58,58 @@ pub fn script_path(launched: &Launched) -> PathBuf {
 
 const SCRIPT: &str = "script.py";
 
-fn start(
+/// The script's Python started in `workdir` (with `content` as its script, if given), in its
+/// sandbox unless `--sandbox off`, behind the gate if `gated`. An `Err` is why it could not
+/// start, in words.
+pub fn start(
     settings: &RunSettings,
-    script_id: i64,
+    target: Target,
     workdir: PathBuf,
     content: Option<&str>,
     variables: Vec<(&'static str, OsString)>,
     gated: bool,
-) -> Result<Launched, String> {
+) -> Result<Launched, RunError> {
+    // Refused before anything is made: with `--sandbox required` and no sandbox, nothing runs.
+    let sandboxed = settings.sandbox.required().map_err(RunError::SandboxRefused)?;
     let cleanup = RemoveOnDrop(workdir.clone());
     // Plain file calls: two small local writes cost less than handing them to a thread.
-    std::fs::create_dir_all(&workdir).map_err(|err| format!("the working directory {} could not be made: {err}", workdir.display()))?;
+    std::fs::create_dir_all(&workdir).map_err(|source| RunError::WorkingDirectory { dir: workdir.clone(), source })?;
     let script_path = workdir.join(SCRIPT);
     if let Some(content) = content {
-        std::fs::write(&script_path, content)
-            .map_err(|err| format!("the script could not be written to {}: {err}", script_path.display()))?;
+        std::fs::write(&script_path, content).map_err(|source| RunError::WriteScript { path: script_path.clone(), source })?;
     }
-    let venv = venv_dir(&settings.data_dir, script_id);
+    let venv = venv_dir(&settings.data_dir, target.script_id);
     let python = venv_python(&venv);
+    // Checked here: in a sandbox, a Python that cannot start fails inside it, as an exit code.
+    if sandboxed && !is_executable(&python) {
+        return Err(RunError::NotExecutable { python });
+    }
+    let cgroup = match (sandboxed, settings.sandbox.cgroups()) {
+        (true, Some(root)) => {
+            let limits = CgroupLimits {
+                memory_bytes: settings.limits.memory_bytes,
+                // bubblewrap's two processes come on top of the script's own.
+                processes: settings.limits.processes.saturating_add(2),
+            };
+            Some(RunCgroup::create(root, limits).map_err(RunError::Cgroup)?)
+        }
+        _ => None,
+    };
+    if let (true, Some((uid, gid))) = (sandboxed, settings.sandbox.run_as()) {
+        // The run's own user owns its working directory (and nothing else of the data dir).
+        std::os::unix::fs::chown(&workdir, Some(uid), Some(gid))
+            .map_err(|source| RunError::WorkingDirectoryOwner { dir: workdir.clone(), source })?;
+    }
     let mut env = run_environment(&venv, &workdir);
     env.extend(variables);
-    let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env, limits: settings.limits, gated };
-    let mut child =
-        process::spawn(launch).map_err(|err| format!("the script's Python ({}) could not be started: {err}", python.display()))?;
+    let isolation =
+        sandboxed.then(|| Isolation { sandbox: &settings.sandbox, venv: &venv, network: target.network, cgroup: cgroup.as_ref() });
+    let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env, limits: settings.limits, gated, isolation };
+    let mut child = process::spawn(launch).map_err(|source| RunError::Spawn { python: python.clone(), source })?;
     // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
     let group = child.id();
     let gate = child.stdin.take();
-    Ok(Launched { child, group, gate, workdir: cleanup })
+    Ok(Launched { child, group, gate, cgroup, sandboxed, network: target.network, workdir: cleanup })
 }
 
 /// The variables of one run: given at the spawn, or through the gate when its Python started
@@ -135,6 +131,11 @@ fn run_environment(venv: &Path, workdir: &Path) -> Vec<(&'static str, OsString)>
         ("PYTHONUNBUFFERED", "1".into()),
         ("PYTHONIOENCODING", "utf-8".into()),
     ]
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 pub struct RemoveOnDrop(PathBuf);

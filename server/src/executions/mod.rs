@@ -10,8 +10,8 @@ pub mod queue;
 pub mod retention;
 mod retry;
 pub mod routes;
-pub mod sandbox;
 pub mod service;
+pub mod settings;
 pub mod warm;
 pub mod worker;
 
@@ -29,6 +29,37 @@ pub enum ExecutionError {
     AlreadyOver { id: i64, status: ExecutionStatus },
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
+}
+
+/// Why a run could not start or be carried to its end: stored as the run's error, in words.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// `--sandbox required` on a host that cannot make one: the cause and the setting.
+    #[error("{0}")]
+    SandboxRefused(String),
+    #[error("the script was deleted before the run started")]
+    ScriptDeleted,
+    #[error("stopped before it started")]
+    HandedOverStopped,
+    #[error("the working directory {} could not be made: {source}", dir.display())]
+    WorkingDirectory { dir: std::path::PathBuf, source: std::io::Error },
+    #[error("the working directory {} could not be given to the run's user: {source}", dir.display())]
+    WorkingDirectoryOwner { dir: std::path::PathBuf, source: std::io::Error },
+    #[error("the script could not be written to {}: {source}", path.display())]
+    WriteScript { path: std::path::PathBuf, source: std::io::Error },
+    #[error("the run's cgroup could not be made: {0}")]
+    Cgroup(std::io::Error),
+    #[error("the script's Python ({}) could not be started: it is not an executable file", python.display())]
+    NotExecutable { python: std::path::PathBuf },
+    #[error("the script's Python ({}) could not be started: {source}", python.display())]
+    Spawn { python: std::path::PathBuf, source: std::io::Error },
+    #[error("waiting for the script failed: {0}")]
+    Wait(std::io::Error),
+    #[error("installing the requirements failed: {0}")]
+    Install(crate::deps::DepsError),
+    /// The script's environment could not be checked or prepared.
+    #[error(transparent)]
+    Environment(crate::deps::DepsError),
 }
 
 impl From<ExecutionError> for crate::http::error::ApiError {

@@ -124,13 +124,16 @@ pub struct Claimed {
     pub timeout_seconds: Option<i32>,
     /// How many requirements the script has (none: a venv is all it needs).
     pub requirements: i64,
+    /// Whether the run's sandbox has a network (the script's `network`).
+    pub network: bool,
 }
 
 const CLAIM_RETURNING: &str = "RETURNING id, script_id, \
     (SELECT name FROM scripts WHERE scripts.id = executions.script_id) AS name, \
     (SELECT content FROM scripts WHERE scripts.id = executions.script_id) AS content, \
     (SELECT timeout_seconds FROM scripts WHERE scripts.id = executions.script_id) AS timeout_seconds, \
-    (SELECT COUNT(*) FROM dependencies WHERE dependencies.script_id = executions.script_id) AS requirements";
+    (SELECT COUNT(*) FROM dependencies WHERE dependencies.script_id = executions.script_id) AS requirements, \
+    TRUE AS network";
 
 /// Takes the oldest queued run for `instance`, marking it `running`; `None` when the queue is empty.
 pub async fn claim(db: &DatabaseConnection, instance: &str) -> Result<Option<(Claimed, DateTime<Utc>)>, sea_orm::DbErr> {

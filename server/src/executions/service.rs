@@ -96,10 +96,11 @@ pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, tri
         return Ok(to_api(run, Some(script.name)));
     };
     // Its Python starts first: its start-up, the longest part by far, overlaps the insert.
-    let prelaunched = runner.prelaunch(script_id, script.requirements, &script.content);
+    let prelaunched = runner.prelaunch(script_id, true, script.requirements, &script.content);
     // What a claim would have read with the run.
     let (name, content, timeout_seconds, requirements) = (script.name.clone(), script.content, script.timeout_seconds, script.requirements);
-    let claimed = move |id| Claimed { id, script_id, name: Some(name), content: Some(content), timeout_seconds, requirements };
+    let claimed =
+        move |id| Claimed { id, script_id, name: Some(name), content: Some(content), timeout_seconds, requirements, network: true };
     // In a task of its own, not cancelled with the request: a client gone mid-insert must not
     // leave a stored run held by this instance that nothing starts.
     let (db, runner, reserved) = (db.clone(), runner.clone(), script.reserved);

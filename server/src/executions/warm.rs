@@ -13,12 +13,14 @@
 //! would.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::launch::{self, Launched};
-use super::worker::RunSettings;
+use super::launch::{self, Launched, Target};
+use super::queue::Claimed;
+use super::settings::RunSettings;
+use super::RunError;
 use crate::deps::service::venv_dir;
 use crate::deps::uv::venv_python;
 
@@ -48,6 +50,8 @@ fn fingerprint(venv: &Path) -> Option<Fingerprint> {
 
 struct Warm {
     script_id: i64,
+    /// Whether its sandbox has a network: a run takes it only if its script says the same.
+    network: bool,
     fingerprint: Fingerprint,
     launched: Launched,
     kept_at: Instant,
@@ -63,9 +67,52 @@ impl WarmPool {
         WarmPool { capacity, kept: Mutex::default() }
     }
 
+    /// For a held run whose venv needs no requirement check (a database read): its Python, kept
+    /// warm or started behind the gate at once, by the request that queues the run, before the
+    /// run's insert is even sent; so in a working directory named for no run yet. `None`: the
+    /// worker's task takes the usual way.
+    pub fn prelaunch(
+        &self,
+        settings: &RunSettings,
+        script_id: i64,
+        network: bool,
+        requirements: i64,
+        content: &str,
+    ) -> Option<Result<Launched, RunError>> {
+        if requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, script_id)).exists() || !launch::gate_ready(settings, script_id) {
+            return None;
+        }
+        let workdir = settings.data_dir.join("runs").join(format!("starting-{}", uuid::Uuid::new_v4()));
+        Some(self.behind_gate(settings, Target { script_id, network }, content, workdir))
+    }
+
+    /// The run's Python in its fresh working directory: a warm one if `gated` and one is kept
+    /// for the script, else started now, behind the gate if `gated`. An `Err` is why it could
+    /// not start, in words.
+    pub fn launch(&self, settings: &RunSettings, claimed: &Claimed, gated: bool) -> Result<Launched, RunError> {
+        let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
+            return Err(RunError::ScriptDeleted);
+        };
+        let workdir = settings.data_dir.join("runs").join(claimed.id.to_string());
+        let target = Target { script_id: claimed.script_id, network: claimed.network };
+        if gated {
+            return self.behind_gate(settings, target, content, workdir);
+        }
+        launch::start(settings, target, workdir, Some(content), launch::run_variables(claimed.id, name), false)
+    }
+
+    /// The script's warm Python if one is kept, else one started now behind the gate in
+    /// `workdir`; its variables come through the gate.
+    fn behind_gate(&self, settings: &RunSettings, target: Target, content: &str, workdir: PathBuf) -> Result<Launched, RunError> {
+        match self.take(settings, target.script_id, target.network, content) {
+            Some(launched) => Ok(launched),
+            None => launch::start(settings, target, workdir, Some(content), Vec::new(), true),
+        }
+    }
+
     /// The interpreter kept for the script, with `content` written as its script, if it is
     /// still waiting and its venv is as it found it; else `None` (and a stale one is ended).
-    pub fn take(&self, settings: &RunSettings, script_id: i64, content: &str) -> Option<Launched> {
+    pub fn take(&self, settings: &RunSettings, script_id: i64, network: bool, content: &str) -> Option<Launched> {
         let mut warm = {
             let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
             let at = kept.iter().position(|w| w.script_id == script_id)?;
@@ -73,7 +120,7 @@ impl WarmPool {
         };
         let waiting = matches!(warm.launched.child.try_wait(), Ok(None));
         let unchanged = fingerprint(&venv_dir(&settings.data_dir, script_id)).as_ref() == Some(&warm.fingerprint);
-        if !waiting || !unchanged || warm.kept_at.elapsed() > IDLE {
+        if !waiting || !unchanged || warm.network != network || warm.kept_at.elapsed() > IDLE {
             return None;
         }
         let script = launch::script_path(&warm.launched);
@@ -86,7 +133,7 @@ impl WarmPool {
 
     /// Keeps an interpreter waiting for the script's next run, unless one is kept already or
     /// its venv is not ready; the oldest kept makes room.
-    pub fn fill(&self, settings: &RunSettings, script_id: i64) {
+    pub fn fill(&self, settings: &RunSettings, script_id: i64, network: bool) {
         if self.capacity == 0 || self.holds(script_id) {
             return;
         }
@@ -96,11 +143,11 @@ impl WarmPool {
             return;
         }
         let Some(found) = fingerprint(&venv) else { return };
-        let launched = match launch::launch_warm(settings, script_id) {
+        let launched = match launch::launch_warm(settings, script_id, network) {
             Ok(launched) => launched,
             Err(err) => return tracing::warn!(script_id, %err, "a warm interpreter could not be started"),
         };
-        let warm = Warm { script_id, fingerprint: found, launched, kept_at: Instant::now() };
+        let warm = Warm { script_id, network, fingerprint: found, launched, kept_at: Instant::now() };
         // Ended outside the lock: dropping one kills its process.
         let _made_room = {
             let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
@@ -127,9 +174,10 @@ impl WarmPool {
             }
             kept.swap_remove(at)
         };
+        let network = stale.network;
         // Ended before its replacement starts: the two never wait side by side.
         drop(stale);
-        self.fill(settings, script_id);
+        self.fill(settings, script_id, network);
     }
 
     fn holds(&self, script_id: i64) -> bool {

@@ -228,8 +228,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(db_url: &str, data_dir: &std::path::Path, extra: &[&str]) -> Server {
+        Server::start_with_env(db_url, data_dir, extra, &[])
+    }
+
+    /// Like `start`, with more environment variables.
+    pub fn start_with_env(db_url: &str, data_dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_pytask"))
+            .envs(env.iter().copied())
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log", "warn"])
             .arg("--data-dir")
             .arg(data_dir)
@@ -263,5 +269,96 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Scripts and their runs, for tests about what a run does.
+impl TestApp {
+    /// Creates a script from a JSON body (201 expected).
+    pub async fn new_script(&self, admin: &Actor, body: serde_json::Value) -> app::model::Script {
+        let response = self.request(Method::POST, "/api/scripts", Some(admin)).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        response.json().await.unwrap()
+    }
+
+    /// Starts a run of the script by hand (201 expected).
+    pub async fn execute(&self, admin: &Actor, script_id: i64) -> app::model::Execution {
+        let response = self.request(Method::POST, &format!("/api/scripts/{script_id}/execute"), Some(admin)).send().await.unwrap();
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    }
+
+    pub async fn run_of(&self, admin: &Actor, id: i64) -> app::model::Execution {
+        self.get_as(admin, &format!("/api/executions/{id}")).await.json().await.unwrap()
+    }
+
+    /// Polls until the run is over (a slow first venv included).
+    pub async fn finished(&self, admin: &Actor, id: i64) -> app::model::Execution {
+        let begun = std::time::Instant::now();
+        loop {
+            let run = self.run_of(admin, id).await;
+            if run.status.is_final() {
+                return run;
+            }
+            assert!(begun.elapsed() < std::time::Duration::from_secs(120), "run {id} still {} after 2 min", run.status);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The whole stored log, through the paged API.
+    pub async fn log_of(&self, admin: &Actor, id: i64) -> Vec<app::model::LogLine> {
+        let mut lines = Vec::new();
+        let mut after = 0;
+        loop {
+            let page: app::model::LogPage =
+                self.get_as(admin, &format!("/api/executions/{id}/logs?after={after}&limit=10000")).await.json().await.unwrap();
+            let done = page.lines.is_empty();
+            after = page.next_after;
+            lines.extend(page.lines);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    /// Creates the script, runs it to its end, and gives back the run and its log.
+    pub async fn run_to_end(&self, admin: &Actor, body: serde_json::Value) -> (app::model::Execution, Vec<app::model::LogLine>) {
+        let script = self.new_script(admin, body).await;
+        let run = self.execute(admin, script.id).await;
+        let run = self.finished(admin, run.id).await;
+        let log = self.log_of(admin, run.id).await;
+        (run, log)
+    }
+}
+
+/// The host pids of the processes whose command line holds `marker`.
+pub fn pids_with(marker: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.windows(marker.len()).any(|w| w == marker.as_bytes())))
+        .filter(|pid| *pid != std::process::id() as i32)
+        .collect()
+}
+
+/// Waits until a process with `marker` in its command line runs; gives back their pids.
+pub async fn wait_for_pids(marker: &str) -> Vec<i32> {
+    let begun = std::time::Instant::now();
+    loop {
+        let pids = pids_with(marker);
+        if !pids.is_empty() {
+            return pids;
+        }
+        assert!(begun.elapsed() < std::time::Duration::from_secs(120), "no process with {marker}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until no process has `marker` in its command line.
+pub async fn wait_gone(marker: &str) {
+    let begun = std::time::Instant::now();
+    while !pids_with(marker).is_empty() {
+        assert!(begun.elapsed() < std::time::Duration::from_secs(10), "a process with {marker} outlived its run: {:?}", pids_with(marker));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

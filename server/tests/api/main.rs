@@ -11,6 +11,7 @@ mod errors;
 mod executions;
 mod health;
 mod instances;
+mod isolation;
 mod metrics;
 mod pages;
 mod retention;

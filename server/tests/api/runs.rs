@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{error_of, spawn_app, spawn_app_with, Actor, Backend, TestApp, TestDb};
+use crate::helpers::{error_of, spawn_app, spawn_app_with, wait_for_pids, wait_gone, Actor, Backend, TestApp, TestDb};
 use crate::on_both_backends;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -129,8 +129,9 @@ async fn outcomes(backend: Backend) {
         assert_eq!(run.status, ExecutionStatus::Succeeded, "{log:?}");
         let stdout = texts(&log, LogStream::Stdout);
         let keys: Vec<String> = serde_json::from_str(stdout[0]).unwrap();
+        // `PWD` is bubblewrap's, the working directory the run sees anyway.
         let allowed = [
-            "HOME", "LANG", "PATH", "PYTASK_EXECUTION_ID", "PYTASK_SCRIPT_NAME", "PYTHONIOENCODING", "PYTHONUNBUFFERED", "TMPDIR",
+            "HOME", "LANG", "PATH", "PWD", "PYTASK_EXECUTION_ID", "PYTASK_SCRIPT_NAME", "PYTHONIOENCODING", "PYTHONUNBUFFERED", "TMPDIR",
             "VIRTUAL_ENV",
         ];
         assert!(keys.iter().all(|k| allowed.contains(&k.as_str())), "unexpected variables: {keys:?}");
@@ -141,22 +142,6 @@ async fn outcomes(backend: Backend) {
         assert!(!std::path::Path::new(&workdir).exists(), "the working directory is removed");
         assert_eq!(stdout[2], "''", "stdin is empty");
         assert_eq!(stdout[3], format!("{} env", run.id), "the run's own variables");
-    }
-}
-
-/// True once `pid` is gone (or a zombie waiting for a parent that is not us to reap it).
-fn dead(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
-    }
-}
-
-async fn wait_dead(pid: i32) {
-    let begun = Instant::now();
-    while !dead(pid) {
-        assert!(begun.elapsed() < Duration::from_secs(10), "process {pid} outlived its run");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -174,7 +159,7 @@ async fn line_starting(app: &TestApp, admin: &Actor, id: i64, prefix: &str) -> S
 
 const SPAWNS_CHILD: &str = r#"
 import subprocess, sys, time, signal
-child = subprocess.Popen([sys.executable, "-c", "import time\ntime.sleep(300)"])
+child = subprocess.Popen([sys.executable, "-c", "import time\ntime.sleep(300)", "MARKER"])
 print(f"child {child.pid}", flush=True)
 if "--ignore-term" in sys.argv or IGNORE_TERM:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -186,18 +171,20 @@ async fn stop_ends_the_whole_tree(backend: Backend) {
     let app = spawn_app_with(backend, &["--kill-grace-seconds", "1"]).await;
     let admin = app.setup_admin().await;
     for ignore_term in [false, true] {
-        let content = SPAWNS_CHILD.replace("IGNORE_TERM", if ignore_term { "True" } else { "False" });
+        // The child is found by a marker in its command line: in its sandbox it has a pid of
+        // its own namespace, not the host's.
+        let marker = format!("child-{}", uuid::Uuid::new_v4());
+        let content = SPAWNS_CHILD.replace("IGNORE_TERM", if ignore_term { "True" } else { "False" }).replace("MARKER", &marker);
         let script = script(&app, &admin, &format!("tree {ignore_term}"), &content).await;
         let run = start(&app, &admin, script.id).await;
-        let child: i32 = line_starting(&app, &admin, run.id, "child ").await.parse().unwrap();
         line_starting(&app, &admin, run.id, "ready").await;
-        assert!(!dead(child));
+        wait_for_pids(&marker).await;
         let response = app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&admin)).send().await.unwrap();
         assert_eq!(response.status(), 200);
         let run = finished(&app, &admin, run.id).await;
         assert_eq!(run.status, ExecutionStatus::Stopped);
         assert_eq!(run.error.as_deref(), Some("stopped by admin"));
-        wait_dead(child).await;
+        wait_gone(&marker).await;
         let log = log_of(&app, &admin, run.id).await;
         assert!(log.iter().any(|l| l.stream == LogStream::Stderr && l.line.starts_with("[pytask] stopped by admin")), "the log says why");
 
@@ -207,15 +194,13 @@ async fn stop_ends_the_whole_tree(backend: Backend) {
     }
 
     // Children left behind by a script that exits normally die with it.
-    let (run, log) = run_to_end(
-        &app,
-        &admin,
-        "leaves a child",
-        "import subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\nprint(child.pid)\n",
-    )
-    .await;
+    let marker = format!("left-{}", uuid::Uuid::new_v4());
+    let leaves = format!(
+        "import subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{marker}'])\nprint(child.pid)\n"
+    );
+    let (run, _) = run_to_end(&app, &admin, "leaves a child", &leaves).await;
     assert_eq!(run.status, ExecutionStatus::Succeeded);
-    wait_dead(texts(&log, LogStream::Stdout)[0].parse().unwrap()).await;
+    wait_gone(&marker).await;
 
     // A queued run that is stopped never starts.
     let slow = script(&app, &admin, "slow", "import time\ntime.sleep(300)\n").await;
@@ -551,8 +536,9 @@ async fn killed_server_leaves_a_lost_run(backend: Backend) {
     }
     server.kill().unwrap();
     server.wait().unwrap();
-    let script_pid: i32 = log.iter().find(|l| l.stream == LogStream::Stdout).unwrap().line.parse().unwrap();
-    wait_dead(script_pid).await;
+    // The run's processes (bubblewrap's and the script's) all name its working directory, in
+    // the data directory; the killed server's sandbox took them with it.
+    wait_gone(data.path().to_str().unwrap()).await;
     let kept = read_log_direct(&db.url, run.id).await;
     assert!(kept >= 20, "the stored lines survive the kill ({kept})");
 

@@ -46,7 +46,8 @@ impl Runner {
             Err(err) => return tracing::warn!(%err, "the scripts run last could not be read; no interpreter is warmed at start"),
         };
         let (warm, settings) = (self.warm.clone(), self.settings.clone());
-        let _ = tokio::task::spawn_blocking(move || recent.into_iter().rev().for_each(|script_id| warm.fill(&settings, script_id))).await;
+        let _ =
+            tokio::task::spawn_blocking(move || recent.into_iter().rev().for_each(|script_id| warm.fill(&settings, script_id, true))).await;
     }
 
     async fn sweep(&self, everyone_else: bool) {

@@ -8,7 +8,6 @@ mod instance;
 mod run;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -17,53 +16,16 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tokio::sync::{oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use self::run::Start;
-use super::launch::{self, Launched};
-use super::process::Limits;
+use super::launch::Launched;
 use super::queue::{self, Claimed};
 use super::retry::retry;
-use super::sandbox::Sandbox;
+use super::settings::RunSettings;
 use super::warm::WarmPool;
-use crate::config::Config;
+use super::RunError;
 use crate::deps::service::Installer;
 use crate::deps::DepsError;
 use crate::events::relay::Bell;
 use crate::events::EventBus;
-
-/// The settings of runs, taken from the configuration.
-#[derive(Debug, Clone)]
-pub struct RunSettings {
-    pub workers: usize,
-    pub data_dir: PathBuf,
-    pub default_timeout: Duration,
-    pub grace: Duration,
-    pub output_cap: u64,
-    pub limits: Limits,
-    pub lost_after: Duration,
-    pub warm_interpreters: usize,
-    /// What runs are isolated with here (`sandbox`).
-    pub sandbox: Arc<Sandbox>,
-}
-
-impl RunSettings {
-    pub fn from_config(config: &Config) -> RunSettings {
-        RunSettings {
-            workers: usize::from(config.workers),
-            data_dir: config.data_dir.clone(),
-            default_timeout: Duration::from_secs(config.run_timeout_seconds),
-            grace: Duration::from_secs(config.kill_grace_seconds),
-            output_cap: config.run_output_mb.saturating_mul(1024 * 1024),
-            limits: Limits {
-                memory_bytes: config.run_memory_mb.saturating_mul(1024 * 1024),
-                cpu_seconds: config.run_cpu_seconds,
-                open_files: config.run_open_files,
-                processes: config.run_processes,
-            },
-            lost_after: Duration::from_secs(config.lost_after_seconds),
-            warm_interpreters: usize::from(config.warm_interpreters),
-            sandbox: Sandbox::probe(config),
-        }
-    }
-}
 
 /// Why a run is asked to end before its script does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,9 +103,9 @@ impl Runner {
     }
 
     /// The Python of a run about to be queued held, started behind the gate before the run is
-    /// even stored (see `launch::prelaunch`); handed to `start_held` with the run.
-    pub fn prelaunch(&self, script_id: i64, requirements: i64, content: &str) -> Option<Result<Launched, String>> {
-        launch::prelaunch(&self.settings, &self.warm, script_id, requirements, content)
+    /// even stored (see `WarmPool::prelaunch`); handed to `start_held` with the run.
+    pub fn prelaunch(&self, script_id: i64, network: bool, requirements: i64, content: &str) -> Option<Result<Launched, RunError>> {
+        self.warm.prelaunch(&self.settings, script_id, network, requirements, content)
     }
 
     /// Runs a run queued held by this instance in `slot`, with its Python if `prelaunch` started
@@ -155,7 +117,7 @@ impl Runner {
         claimed: Claimed,
         slot: OwnedSemaphorePermit,
         stored: Option<oneshot::Receiver<()>>,
-        prelaunched: Option<Result<Launched, String>>,
+        prelaunched: Option<Result<Launched, RunError>>,
     ) {
         let at = queue::now();
         let (db, instance, id) = (self.db.clone(), self.instance.clone(), claimed.id);

@@ -6,7 +6,7 @@
 use std::sync::PoisonError;
 use std::time::Duration;
 
-use app::model::{Event, ExecutionStatus, LogStream};
+use app::model::{Event, ExecutionStatus, LogStream, ResourceUsage};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -22,15 +22,17 @@ use crate::executions::launch::{self, Launched};
 use crate::executions::process;
 use crate::executions::queue::{self, Claimed, Outcome};
 use crate::executions::retry::retry;
+use crate::executions::RunError;
 use crate::telemetry::metrics;
 
 impl Runner {
+    #[tracing::instrument(name = "run", skip_all, fields(script_id = claimed.script_id, execution_id = claimed.id))]
     pub(super) async fn execute(
         &self,
         claimed: Claimed,
         mut start: Start,
         end: watch::Receiver<Option<EndRequest>>,
-        prelaunched: Option<Result<Launched, String>>,
+        prelaunched: Option<Result<Launched, RunError>>,
     ) {
         let id = claimed.id;
         if matches!(start, Start::Claimed(_)) {
@@ -66,8 +68,8 @@ impl Runner {
         }
         // After the run, not beside it: a Python starting up would slow the script it serves.
         if !*self.closing.borrow() {
-            let (warm, settings, script_id) = (self.warm.clone(), self.settings.clone(), claimed.script_id);
-            tokio::task::spawn_blocking(move || warm.fill(&settings, script_id));
+            let (warm, settings, script_id, network) = (self.warm.clone(), self.settings.clone(), claimed.script_id, claimed.network);
+            tokio::task::spawn_blocking(move || warm.fill(&settings, script_id, network));
         }
     }
 
@@ -76,39 +78,46 @@ impl Runner {
         claimed: &Claimed,
         start: &mut Start,
         mut end: watch::Receiver<Option<EndRequest>>,
-        prelaunched: Option<Result<Launched, String>>,
+        prelaunched: Option<Result<Launched, RunError>>,
     ) -> Outcome {
         let id = claimed.id;
         let (sink, lines) = mpsc::channel::<Vec<Piece>>(64);
         let collector = tokio::spawn(collect(self.db.clone(), self.events.clone(), id, lines, self.settings.output_cap));
         let log = Log { sink };
-        let outcome = self.run_logged(claimed, start, &log, &mut end, prelaunched).await;
+        let mut trace = Trace::default();
+        let outcome = self.run_logged(claimed, start, &log, &mut end, prelaunched, &mut trace).await;
         drop(log);
         let collected = collector.await.unwrap_or_default();
         match outcome {
             Ok(mut outcome) => {
+                let limit = self.settings.limits.memory_bytes / (1024 * 1024);
                 if outcome.status == ExecutionStatus::Failed && collected.memory_error {
-                    let limit = self.settings.limits.memory_bytes / (1024 * 1024);
                     let error = outcome.error.take().unwrap_or_default();
                     outcome.error =
                         Some(format!("{error}: MemoryError, the run reached its memory limit of {limit} MiB (PYTASK_RUN_MEMORY_MB)"));
+                } else if outcome.status == ExecutionStatus::Failed && trace.out_of_memory {
+                    outcome.error = Some(format!(
+                        "the run reached its memory limit of {limit} MiB (PYTASK_RUN_MEMORY_MB) and the kernel ended it (out of memory)"
+                    ));
                 }
                 outcome
             }
-            Err(error) => Outcome { status: ExecutionStatus::Failed, exit_code: None, error: Some(error) },
+            Err(error) => Outcome { status: ExecutionStatus::Failed, exit_code: None, error: Some(error.to_string()) },
         }
     }
 
     /// Everything between claim and outcome, writing into `log`. An `Err` is a run that could
     /// not start, in words.
+    #[tracing::instrument(name = "launch", skip_all)]
     async fn run_logged(
         &self,
         claimed: &Claimed,
         start: &mut Start,
         log: &Log,
         end: &mut watch::Receiver<Option<EndRequest>>,
-        prelaunched: Option<Result<Launched, String>>,
-    ) -> Result<Outcome, String> {
+        prelaunched: Option<Result<Launched, RunError>>,
+        trace: &mut Trace,
+    ) -> Result<Outcome, RunError> {
         let (id, script_id) = (claimed.id, claimed.script_id);
         let launched = match prelaunched {
             Some(launched) => launched?,
@@ -117,7 +126,7 @@ impl Runner {
                 if !self.environment_ready(script_id, has_requirements).await? {
                     // Installing is logged, and the log of a run is shown once it is `running`.
                     if start.confirm(&self.events, claimed).await.is_none() {
-                        return Err(HANDED_OVER_STOPPED.into());
+                        return Err(RunError::HandedOverStopped);
                     }
                     self.prepare_environment(script_id, has_requirements, log, end).await?;
                 }
@@ -128,19 +137,20 @@ impl Runner {
                 // without the gate it waits for the mark: no line of a script runs before that.
                 let gated = matches!(start, Start::Marking(..)) && launch::gate_ready(&self.settings, script_id);
                 if !gated && start.confirm(&self.events, claimed).await.is_none() {
-                    return Err(HANDED_OVER_STOPPED.into());
+                    return Err(RunError::HandedOverStopped);
                 }
-                launch::launch(&self.settings, &self.warm, claimed, gated)?
+                self.warm.launch(&self.settings, claimed, gated)?
             }
         };
-        let Launched { mut child, group, gate: gate_pipe, workdir: _cleanup } = launched;
+        let Launched { mut child, group, gate: gate_pipe, cgroup, sandboxed, network, workdir: _cleanup } = launched;
+        (trace.sandboxed, trace.network) = (sandboxed, network);
         if start.confirm(&self.events, claimed).await.is_none() {
             // Its Python never passed the gate: nothing of the script ran.
             if let Some(pid) = group {
                 process::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
             }
             let _ = child.wait().await;
-            return Err(HANDED_OVER_STOPPED.into());
+            return Err(RunError::HandedOverStopped);
         }
         if let Some(pipe) = gate_pipe {
             gate::open(pipe, &launch::run_variables(id, claimed.name.as_deref().unwrap_or_default())).await;
@@ -166,19 +176,25 @@ impl Runner {
                 status = child.wait() => break (status, None),
                 () = &mut deadline => {
                     log.say(ending(format!("timed out after {} s", timeout.as_secs()))).await;
-                    break (process::terminate(&mut child, grace).await, Some(Ended::TimedOut(timeout)));
+                    break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::TimedOut(timeout)));
                 }
                 Ok(()) = end.changed() => {
                     let Some(request) = end.borrow().clone() else { continue };
                     log.say(ending(request.describe())).await;
-                    break (process::terminate(&mut child, grace).await, Some(Ended::Asked(request)));
+                    break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::Asked(request)));
                 }
                 _ = poll.tick() => {
+                    // The CPU limit of the whole run: RLIMIT_CPU holds per process only.
+                    let used = cgroup.as_ref().and_then(|c| c.usage().cpu_seconds).unwrap_or(0.0);
+                    if used >= limits.cpu_seconds as f64 {
+                        log.say(ending(format!("the run used its {} s of CPU time (PYTASK_RUN_CPU_SECONDS)", limits.cpu_seconds))).await;
+                        break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::OutOfCpu(limits.cpu_seconds)));
+                    }
                     // A stop asked on another instance arrives through the database.
                     if queue::cancel_requested(&self.db, id).await.unwrap_or(false) {
                         let request = EndRequest::Stop { by: "a user".into() };
                         log.say(ending(request.describe())).await;
-                        break (process::terminate(&mut child, grace).await, Some(Ended::Asked(request)));
+                        break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::Asked(request)));
                     }
                 }
             }
@@ -186,6 +202,11 @@ impl Runner {
         // Children the script left behind die with it, and their copies of the pipes close.
         if let Some(pid) = group {
             process::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        if let Some(cgroup) = &cgroup {
+            cgroup.kill_all();
+            trace.usage = cgroup.usage();
+            trace.out_of_memory = cgroup.oom_killed();
         }
         for reader in readers {
             // A grandchild that left the group could hold a pipe open: do not wait on it for ever.
@@ -195,13 +216,19 @@ impl Runner {
                 log.say("a process outside the run's group kept its output open; reading stopped".into()).await;
             }
         }
-        let status = status.map_err(|err| format!("waiting for the script failed: {err}"))?;
+        let status = status.map_err(RunError::Wait)?;
+        let status = if sandboxed { process::unwrap_sandbox_status(status) } else { status };
         let exit_code = status.code();
         Ok(match ended {
             Some(Ended::TimedOut(after)) => {
                 Outcome { status: ExecutionStatus::TimedOut, exit_code, error: Some(format!("timed out after {} s", after.as_secs())) }
             }
             Some(Ended::Asked(request)) => Outcome { status: ExecutionStatus::Stopped, exit_code, error: Some(request.describe()) },
+            Some(Ended::OutOfCpu(seconds)) => Outcome {
+                status: ExecutionStatus::Failed,
+                exit_code,
+                error: Some(format!("the run used its {seconds} s of CPU time (PYTASK_RUN_CPU_SECONDS) and was ended")),
+            },
             None if exit_code == Some(0) => Outcome { status: ExecutionStatus::Succeeded, exit_code, error: None },
             None => {
                 let error = match exit_code {
@@ -215,13 +242,14 @@ impl Runner {
 
     /// Makes sure the venv exists and holds the requirements; installs them first (the log
     /// says so) when it does not.
+    #[tracing::instrument(name = "prepare_environment", skip_all, fields(script_id = script_id))]
     async fn prepare_environment(
         &self,
         script_id: i64,
         has_requirements: bool,
         log: &Log,
         end: &watch::Receiver<Option<EndRequest>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RunError> {
         let mut said_waiting = false;
         loop {
             if self.environment_ready(script_id, has_requirements).await? {
@@ -233,7 +261,7 @@ impl Runner {
                     if self.environment_ready(script_id, true).await? {
                         return Ok(());
                     }
-                    let wanted = deps::requirements(&self.db, script_id).await.map_err(|err| err.to_string())?;
+                    let wanted = deps::requirements(&self.db, script_id).await.map_err(RunError::Environment)?;
                     if wanted.is_empty() {
                         log.say("first run: making the script's environment".into()).await;
                     } else {
@@ -249,7 +277,7 @@ impl Runner {
                             log.say("requirements installed; starting the script".into()).await;
                             Ok(())
                         }
-                        Err(err) => Err(format!("installing the requirements failed: {err}")),
+                        Err(err) => Err(RunError::Install(err)),
                     };
                 }
                 Err(DepsError::Busy(_)) => {
@@ -262,25 +290,22 @@ impl Runner {
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                Err(err) => return Err(err.to_string()),
+                Err(err) => return Err(RunError::Environment(err)),
             }
         }
     }
 
     /// This instance's venv exists and holds every requirement.
-    async fn environment_ready(&self, script_id: i64, has_requirements: bool) -> Result<bool, String> {
+    async fn environment_ready(&self, script_id: i64, has_requirements: bool) -> Result<bool, RunError> {
         if !venv_python(&venv_dir(&self.settings.data_dir, script_id)).exists() {
             return Ok(false);
         }
         if !has_requirements {
             return Ok(true);
         }
-        deps::venv_satisfies(&self.db, &self.settings.data_dir, script_id).await.map_err(|err| err.to_string())
+        deps::venv_satisfies(&self.db, &self.settings.data_dir, script_id).await.map_err(RunError::Environment)
     }
 }
-
-/// Not stored: the run was stopped while queued, and the stop wrote its status.
-const HANDED_OVER_STOPPED: &str = "stopped before it started";
 
 /// How a run became this worker's, and whether the database says `running` yet.
 pub(super) enum Start {
@@ -323,4 +348,16 @@ fn ended_before_start(request: EndRequest) -> Outcome {
 enum Ended {
     TimedOut(Duration),
     Asked(EndRequest),
+    /// Its processes together used this many CPU seconds.
+    OutOfCpu(u64),
+}
+
+/// What the run's sandbox says about it, beside its outcome.
+#[derive(Debug, Default)]
+pub(super) struct Trace {
+    pub sandboxed: bool,
+    pub network: bool,
+    pub usage: ResourceUsage,
+    /// The kernel killed one of its processes at the memory cap.
+    pub out_of_memory: bool,
 }
