@@ -17,3 +17,4 @@ mod retention;
 mod runs;
 mod schedules;
 mod scripts;
+mod secrets;
