@@ -22,7 +22,7 @@ pub enum CliError {
 }
 
 pub async fn run(config: Config, action: UserCommand) -> Result<(), CliError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+    crate::create_data_dir(&config)?;
     let db = db::connect(&config.database()).await.map_err(StartError::from)?;
     match action {
         UserCommand::Add { username, role } => {

@@ -78,11 +78,17 @@ fn parse_sandbox(value: &str) -> Result<SandboxMode, String> {
 }
 
 impl Cli {
-    /// Parses the command line; a bad value exits with clap's message, which names the flag,
-    /// plus the variable that may have carried it.
+    /// Parses the command line and reads the secret files; a bad value exits with clap's
+    /// message, which names the flag, plus the variable that may have carried it.
     pub fn parse_or_exit() -> Cli {
         match Cli::try_parse() {
-            Ok(cli) => cli,
+            Ok(mut cli) => match cli.config.read_secret_files() {
+                Ok(()) => cli,
+                Err(err) => {
+                    eprintln!("pytask: {err}");
+                    std::process::exit(2);
+                }
+            },
             Err(err) => {
                 let kind = err.kind();
                 let _ = err.print();
@@ -101,6 +107,10 @@ pub struct Config {
     /// <data dir>/pytask.db.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<DatabaseUrl>,
+
+    /// A file holding the database URL (one trailing newline dropped), instead of --database-url.
+    #[arg(long, env = "DATABASE_URL_FILE", value_name = "PATH", global = true)]
+    pub database_url_file: Option<PathBuf>,
 
     /// Directory for the SQLite database, virtual environments, working directories and the uv cache.
     #[arg(long, env = "PYTASK_DATA_DIR", default_value = "./data", global = true)]
@@ -148,6 +158,11 @@ pub struct Config {
     /// The password of --admin-user.
     #[arg(long, env = "PYTASK_ADMIN_PASSWORD", hide_env_values = true, global = true)]
     pub admin_password: Option<String>,
+
+    /// A file holding the password of --admin-user (one trailing newline dropped), instead of
+    /// --admin-password.
+    #[arg(long, env = "PYTASK_ADMIN_PASSWORD_FILE", value_name = "PATH", global = true)]
+    pub admin_password_file: Option<PathBuf>,
 
     /// The Python interpreter that checks scripts' syntax and that venvs are made from.
     #[arg(long, env = "PYTASK_PYTHON", default_value = "python3", global = true)]
@@ -223,6 +238,10 @@ pub struct Config {
     #[arg(long, env = "PYTASK_METRICS_TOKEN", hide_env_values = true, value_parser = parse_token, global = true)]
     pub metrics_token: Option<String>,
 
+    /// A file holding the metrics token (one trailing newline dropped), instead of --metrics-token.
+    #[arg(long, env = "PYTASK_METRICS_TOKEN_FILE", value_name = "PATH", global = true)]
+    pub metrics_token_file: Option<PathBuf>,
+
     /// `required`: every run and install in a bubblewrap sandbox with a cgroup of its own, and
     /// none at all when one cannot be made (the cause shows in /api/health and to admins).
     /// `off`: runs as the server's own user in its filesystem, for hosts that cannot make one.
@@ -255,7 +274,68 @@ pub struct Config {
     pub log: String,
 }
 
+/// A setting that holds a secret and may be read from a file instead (`…_FILE`, `--…-file`), as
+/// Docker and systemd credentials hand them over: a file's content shows neither in `ps` nor in
+/// the environment the server's children could inherit.
+struct SecretSetting {
+    value: &'static str,
+    file: &'static str,
+}
+
+const DATABASE_URL: SecretSetting =
+    SecretSetting { value: "DATABASE_URL / --database-url", file: "DATABASE_URL_FILE / --database-url-file" };
+const ADMIN_PASSWORD: SecretSetting =
+    SecretSetting { value: "PYTASK_ADMIN_PASSWORD / --admin-password", file: "PYTASK_ADMIN_PASSWORD_FILE / --admin-password-file" };
+const METRICS_TOKEN: SecretSetting =
+    SecretSetting { value: "PYTASK_METRICS_TOKEN / --metrics-token", file: "PYTASK_METRICS_TOKEN_FILE / --metrics-token-file" };
+
+/// Why a secret file could not stand for its setting. It names the setting and the path, never
+/// the content: a URL that does not parse may still carry its password.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretFileError {
+    #[error("both {value} and {file} are set: give one of them")]
+    Both { value: &'static str, file: &'static str },
+    #[error("cannot read {} ({file}): {source}", path.display())]
+    Unreadable { file: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("the content of {} ({file}) is not valid: {reason}", path.display())]
+    Invalid { file: &'static str, path: PathBuf, reason: String },
+}
+
+/// Moves the content of `file`, if given, into `value`, parsed like the setting itself.
+fn read_secret_file<T>(
+    setting: &SecretSetting,
+    value: &mut Option<T>,
+    file: &mut Option<PathBuf>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<(), SecretFileError> {
+    let Some(path) = file.take() else { return Ok(()) };
+    if value.is_some() {
+        return Err(SecretFileError::Both { value: setting.value, file: setting.file });
+    }
+    let content = match std::fs::read_to_string(&path) {
+        Ok(content) => content,
+        Err(source) => return Err(SecretFileError::Unreadable { file: setting.file, path, source }),
+    };
+    // Editors and `echo` end a file with a newline that is no part of the secret.
+    let secret = content.strip_suffix('\n').map_or(content.as_str(), |line| line.strip_suffix('\r').unwrap_or(line));
+    match parse(secret) {
+        Ok(parsed) => {
+            *value = Some(parsed);
+            Ok(())
+        }
+        Err(reason) => Err(SecretFileError::Invalid { file: setting.file, path, reason }),
+    }
+}
+
 impl Config {
+    /// Replaces each `…_FILE` setting by the value its file holds, once, right after parsing: the
+    /// rest of the server sees only `database_url`, `admin_password` and `metrics_token`.
+    pub fn read_secret_files(&mut self) -> Result<(), SecretFileError> {
+        read_secret_file(&DATABASE_URL, &mut self.database_url, &mut self.database_url_file, DatabaseUrl::from_str)?;
+        read_secret_file(&ADMIN_PASSWORD, &mut self.admin_password, &mut self.admin_password_file, |password| Ok(password.to_string()))?;
+        read_secret_file(&METRICS_TOKEN, &mut self.metrics_token, &mut self.metrics_token_file, parse_token)
+    }
+
     /// The database to use: the configured URL, or the SQLite file in the data directory.
     pub fn database(&self) -> DatabaseUrl {
         self.database_url.clone().unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join("pytask.db")))
@@ -372,6 +452,75 @@ mod tests {
         let err = parse(&["--metrics-token", ""]).unwrap_err().to_string();
         assert!(err.contains("--metrics-token"), "{err}");
         assert_eq!(parse(&["--retention-days", "0"]).unwrap().config.retention_days, 0);
+    }
+
+    /// Parses `args` after writing `content` to a file whose path replaces `{file}` in them.
+    fn with_secret_file(content: &str, args: &[&str]) -> (tempfile::TempDir, Result<Config, SecretFileError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, content).unwrap();
+        let args: Vec<String> = args.iter().map(|arg| arg.replace("{file}", path.to_str().unwrap())).collect();
+        let mut config = parse(&args.iter().map(String::as_str).collect::<Vec<_>>()).unwrap().config;
+        let read = config.read_secret_files().map(|()| config);
+        (dir, read)
+    }
+
+    #[test]
+    fn secret_files_stand_for_their_settings() {
+        let (_dir, config) = with_secret_file("hunter2 \n\n", &["--admin-password-file", "{file}"]);
+        let config = config.unwrap();
+        assert_eq!(config.admin_password.as_deref(), Some("hunter2 \n"), "one newline is dropped, the rest kept");
+        assert!(config.admin_password_file.is_none());
+        let (_dir, config) = with_secret_file("s3cret-token\r\n", &["--metrics-token-file", "{file}"]);
+        assert_eq!(config.unwrap().metrics_token.as_deref(), Some("s3cret-token"));
+        let (_dir, config) = with_secret_file("postgres://me:pw@db/pytask\n", &["migrate", "--database-url-file", "{file}"]);
+        assert_eq!(config.unwrap().database(), DatabaseUrl::Postgres("postgres://me:pw@db/pytask".into()));
+        let (_dir, config) = with_secret_file("unused", &[]);
+        let config = config.unwrap();
+        assert!(config.database_url.is_none() && config.admin_password.is_none() && config.metrics_token.is_none());
+    }
+
+    #[test]
+    fn a_value_and_its_file_together_are_refused() {
+        for (flag, value) in
+            [("--admin-password", "pass-in-flag"), ("--metrics-token", "token-in-flag"), ("--database-url", "postgres://u:pw-in-flag@h/d")]
+        {
+            let file_flag = format!("{flag}-file");
+            let (_dir, config) = with_secret_file("in-the-file", &[flag, value, &file_flag, "{file}"]);
+            let err = config.unwrap_err().to_string();
+            assert!(err.contains(&format!("/ {flag} ")) && err.contains(&format!("/ {file_flag}")), "{err}");
+            assert!(!err.contains("in-flag") && !err.contains("in-the-file"), "a secret leaked: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_secret_file_is_named_but_not_shown() {
+        let missing = std::env::temp_dir().join("pytask-no-such-dir/admin-password");
+        let err = parse(&["--admin-password-file", missing.to_str().unwrap()]).unwrap().config.read_secret_files().unwrap_err().to_string();
+        assert!(err.contains(missing.to_str().unwrap()) && err.contains("PYTASK_ADMIN_PASSWORD_FILE / --admin-password-file"), "{err}");
+
+        let (dir, config) = with_secret_file("mysql://me:topsecret@db/pytask\n", &["--database-url-file", "{file}"]);
+        let err = config.unwrap_err().to_string();
+        assert!(err.contains(dir.path().join("secret").to_str().unwrap()) && err.contains("--database-url-file"), "{err}");
+        assert!(err.contains("postgres://") && !err.contains("topsecret"), "{err}");
+        let (_dir, config) = with_secret_file("two words", &["--metrics-token-file", "{file}"]);
+        let err = config.unwrap_err().to_string();
+        assert!(err.contains("--metrics-token-file") && !err.contains("words"), "{err}");
+    }
+
+    #[test]
+    fn secret_files_are_in_help() {
+        let help = <Cli as clap::CommandFactory>::command().render_long_help().to_string();
+        for wanted in [
+            "--database-url-file <PATH>",
+            "[env: DATABASE_URL_FILE",
+            "--admin-password-file <PATH>",
+            "[env: PYTASK_ADMIN_PASSWORD_FILE",
+            "--metrics-token-file <PATH>",
+            "[env: PYTASK_METRICS_TOKEN_FILE",
+        ] {
+            assert!(help.contains(wanted), "{wanted} is missing from --help");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - `config`: the command line and the typed `Config`.
 //! - `db`: connection, migrations, SeaORM entities.
 //! - `http`: the router, the API's error type and extractors, health and OpenAPI.
+//! - `private`: what keeps the server's secrets from the host's other processes and users.
 //! - `sandbox`: the bubblewrap sandbox and cgroup every run and install is made in.
 //! - `schedules`: cron schedules of scripts and the scheduler that fires them.
 //! - `state`: what every request handler can reach.
@@ -20,6 +21,7 @@ pub mod deps;
 pub mod events;
 pub mod executions;
 pub mod http;
+pub mod private;
 pub mod sandbox;
 pub mod schedules;
 pub mod scripts;
@@ -62,7 +64,7 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> Result<App, StartError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+        create_data_dir(&config)?;
         let db = db::connect(&config.database()).await?;
         // Installed before anything is recorded: a count made earlier would be lost.
         telemetry::metrics::handle();
@@ -134,6 +136,11 @@ impl App {
     }
 }
 
+/// Makes the data directory, private when it is new, before anything is written into it.
+pub(crate) fn create_data_dir(config: &Config) -> Result<(), StartError> {
+    private::create_data_dir(&config.data_dir).map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })
+}
+
 /// Creates the admin named by the configuration when there is no user yet, so an automated
 /// install never shows the setup page.
 async fn bootstrap_admin(config: &Config, db: &sea_orm::DatabaseConnection) -> Result<(), StartError> {
@@ -158,7 +165,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
 
 /// `pytask migrate`: bring the database schema up to date and exit.
 pub async fn migrate(config: Config) -> Result<(), StartError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+    create_data_dir(&config)?;
     db::connect(&config.database()).await?;
     tracing::info!("the database schema is up to date");
     Ok(())

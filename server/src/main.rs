@@ -6,8 +6,13 @@ use server::config::{Cli, Command};
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    // First: the environment already holds secrets, and parsing reads the `_FILE` ones into memory.
+    let inspection_forbidden = server::private::forbid_inspection();
     let cli = Cli::parse_or_exit();
     server::telemetry::init(&cli.config.log);
+    if let Err(err) = inspection_forbidden {
+        tracing::warn!(error = %err, "cannot make the process non-dumpable (PR_SET_DUMPABLE): other processes of this user may read its memory");
+    }
     raise_open_files_limit(u64::from(cli.config.max_websockets));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -8,11 +8,14 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 
 use crate::config::DatabaseUrl;
+use crate::private;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("cannot create the directory of the SQLite database {path}: {source}")]
     SqliteDir { path: String, source: std::io::Error },
+    #[error("cannot create the SQLite database {path}: {source}")]
+    SqliteFile { path: String, source: std::io::Error },
     #[error("cannot connect to the database (DATABASE_URL / --database-url): {0}")]
     Connect(DbErr),
     #[error("cannot apply the database migrations: {0}")]
@@ -32,8 +35,12 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbError> {
         .acquire_timeout(Duration::from_secs(10));
     match url {
         DatabaseUrl::Sqlite(path) => {
-            if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|source| DbError::SqliteDir { path: path.display().to_string(), source })?;
+            // `:memory:` is no file (sqlx's name for an in-memory database).
+            if path.as_os_str() != ":memory:" {
+                if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                    private::create_dir(dir).map_err(|source| DbError::SqliteDir { path: path.display().to_string(), source })?;
+                }
+                private::create_sqlite_file(path).map_err(|source| DbError::SqliteFile { path: path.display().to_string(), source })?;
             }
             // WAL lets readers go on while the worker writes log lines; the busy timeout turns
             // writer contention into a short wait instead of an error.

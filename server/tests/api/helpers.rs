@@ -228,14 +228,21 @@ pub struct Server {
 
 impl Server {
     pub fn start(db_url: &str, data_dir: &std::path::Path, extra: &[&str]) -> Server {
-        Server::start_with_env(db_url, data_dir, extra, &[])
+        Server::start_with(db_url, data_dir, extra, |_| {})
     }
 
     /// Like `start`, with more environment variables.
     pub fn start_with_env(db_url: &str, data_dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_with(db_url, data_dir, extra, |command| {
+            command.envs(env.iter().copied());
+        })
+    }
+
+    /// Like `start`, with the command changed by `adjust` before it runs (its environment, its user).
+    pub fn start_with(db_url: &str, data_dir: &std::path::Path, extra: &[&str], adjust: impl FnOnce(&mut std::process::Command)) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_pytask"))
-            .envs(env.iter().copied())
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pytask"));
+        command
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log", "warn"])
             .arg("--data-dir")
             .arg(data_dir)
@@ -243,9 +250,9 @@ impl Server {
             .args(extra)
             .env("PYTASK_ADMIN_USER", ADMIN)
             .env("PYTASK_ADMIN_PASSWORD", PASSWORD)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("pytask starts");
+            .stdout(std::process::Stdio::null());
+        adjust(&mut command);
+        let child = command.spawn().expect("pytask starts");
         Server { child, base: format!("http://127.0.0.1:{port}") }
     }
 

@@ -18,3 +18,4 @@ mod retention;
 mod runs;
 mod schedules;
 mod scripts;
+mod secrets;
