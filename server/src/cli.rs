@@ -7,7 +7,7 @@ use app::model::{NewToken, NewUser, UserUpdate};
 
 use crate::auth::{tokens, users, AuthError};
 use crate::config::{Config, UserCommand};
-use crate::{db, StartError};
+use crate::{db, private, StartError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -22,7 +22,9 @@ pub enum CliError {
 }
 
 pub async fn run(config: Config, action: UserCommand) -> Result<(), CliError> {
-    crate::create_data_dir(&config)?;
+    // Made private like `serve` makes it, but an open one is not warned about here: the log
+    // goes to stdout, which carries a new token's secret to whoever runs `pytask user token`.
+    private::create_dir(&config.data_dir).map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
     let db = db::connect(&config.database()).await.map_err(StartError::from)?;
     match action {
         UserCommand::Add { username, role } => {

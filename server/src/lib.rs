@@ -137,7 +137,7 @@ impl App {
 }
 
 /// Makes the data directory, private when it is new, before anything is written into it.
-pub(crate) fn create_data_dir(config: &Config) -> Result<(), StartError> {
+fn create_data_dir(config: &Config) -> Result<(), StartError> {
     private::create_data_dir(&config.data_dir).map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })
 }
 
