@@ -60,6 +60,7 @@ struct Draft {
     tags: Vec<String>,
     is_active: bool,
     timeout: String,
+    network: bool,
 }
 
 impl Draft {
@@ -72,6 +73,7 @@ impl Draft {
                 tags: s.tags.clone(),
                 is_active: s.is_active,
                 timeout: s.timeout_seconds.map(|t| t.to_string()).unwrap_or_default(),
+                network: s.network,
             },
             None => Draft {
                 name: String::new(),
@@ -80,6 +82,7 @@ impl Draft {
                 tags: Vec::new(),
                 is_active: true,
                 timeout: String::new(),
+                network: true,
             },
         }
     }
@@ -155,6 +158,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                         is_active: Some(current.is_active),
                         tags: Some(current.tags.clone()),
                         timeout_seconds: Some(timeout),
+                        network: Some(current.network),
                     };
                     client::call::<_, Script>(Method::Put, &format!("/api/scripts/{id}"), Some(&change)).await
                 }
@@ -166,6 +170,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                         is_active: current.is_active,
                         tags: current.tags.clone(),
                         timeout_seconds: timeout,
+                        network: current.network,
                     };
                     client::call::<_, Script>(Method::Post, "/api/scripts", Some(&new)).await
                 }

@@ -6,7 +6,7 @@
 use std::sync::PoisonError;
 use std::time::Duration;
 
-use app::model::{Event, ExecutionStatus, LogStream};
+use app::model::{Event, ExecutionStatus, LogStream, ResourceUsage};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -95,7 +95,13 @@ impl Runner {
                 }
                 outcome
             }
-            Err(error) => Outcome { status: ExecutionStatus::Failed, exit_code: None, error: Some(error) },
+            Err(error) => Outcome {
+                status: ExecutionStatus::Failed,
+                exit_code: None,
+                error: Some(error),
+                usage: ResourceUsage::default(),
+                sandboxed: false,
+            },
         }
     }
 
@@ -198,17 +204,35 @@ impl Runner {
         let status = status.map_err(|err| format!("waiting for the script failed: {err}"))?;
         let exit_code = status.code();
         Ok(match ended {
-            Some(Ended::TimedOut(after)) => {
-                Outcome { status: ExecutionStatus::TimedOut, exit_code, error: Some(format!("timed out after {} s", after.as_secs())) }
+            Some(Ended::TimedOut(after)) => Outcome {
+                status: ExecutionStatus::TimedOut,
+                exit_code,
+                error: Some(format!("timed out after {} s", after.as_secs())),
+                usage: ResourceUsage::default(),
+                sandboxed: false,
+            },
+            Some(Ended::Asked(request)) => Outcome {
+                status: ExecutionStatus::Stopped,
+                exit_code,
+                error: Some(request.describe()),
+                usage: ResourceUsage::default(),
+                sandboxed: false,
+            },
+            None if exit_code == Some(0) => {
+                Outcome { status: ExecutionStatus::Succeeded, exit_code, error: None, usage: ResourceUsage::default(), sandboxed: false }
             }
-            Some(Ended::Asked(request)) => Outcome { status: ExecutionStatus::Stopped, exit_code, error: Some(request.describe()) },
-            None if exit_code == Some(0) => Outcome { status: ExecutionStatus::Succeeded, exit_code, error: None },
             None => {
                 let error = match exit_code {
                     Some(code) => format!("the script exited with code {code}"),
                     None => process::describe_signal(status, &limits).unwrap_or_else(|| "the script ended abnormally".into()),
                 };
-                Outcome { status: ExecutionStatus::Failed, exit_code, error: Some(error) }
+                Outcome {
+                    status: ExecutionStatus::Failed,
+                    exit_code,
+                    error: Some(error),
+                    usage: ResourceUsage::default(),
+                    sandboxed: false,
+                }
             }
         })
     }
@@ -317,7 +341,13 @@ impl Start {
 }
 
 fn ended_before_start(request: EndRequest) -> Outcome {
-    Outcome { status: ExecutionStatus::Stopped, exit_code: None, error: Some(format!("{} before the script started", request.describe())) }
+    Outcome {
+        status: ExecutionStatus::Stopped,
+        exit_code: None,
+        error: Some(format!("{} before the script started", request.describe())),
+        usage: ResourceUsage::default(),
+        sandboxed: false,
+    }
 }
 
 enum Ended {
