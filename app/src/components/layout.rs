@@ -1,5 +1,5 @@
 //! The frame of every page: header with the product name, the main navigation, the signed-in
-//! user with their menu, and the theme switch.
+//! user with their menu, the theme switch, and the admins' sandbox warning.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::client::{self, Failure, Method};
+use crate::components::sandbox_banner::SandboxBanner;
 use crate::session::use_current_user;
 use crate::theme::ThemeToggle;
 
@@ -33,7 +34,10 @@ pub fn Layout(children: Children) -> impl IntoView {
                     {user.0.clone().map(|me| view! { <UserMenu username=me.username role=me.role.as_str() /> })}
                 </div>
             </header>
-            <main class="content">{children()}</main>
+            <main class="content">
+                <SandboxBanner />
+                {children()}
+            </main>
         </div>
     }
 }

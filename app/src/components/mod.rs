@@ -6,6 +6,7 @@ pub mod dependencies;
 pub mod layout;
 pub mod log_view;
 pub mod runs;
+pub mod sandbox_banner;
 pub mod schedule_form;
 pub mod status_badge;
 pub mod tag_input;

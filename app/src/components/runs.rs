@@ -1,5 +1,6 @@
 //! Runs wherever they appear: starting and stopping one, its table row (the whole row opens the
-//! run), its duration and times in words, and the browser's clock they are measured against.
+//! run), its duration, times and resource use in words, and the browser's clock they are
+//! measured against.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use leptos::prelude::*;
@@ -52,6 +53,8 @@ pub fn RunRow(run: Execution, script: ScriptColumn) -> impl IntoView {
             <td><Time at=run.queued_at /></td>
             <td class="num">{run_duration(&run, now())}</td>
             <td class="num">{exit_text(run.exit_code)}</td>
+            <td class="num">{memory_text(run.peak_memory_bytes)}</td>
+            <td class="num">{cpu_text(run.cpu_seconds)}</td>
         </tr>
     }
 }
@@ -64,6 +67,7 @@ pub fn RunHead(script: ScriptColumn) -> impl IntoView {
             <th>"Run"</th>
             {(script == ScriptColumn::Shown).then(|| view! { <th>"Script"</th> })}
             <th>"Status"</th><th>"Trigger"</th><th>"Queued (UTC)"</th><th class="num">"Duration"</th><th class="num">"Exit"</th>
+            <th class="num" title="The most memory the run held at once">"Peak mem"</th><th class="num" title="CPU time of all its processes">"CPU"</th>
         </tr></thead>
     }
 }
@@ -116,6 +120,33 @@ pub fn exit_text(code: Option<i32>) -> String {
     code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())
 }
 
+/// Bytes in binary units with one decimal: "512 B", "38.2 MiB", "1.5 GiB"; a dash when unknown.
+pub fn memory_text(bytes: Option<i64>) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    let Some(bytes) = bytes.filter(|b| *b >= 0) else { return "—".into() };
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    // 1023.96 KiB would print as "1024.0 KiB": move up before rounding makes it so.
+    while value >= 1023.95 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// CPU seconds as precise as a short run needs: "0.41 s", "12.3 s", then as `span_text`.
+pub fn cpu_text(seconds: Option<f64>) -> String {
+    match seconds.filter(|s| s.is_finite() && *s >= 0.0) {
+        None => "—".into(),
+        Some(s) if s < 9.995 => format!("{s:.2} s"),
+        Some(s) if s < 59.95 => format!("{s:.1} s"),
+        Some(s) => span_text(TimeDelta::milliseconds((s * 1000.0) as i64)),
+    }
+}
+
 /// Now, by the browser's clock in the browser (chrono's own clock is not available in wasm
 /// without JS bindings) and by the server's while it renders.
 pub fn now() -> DateTime<Utc> {
@@ -153,6 +184,26 @@ mod tests {
         assert_eq!(span_text(TimeDelta::seconds(245)), "4 min 05 s");
         assert_eq!(span_text(TimeDelta::seconds(2 * 3600 + 7 * 60 + 9)), "2 h 07 min");
         assert_eq!(span_text(TimeDelta::seconds(-3)), "0.0 s");
+    }
+
+    #[test]
+    fn memory_reads_in_binary_units() {
+        assert_eq!(memory_text(None), "—");
+        assert_eq!(memory_text(Some(512)), "512 B");
+        assert_eq!(memory_text(Some(40_055_603)), "38.2 MiB");
+        assert_eq!(memory_text(Some(1024 * 1024 - 1)), "1.0 MiB");
+        assert_eq!(memory_text(Some(3 * 1024 * 1024 * 1024 / 2)), "1.5 GiB");
+        assert_eq!(memory_text(Some(-1)), "—");
+    }
+
+    #[test]
+    fn cpu_seconds_keep_the_precision_a_short_run_needs() {
+        assert_eq!(cpu_text(None), "—");
+        assert_eq!(cpu_text(Some(0.412)), "0.41 s");
+        assert_eq!(cpu_text(Some(9.999)), "10.0 s");
+        assert_eq!(cpu_text(Some(12.34)), "12.3 s");
+        assert_eq!(cpu_text(Some(245.0)), "4 min 05 s");
+        assert_eq!(cpu_text(Some(f64::NAN)), "—");
     }
 
     #[test]

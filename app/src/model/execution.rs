@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ExecutionStatus, Trigger};
 
-/// One run of a script.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One run of a script. Not `Eq`: `cpu_seconds` is a float.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Execution {
     pub id: i64,
@@ -23,6 +23,16 @@ pub struct Execution {
     pub error: Option<String>,
     /// How many log lines it has written so far.
     pub log_lines: i64,
+    /// The script's network setting the run started with; absent until it starts.
+    pub network: Option<bool>,
+    /// Whether it ran in a sandbox (`false`: as the server's own user, `--sandbox off`);
+    /// absent until it ends, and for a run that never started.
+    pub sandboxed: Option<bool>,
+    /// The most memory its processes held at once, in bytes; absent until it ends or when it
+    /// could not be measured.
+    pub peak_memory_bytes: Option<i64>,
+    /// CPU time of all its processes, in seconds; absent as `peak_memory_bytes`.
+    pub cpu_seconds: Option<f64>,
 }
 
 /// Order of `GET /api/executions`.
@@ -36,7 +46,7 @@ pub enum ExecutionSort {
 }
 
 /// One page of `GET /api/executions`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ExecutionPage {
     pub items: Vec<Execution>,

@@ -18,6 +18,8 @@ pub struct Script {
     pub tags: Vec<String>,
     /// Wall-clock limit of a run; absent: the server's default.
     pub timeout_seconds: Option<u32>,
+    /// Whether its runs may reach the network; off, a run has no network at all.
+    pub network: bool,
     pub created_at: DateTime<Utc>,
     /// Also the version: send it back with a change so a stale edit is refused (409).
     pub updated_at: DateTime<Utc>,
@@ -62,6 +64,9 @@ pub struct NewScript {
     pub tags: Vec<String>,
     #[serde(default)]
     pub timeout_seconds: Option<u32>,
+    /// Whether its runs may reach the network; absent: yes.
+    #[serde(default = "yes")]
+    pub network: bool,
 }
 
 fn yes() -> bool {
@@ -89,6 +94,9 @@ pub struct ScriptUpdate {
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<u32>))]
     pub timeout_seconds: Option<Option<u32>>,
+    /// Whether its runs may reach the network; absent leaves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<bool>,
 }
 
 /// Tells "absent" (the outer `None`, from `default`) from an explicit `null` (`Some(None)`).

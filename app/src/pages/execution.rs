@@ -1,7 +1,8 @@
 //! One run at a time, live. `/scripts/:id/execute`: run a script and watch it; opening the page
 //! shows the script's run in progress, else its latest. `/executions/:id`: any run with all its
-//! facts and its full log. Both keep the run current from its WebSocket (status, exit code, error,
-//! and every log line once, in order, across reconnects).
+//! facts (its isolation and what it used among them) and its full log. Both keep the run current
+//! from its WebSocket (status, exit code, error, and every log line once, in order, across
+//! reconnects).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -11,7 +12,7 @@ use leptos_router::hooks::use_params_map;
 use crate::client::{self, Failure};
 use crate::components::layout::{ErrorBox, Missing};
 use crate::components::log_view::{thousands, LogBuffer, LogView};
-use crate::components::runs::{exit_text, now, span_text, start_run, stop_run, stopwatch_text, Time};
+use crate::components::runs::{cpu_text, exit_text, memory_text, now, span_text, start_run, stop_run, stopwatch_text, Time};
 use crate::components::status_badge::StatusBadge;
 use crate::live::use_execution_events;
 use crate::model::{Event, Execution, ExecutionPage, ExecutionStatus, LogLine, Script};
@@ -183,14 +184,26 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
             }
         })
     };
+    // The network setting is stored as the run starts; only it is taken from this read, which
+    // may arrive after the run's end and must not step back from it.
+    let read_network = move || {
+        spawn_local(async move {
+            if let Ok(fresh) = client::get::<Execution>(&format!("/api/executions/{id}")).await {
+                run.try_update(|r| r.network = r.network.or(fresh.network));
+            }
+        })
+    };
     let live = use_execution_events(id, move |event| match event {
         Event::LogOutput { seq, stream, line, at, .. } => log.push(LogLine { seq, stream, line, at }),
-        Event::ExecutionStarted { at, .. } => run.update(|r| {
-            if !r.status.is_final() {
-                r.status = ExecutionStatus::Running;
-                r.started_at.get_or_insert(at);
-            }
-        }),
+        Event::ExecutionStarted { at, .. } => {
+            run.update(|r| {
+                if !r.status.is_final() {
+                    r.status = ExecutionStatus::Running;
+                    r.started_at.get_or_insert(at);
+                }
+            });
+            read_network();
+        }
         Event::ExecutionFinished { status, exit_code, at, .. } => {
             run.update(|r| {
                 r.status = status;
@@ -249,6 +262,7 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
 
     view! {
         <section class="card run-summary" aria-label="Run">
+            <div class="fact-groups">
             <dl class="facts">
                 <div class="fact">
                     <dt>"Status"</dt>
@@ -279,6 +293,8 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
                     <dd>{move || run.with(|r| r.finished_at.map(|at| (at, r.queued_at))).map(|(at, day)| view! { <Time at same_day_as=day /> }.into_any()).unwrap_or_else(|| "—".into_any())}</dd>
                 </div>
             </dl>
+            <UsageFacts run />
+            </div>
             <div class="run-actions">
                 {move || (can_edit && !finished.get()).then(|| view! {
                     <button type="button" class="button danger" on:click=stop disabled=move || stopping.get()>
@@ -313,6 +329,57 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
             </div>
             <LogView log empty />
         </section>
+    }
+}
+
+/// What the run ran with and what it used (SPEC "Isolation"): a row of facts of its own, under
+/// the run's times.
+#[component]
+fn UsageFacts(run: RwSignal<Execution>) -> impl IntoView {
+    view! {
+        <dl class="facts usage" aria-label="Isolation and usage">
+            <div class="fact">
+                <dt>"Network"</dt>
+                <dd>{move || run.with(|r| network_text(r.network))}</dd>
+            </div>
+            <div class="fact">
+                <dt>"Isolation"</dt>
+                <dd class:warn=move || run.with(|r| r.sandboxed == Some(false))
+                    title=move || run.with(|r| isolation_title(r.sandboxed))>{move || run.with(|r| isolation_text(r.sandboxed))}</dd>
+            </div>
+            <div class="fact">
+                <dt>"Peak memory"</dt>
+                <dd class="mono">{move || run.with(|r| memory_text(r.peak_memory_bytes))}</dd>
+            </div>
+            <div class="fact">
+                <dt>"CPU time"</dt>
+                <dd class="mono">{move || run.with(|r| cpu_text(r.cpu_seconds))}</dd>
+            </div>
+        </dl>
+    }
+}
+
+fn network_text(network: Option<bool>) -> &'static str {
+    match network {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "—",
+    }
+}
+
+fn isolation_text(sandboxed: Option<bool>) -> &'static str {
+    match sandboxed {
+        Some(true) => "sandboxed",
+        Some(false) => "not isolated",
+        None => "—",
+    }
+}
+
+fn isolation_title(sandboxed: Option<bool>) -> &'static str {
+    match sandboxed {
+        Some(true) => "Ran in a sandbox of its own: its own processes, files and limits",
+        Some(false) => "Ran without a sandbox: as the server's own user, with its files in reach",
+        None => "Known once the run is over",
     }
 }
 

@@ -1,5 +1,5 @@
-//! `/scripts/new` and `/scripts/:id`: a script's name, description, tags, active flag, timeout
-//! and source in the code editor, saved with the button or Ctrl/Cmd+S. A save based on an old
+//! `/scripts/new` and `/scripts/:id`: a script's name, description, tags, active flag, timeout,
+//! network access and source in the code editor, saved with the button or Ctrl/Cmd+S. A save based on an old
 //! version is refused by the server and said so; leaving with unsaved changes asks first. The
 //! source is checked by the server's Python as it is typed, and "Format" runs ruff. "Run" starts
 //! the saved script (saving unsaved changes first, so the run is of the code on screen) and opens
@@ -60,6 +60,7 @@ struct Draft {
     tags: Vec<String>,
     is_active: bool,
     timeout: String,
+    network: bool,
 }
 
 impl Draft {
@@ -72,6 +73,7 @@ impl Draft {
                 tags: s.tags.clone(),
                 is_active: s.is_active,
                 timeout: s.timeout_seconds.map(|t| t.to_string()).unwrap_or_default(),
+                network: s.network,
             },
             None => Draft {
                 name: String::new(),
@@ -80,6 +82,7 @@ impl Draft {
                 tags: Vec::new(),
                 is_active: true,
                 timeout: String::new(),
+                network: true,
             },
         }
     }
@@ -155,6 +158,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                         is_active: Some(current.is_active),
                         tags: Some(current.tags.clone()),
                         timeout_seconds: Some(timeout),
+                        network: Some(current.network),
                     };
                     client::call::<_, Script>(Method::Put, &format!("/api/scripts/{id}"), Some(&change)).await
                 }
@@ -166,6 +170,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                         is_active: current.is_active,
                         tags: current.tags.clone(),
                         timeout_seconds: timeout,
+                        network: current.network,
                     };
                     client::call::<_, Script>(Method::Post, "/api/scripts", Some(&new)).await
                 }
@@ -292,6 +297,8 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                     <input type="text" name="timeout" inputmode="numeric" placeholder="server default" prop:value=move || draft.with(|d| d.timeout.clone())
                         on:input=text_input(|d| &mut d.timeout) readonly=!can_edit />
                 </Field>
+                <NetworkField network=Signal::derive(move || draft.with(|d| d.network)) can_edit
+                    on_change=Callback::new(move |on| draft.update(|d| d.network = on)) />
                 <label class="check">
                     <input type="checkbox" name="active" prop:checked=move || draft.with(|d| d.is_active) disabled=!can_edit
                         on:change=move |ev| { let on = event_target_checked(&ev); draft.update(|d| d.is_active = on) } />
@@ -328,6 +335,27 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
             }.into_any(),
         }}
         {id.map(|id| view! { <RunHistory script_id=id /> })}
+    }
+}
+
+/// The script's network access: a switch saved with the other fields. Off, its runs reach no
+/// network at all (SPEC "Isolation"), which the hint says plainly.
+#[component]
+fn NetworkField(network: Signal<bool>, can_edit: bool, on_change: Callback<bool>) -> impl IntoView {
+    view! {
+        <div class="field">
+            <span class="field-label" id="network-label">"Network access"</span>
+            <div class="switch-row">
+                <span class="switch" title=if can_edit { "" } else { "Only editors change this" }>
+                    <input type="checkbox" role="switch" name="network" aria-labelledby="network-label" aria-describedby="network-hint"
+                        prop:checked=move || network.get() disabled=!can_edit
+                        on:change=move |ev| on_change.run(event_target_checked(&ev)) />
+                    <span class="slider"></span>
+                </span>
+                <span class="switch-state" class:off=move || !network.get()>{move || if network.get() { "On" } else { "Off" }}</span>
+            </div>
+            <span class="field-hint" id="network-hint">"Off: the run has no network at all"</span>
+        </div>
     }
 }
 

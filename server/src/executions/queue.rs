@@ -11,7 +11,7 @@
 //! process starts (`start_held`) instead of claiming it first. The holder dying leaves it
 //! `lost`, like a running run: it may have started.
 
-use app::model::{ExecutionStatus, Trigger};
+use app::model::{ExecutionStatus, ResourceUsage, Trigger};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -26,21 +26,34 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Adds a queued run, held by `holder` if given, with the id `starting` reserved if given. The
-/// run is given back as inserted, not read again: a worker may take it at once, and the caller
-/// answers "queued".
+/// A run queued held by an instance (see the module doc).
+#[derive(Debug, Clone, Copy)]
+pub struct Held<'a> {
+    /// The instance that starts it.
+    pub instance: &'a str,
+    /// The id `starting` reserved for it, if any.
+    pub id: Option<i64>,
+    /// The script's network setting the holder starts it with (`Starting::network`), stored
+    /// now: no claim will record it.
+    pub network: bool,
+}
+
+/// Adds a queued run, held if `held` says by whom. The run is given back as inserted, not read
+/// again: a worker may take it at once, and the caller answers "queued".
 pub async fn enqueue(
     db: &impl ConnectionTrait,
     script_id: i64,
     trigger: Trigger,
-    holder: Option<&str>,
-    id: Option<i64>,
+    held: Option<Held<'_>>,
 ) -> Result<execution::Model, sea_orm::DbErr> {
     let queued_at = now();
     let mut row = queued(script_id, trigger, None, queued_at);
-    row.worker_id = Set(holder.map(str::to_string));
-    if let Some(id) = id {
-        row.id = Set(id);
+    if let Some(held) = held {
+        row.worker_id = Set(Some(held.instance.to_string()));
+        row.network = Set(Some(held.network));
+        if let Some(id) = held.id {
+            row.id = Set(id);
+        }
     }
     let id = execution::Entity::insert(row).exec(db).await?.last_insert_id;
     Ok(execution::Model {
@@ -54,9 +67,13 @@ pub async fn enqueue(
         finished_at: None,
         exit_code: None,
         error: None,
-        worker_id: holder.map(str::to_string),
+        worker_id: held.map(|h| h.instance.to_string()),
         log_lines: 0,
         cancel_requested: false,
+        network: held.map(|h| h.network),
+        sandboxed: None,
+        peak_memory_bytes: None,
+        cpu_seconds: None,
     })
 }
 
@@ -70,6 +87,7 @@ pub struct Starting {
     pub content: String,
     pub is_active: bool,
     pub timeout_seconds: Option<i32>,
+    pub network: bool,
     pub requirements: i64,
     pub reserved: Option<i64>,
 }
@@ -82,7 +100,7 @@ pub async fn starting(db: &impl ConnectionTrait, script_id: i64, reserve: bool) 
         _ => ("NULL", "?"),
     };
     let sql = format!(
-        "SELECT name, content, is_active, timeout_seconds, \
+        "SELECT name, content, is_active, timeout_seconds, network, \
          (SELECT COUNT(*) FROM dependencies WHERE dependencies.script_id = scripts.id) AS requirements, \
          {reserved} AS reserved FROM scripts WHERE id = {param}"
     );
@@ -122,18 +140,22 @@ pub struct Claimed {
     pub name: Option<String>,
     pub content: Option<String>,
     pub timeout_seconds: Option<i32>,
+    /// Whether the run may reach the network: the script's setting, stored with the run by the
+    /// claim (or, for a held run, by its insert), so the run's record says what it ran with.
+    pub network: bool,
     /// How many requirements the script has (none: a venv is all it needs).
     pub requirements: i64,
-    /// Whether the run's sandbox has a network (the script's `network`).
-    pub network: bool,
 }
 
-const CLAIM_RETURNING: &str = "RETURNING id, script_id, \
+/// The claim records the script's network setting with the run. A script deleted meanwhile
+/// (its runs go with it) has none: no network, the safe side.
+const CLAIM_NETWORK: &str = "network = COALESCE((SELECT network FROM scripts WHERE scripts.id = executions.script_id), FALSE)";
+
+const CLAIM_RETURNING: &str = "RETURNING id, script_id, network, \
     (SELECT name FROM scripts WHERE scripts.id = executions.script_id) AS name, \
     (SELECT content FROM scripts WHERE scripts.id = executions.script_id) AS content, \
     (SELECT timeout_seconds FROM scripts WHERE scripts.id = executions.script_id) AS timeout_seconds, \
-    (SELECT COUNT(*) FROM dependencies WHERE dependencies.script_id = executions.script_id) AS requirements, \
-    TRUE AS network";
+    (SELECT COUNT(*) FROM dependencies WHERE dependencies.script_id = executions.script_id) AS requirements";
 
 /// Takes the oldest queued run for `instance`, marking it `running`; `None` when the queue is empty.
 pub async fn claim(db: &DatabaseConnection, instance: &str) -> Result<Option<(Claimed, DateTime<Utc>)>, sea_orm::DbErr> {
@@ -141,13 +163,13 @@ pub async fn claim(db: &DatabaseConnection, instance: &str) -> Result<Option<(Cl
     let backend = db.get_database_backend();
     let sql = match backend {
         DatabaseBackend::Postgres => format!(
-            "UPDATE executions SET status = 'running', worker_id = $1, started_at = $2 \
+            "UPDATE executions SET status = 'running', worker_id = $1, started_at = $2, {CLAIM_NETWORK} \
              WHERE id = (SELECT id FROM executions WHERE status = 'queued' AND worker_id IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
              AND status = 'queued' {CLAIM_RETURNING}"
         ),
         // SQLite runs one writer at a time: the statement is atomic as it stands.
         _ => format!(
-            "UPDATE executions SET status = 'running', worker_id = ?, started_at = ? \
+            "UPDATE executions SET status = 'running', worker_id = ?, started_at = ?, {CLAIM_NETWORK} \
              WHERE id = (SELECT id FROM executions WHERE status = 'queued' AND worker_id IS NULL ORDER BY id LIMIT 1) \
              AND status = 'queued' {CLAIM_RETURNING}"
         ),
@@ -176,6 +198,10 @@ pub struct Outcome {
     pub status: ExecutionStatus,
     pub exit_code: Option<i32>,
     pub error: Option<String>,
+    /// What its processes used, from its cgroup (empty when it could not be read).
+    pub usage: ResourceUsage,
+    /// Whether it ran in a sandbox.
+    pub sandboxed: bool,
 }
 
 /// Writes the final status of a run this instance holds; false if it is no longer `running`
@@ -192,6 +218,9 @@ pub async fn finish(
         .col_expr(execution::Column::FinishedAt, Expr::value(at))
         .col_expr(execution::Column::ExitCode, Expr::value(outcome.exit_code))
         .col_expr(execution::Column::Error, Expr::value(outcome.error.clone()))
+        .col_expr(execution::Column::Sandboxed, Expr::value(outcome.sandboxed))
+        .col_expr(execution::Column::PeakMemoryBytes, Expr::value(outcome.usage.peak_memory_bytes))
+        .col_expr(execution::Column::CpuSeconds, Expr::value(outcome.usage.cpu_seconds))
         .filter(execution::Column::Id.eq(id))
         .filter(execution::Column::Status.eq(ExecutionStatus::Running))
         .filter(execution::Column::WorkerId.eq(instance))

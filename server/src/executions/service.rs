@@ -3,7 +3,7 @@
 use app::model::{Event, Execution, ExecutionPage, ExecutionSort, ExecutionStatus, Trigger};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::queue::{self, Claimed};
+use super::queue::{self, Claimed, Held};
 use super::worker::{EndRequest, Runner};
 use super::ExecutionError;
 use crate::db::entities::{execution, script};
@@ -74,6 +74,10 @@ fn to_api(run: execution::Model, script_name: Option<String>) -> Execution {
         exit_code: run.exit_code,
         error: run.error,
         log_lines: run.log_lines,
+        network: run.network,
+        sandboxed: run.sandboxed,
+        peak_memory_bytes: run.peak_memory_bytes,
+        cpu_seconds: run.cpu_seconds,
     }
 }
 
@@ -91,33 +95,33 @@ pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, tri
         return Err(ExecutionError::Inactive(script.name));
     }
     let Some(slot) = slot else {
-        let run = queue::enqueue(db, script_id, trigger, None, None).await?;
+        let run = queue::enqueue(db, script_id, trigger, None).await?;
         runner.wake();
         return Ok(to_api(run, Some(script.name)));
     };
     // Its Python starts first: its start-up, the longest part by far, overlaps the insert.
-    let prelaunched = runner.prelaunch(script_id, true, script.requirements, &script.content);
+    let prelaunched = runner.prelaunch(script_id, script.network, script.requirements, &script.content);
     // What a claim would have read with the run.
-    let (name, content, timeout_seconds, requirements) = (script.name.clone(), script.content, script.timeout_seconds, script.requirements);
-    let claimed =
-        move |id| Claimed { id, script_id, name: Some(name), content: Some(content), timeout_seconds, requirements, network: true };
+    let (name, content, timeout_seconds, network, requirements) =
+        (script.name.clone(), script.content, script.timeout_seconds, script.network, script.requirements);
+    let claimed = move |id| Claimed { id, script_id, name: Some(name), content: Some(content), timeout_seconds, network, requirements };
     // In a task of its own, not cancelled with the request: a client gone mid-insert must not
     // leave a stored run held by this instance that nothing starts.
     let (db, runner, reserved) = (db.clone(), runner.clone(), script.reserved);
     let handover = tokio::spawn(async move {
-        let holder = Some(&*runner.instance);
+        let held = |id| Some(Held { instance: &runner.instance, id, network });
         match reserved {
             Some(id) => {
                 let (stored, on_stored) = tokio::sync::oneshot::channel();
                 runner.start_held(claimed(id), slot, Some(on_stored), prelaunched);
                 // A failed insert drops `stored`: the held run ends without a trace.
-                let run = queue::enqueue(&db, script_id, trigger, holder, Some(id)).await?;
+                let run = queue::enqueue(&db, script_id, trigger, held(Some(id))).await?;
                 let _ = stored.send(());
                 Ok(run)
             }
             None => {
                 // A failed insert drops `prelaunched`: its Python is killed behind the gate.
-                let run = queue::enqueue(&db, script_id, trigger, holder, None).await?;
+                let run = queue::enqueue(&db, script_id, trigger, held(None)).await?;
                 runner.start_held(claimed(run.id), slot, None, prelaunched);
                 Ok::<_, sea_orm::DbErr>(run)
             }

@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
     let shell_options = state.leptos.clone();
     let body_limit = usize::try_from(state.config.max_body_bytes).unwrap_or(usize::MAX);
     let loopback = loopback(api.clone(), state.clone());
+    // Read at each render, as `/api/health` does; the page shows it to admins only.
+    let sandbox = state.runner.settings.sandbox.clone();
     Router::new()
         .merge(api)
         .route("/ws/scripts/{id}", axum::routing::get(ws::script_events))
@@ -44,7 +46,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             pages,
-            move || leptos::prelude::provide_context(loopback.clone()),
+            move || {
+                leptos::prelude::provide_context(loopback.clone());
+                leptos::prelude::provide_context(sandbox.status());
+            },
             move || app::shell(shell_options.clone()),
         )
         .fallback(fallback)

@@ -180,6 +180,7 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Script, ScriptErr
         is_active: model.is_active,
         tags,
         timeout_seconds: model.timeout_seconds.and_then(|s| u32::try_from(s).ok()),
+        network: model.network,
         created_at: model.created_at,
         updated_at: model.updated_at,
     })
@@ -200,6 +201,7 @@ pub async fn create(db: &DatabaseConnection, new: NewScript) -> Result<Script, S
         content: Set(new.content),
         is_active: Set(new.is_active),
         timeout_seconds: Set(timeout.and_then(|s| i32::try_from(s).ok())),
+        network: Set(new.network),
         created_at: Set(at),
         updated_at: Set(at),
         ..Default::default()
@@ -245,6 +247,9 @@ pub async fn update(db: &DatabaseConnection, id: i64, change: ScriptUpdate) -> R
     }
     if let Some(timeout) = timeout {
         model.timeout_seconds = Set(timeout.and_then(|s| i32::try_from(s).ok()));
+    }
+    if let Some(network) = change.network {
+        model.network = Set(network);
     }
     model.updated_at = Set(now());
     // The version check again, inside the write: a concurrent save between our read and this

@@ -105,4 +105,43 @@ async fn log_pages_across_chunks_and_gaps(backend: Backend) {
     }
 }
 
-on_both_backends!(filters_order_and_pages, log_pages_across_chunks_and_gaps);
+/// What a run ran with and used (SPEC "Isolation") is part of every run the API shows: `null`
+/// until known, the stored values after.
+async fn runs_show_their_isolation_and_usage(backend: Backend) {
+    let app = spawn_app_with(backend, &["--role", "web"]).await;
+    let admin = app.setup_admin().await;
+    let response = app.request(Method::POST, "/api/scripts", Some(&admin)).json(&json!({ "name": "Measured" })).send().await.unwrap();
+    let script_id = response.json::<Script>().await.unwrap().id;
+    insert_run(&app, script_id, "queued", 0).await;
+    insert_run(&app, script_id, "succeeded", 1).await;
+    let page: ExecutionPage = app.get_as(&admin, "/api/executions").await.json().await.unwrap();
+    let (ended, waiting) = (page.items[0].id, page.items[1].id);
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE executions SET network = FALSE, sandboxed = TRUE, peak_memory_bytes = 40055603, cpu_seconds = 0.41 WHERE id = {ended}"
+        ))
+        .await
+        .unwrap();
+
+    const FIELDS: [&str; 4] = ["network", "sandboxed", "peak_memory_bytes", "cpu_seconds"];
+    let json = |path: String| {
+        let (app, admin) = (&app, &admin);
+        async move { app.get_as(admin, &path).await.json::<serde_json::Value>().await.unwrap() }
+    };
+    let one = json(format!("/api/executions/{waiting}")).await;
+    for field in FIELDS {
+        assert_eq!(one.get(field), Some(&serde_json::Value::Null), "{field} is shown, empty: {one}");
+    }
+    let one = json(format!("/api/executions/{ended}")).await;
+    assert_eq!(FIELDS.map(|field| one[field].clone()), [json!(false), json!(true), json!(40_055_603), json!(0.41)], "{one}");
+    let listed = json("/api/executions".to_string()).await;
+    assert_eq!(listed["items"][0], one, "the list shows the same run");
+
+    let run: Execution = app.get_as(&admin, &format!("/api/executions/{ended}")).await.json().await.unwrap();
+    assert_eq!(
+        (run.network, run.sandboxed, run.peak_memory_bytes, run.cpu_seconds),
+        (Some(false), Some(true), Some(40_055_603), Some(0.41))
+    );
+}
+
+on_both_backends!(filters_order_and_pages, log_pages_across_chunks_and_gaps, runs_show_their_isolation_and_usage);

@@ -1,6 +1,8 @@
 //! The server renders the app shell; unknown pages are a real 404.
 
-use crate::helpers::{spawn_app, Backend};
+use app::model::{Health, Role};
+
+use crate::helpers::{spawn_app, spawn_app_with, Backend};
 use crate::on_both_backends;
 
 async fn shell_is_server_rendered(backend: Backend) {
@@ -60,4 +62,35 @@ async fn pages_render_their_data_on_the_server(backend: Backend) {
     assert!(html.contains("there is no script 999999"), "{html}");
 }
 
-on_both_backends!(pages_render_their_data_on_the_server, shell_is_server_rendered, theme_cookie_is_rendered, unknown_page_is_404);
+/// Runs that are not isolated are never silent (SPEC "Isolation"): every page an admin opens says
+/// so and why; an editor's or a viewer's page carries none of it, not even in its data.
+async fn admins_are_warned_when_runs_are_not_isolated(backend: Backend) {
+    let app = spawn_app_with(backend, &["--sandbox", "off"]).await;
+    let admin = app.setup_admin().await;
+    let editor = app.add_user(&admin, "eddie", Role::Editor).await;
+    let viewer = app.add_user(&admin, "vic", Role::Viewer).await;
+    for path in ["/", "/executions", "/scripts/new", "/settings/tokens", "/users"] {
+        let html = app.get_as(&admin, path).await.text().await.unwrap();
+        assert!(html.contains(r#"class="banner warning""#), "{path}: {html}");
+        assert!(html.contains("Runs are not isolated: --sandbox off (PYTASK_SANDBOX)"), "{path}: {html}");
+        for other in [&editor, &viewer] {
+            let html = app.get_as(other, path).await.text().await.unwrap();
+            assert!(!html.contains("PYTASK_SANDBOX") && !html.contains("banner"), "{path}: {html}");
+        }
+    }
+
+    // As configured by default, the banner shows exactly when health says runs are not isolated.
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let health: Health = app.get("/api/health").await.json().await.unwrap();
+    let html = app.get_as(&admin, "/").await.text().await.unwrap();
+    assert_eq!(html.contains(r#"class="banner warning""#), !health.sandbox.isolated, "{health:?}");
+}
+
+on_both_backends!(
+    pages_render_their_data_on_the_server,
+    shell_is_server_rendered,
+    theme_cookie_is_rendered,
+    unknown_page_is_404,
+    admins_are_warned_when_runs_are_not_isolated
+);

@@ -771,12 +771,47 @@ async fn warm_interpreter_serves_the_next_run(backend: Backend) {
     );
 }
 
+/// Each run records the network setting it ran with, whether it was handed to an idle worker
+/// (queued held, the setting stored with it) or claimed from the queue (stored by the claim),
+/// and, once over, whether it was isolated (SPEC "Isolation").
+async fn runs_record_their_network_and_isolation(backend: Backend) {
+    let app = spawn_app_with(backend, &["--workers", "1", "--sandbox", "off"]).await;
+    let admin = app.setup_admin().await;
+    let offline =
+        script_with(&app, &admin, json!({ "name": "offline", "content": "import time\ntime.sleep(300)\n", "network": false })).await;
+    let online = script(&app, &admin, "online", "print('hi')\n").await;
+
+    // The one worker is idle: this run is handed to it.
+    let busy = start(&app, &admin, offline.id).await;
+    let begun = Instant::now();
+    let busy = loop {
+        let run = get_run(&app, &admin, busy.id).await;
+        if run.status == ExecutionStatus::Running {
+            break run;
+        }
+        assert!(begun.elapsed() < Duration::from_secs(120), "the run did not start: {run:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((busy.network, busy.sandboxed), (Some(false), None), "known as it runs; isolation once over");
+
+    // The worker is busy: this one waits in the queue and is claimed when the worker is free.
+    let waiting = start(&app, &admin, online.id).await;
+    assert_eq!(waiting.network, None, "not claimed yet");
+    let response = app.request(Method::POST, &format!("/api/executions/{}/stop", busy.id), Some(&admin)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let busy = finished(&app, &admin, busy.id).await;
+    assert_eq!((busy.status, busy.network, busy.sandboxed), (ExecutionStatus::Stopped, Some(false), Some(false)), "{busy:?}");
+    let claimed = finished(&app, &admin, waiting.id).await;
+    assert_eq!((claimed.status, claimed.network, claimed.sandboxed), (ExecutionStatus::Succeeded, Some(true), Some(false)), "{claimed:?}");
+}
+
 async fn get_script(app: &TestApp, admin: &Actor, id: i64) -> Script {
     app.get_as(admin, &format!("/api/scripts/{id}")).await.json().await.unwrap()
 }
 
 on_both_backends!(
     outcomes,
+    runs_record_their_network_and_isolation,
     stop_ends_the_whole_tree,
     limits,
     refusals,

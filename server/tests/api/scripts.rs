@@ -194,7 +194,64 @@ async fn viewers_read_but_do_not_write(backend: Backend) {
     assert_eq!(delete.status(), 403);
 }
 
+async fn put(app: &TestApp, actor: &Actor, id: i64, body: serde_json::Value) -> reqwest::Response {
+    app.request(Method::PUT, &format!("/api/scripts/{id}"), Some(actor)).json(&body).send().await.unwrap()
+}
+
+async fn updated(app: &TestApp, actor: &Actor, id: i64, body: serde_json::Value) -> Script {
+    let response = put(app, actor, id, body).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// `network` (SPEC "Isolation"): on unless asked otherwise, changed by itself, left alone by a
+/// change that does not name it.
+async fn network_is_on_by_default_and_kept_until_changed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let online = created(&app, &admin, json!({"name": "Online"})).await;
+    assert!(online.network, "on by default");
+    let offline = created(&app, &admin, json!({"name": "Offline", "network": false})).await;
+    assert!(!offline.network);
+    let read: Script = app.get_as(&admin, &format!("/api/scripts/{}", offline.id)).await.json().await.unwrap();
+    assert!(!read.network, "stored off");
+
+    let on = updated(&app, &admin, offline.id, json!({"updated_at": offline.updated_at, "network": true})).await;
+    assert!(on.network);
+    assert_eq!((on.name.as_str(), on.content.as_str(), on.is_active), ("Offline", offline.content.as_str(), true), "only network changed");
+    let renamed = updated(&app, &admin, on.id, json!({"updated_at": on.updated_at, "name": "Was offline"})).await;
+    assert!(renamed.network, "a change without `network` leaves it");
+    let off = updated(&app, &admin, on.id, json!({"updated_at": renamed.updated_at, "network": false})).await;
+    assert!(!off.network);
+    let read: Script = app.get_as(&admin, &format!("/api/scripts/{}", off.id)).await.json().await.unwrap();
+    assert_eq!(read, off);
+    let other: Script = app.get_as(&admin, &format!("/api/scripts/{}", online.id)).await.json().await.unwrap();
+    assert!(other.network, "another script keeps its own setting");
+}
+
+/// A `network` that is not a boolean is refused like any field of the wrong type: 422 naming it.
+async fn network_of_the_wrong_type_is_named(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    for bad in [json!("no"), json!(0), json!(1), json!([true]), json!({"on": true})] {
+        let response = create(&app, &admin, json!({"name": "Bad network", "network": bad})).await;
+        assert_eq!(response.status(), 422, "{bad}");
+        let error = error_of(response).await;
+        assert_eq!((error.code.as_str(), error.field.as_deref()), ("invalid", Some("network")), "{bad}: {error:?}");
+    }
+    assert!(list(&app, &admin, "").await.is_empty(), "nothing was stored");
+    let script = created(&app, &admin, json!({"name": "Good network", "network": false})).await;
+    let response = put(&app, &admin, script.id, json!({"updated_at": script.updated_at, "network": "on"})).await;
+    assert_eq!(response.status(), 422);
+    let error = error_of(response).await;
+    assert_eq!((error.code.as_str(), error.field.as_deref()), ("invalid", Some("network")), "{error:?}");
+    let read: Script = app.get_as(&admin, &format!("/api/scripts/{}", script.id)).await.json().await.unwrap();
+    assert_eq!(read, script, "a refused change changes nothing");
+}
+
 on_both_backends!(
+    network_is_on_by_default_and_kept_until_changed,
+    network_of_the_wrong_type_is_named,
     crud_round_trip,
     filters_combine,
     names_are_unique_and_edits_never_overwrite,

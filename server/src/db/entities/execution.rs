@@ -1,7 +1,8 @@
 use app::model::{ExecutionStatus, Trigger};
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+// Not `Eq`: `cpu_seconds` is a float.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "executions")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -22,6 +23,14 @@ pub struct Model {
     pub log_lines: i64,
     /// A stop was asked for; the instance running it ends it.
     pub cancel_requested: bool,
+    /// The script's network setting the run was claimed with; empty until then.
+    pub network: Option<bool>,
+    /// Whether it ran in a sandbox; empty until it ends (and for runs that never started).
+    pub sandboxed: Option<bool>,
+    /// The most memory its processes held at once, from its cgroup.
+    pub peak_memory_bytes: Option<i64>,
+    /// CPU time of all its processes, from its cgroup.
+    pub cpu_seconds: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

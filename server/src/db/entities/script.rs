@@ -13,6 +13,8 @@ pub struct Model {
     pub content: String,
     pub is_active: bool,
     pub timeout_seconds: Option<i32>,
+    /// Whether its runs may reach the network (their sandbox keeps the host's network, or none).
+    pub network: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -88,7 +88,7 @@ impl Runner {
         let outcome = self.run_logged(claimed, start, &log, &mut end, prelaunched, &mut trace).await;
         drop(log);
         let collected = collector.await.unwrap_or_default();
-        match outcome {
+        let mut outcome = match outcome {
             Ok(mut outcome) => {
                 let limit = self.settings.limits.memory_bytes / (1024 * 1024);
                 if outcome.status == ExecutionStatus::Failed && collected.memory_error {
@@ -102,8 +102,16 @@ impl Runner {
                 }
                 outcome
             }
-            Err(error) => Outcome { status: ExecutionStatus::Failed, exit_code: None, error: Some(error.to_string()) },
-        }
+            Err(error) => Outcome {
+                status: ExecutionStatus::Failed,
+                exit_code: None,
+                error: Some(error.to_string()),
+                usage: ResourceUsage::default(),
+                sandboxed: false,
+            },
+        };
+        (outcome.usage, outcome.sandboxed) = (trace.usage, trace.sandboxed);
+        outcome
     }
 
     /// Everything between claim and outcome, writing into `log`. An `Err` is a run that could
@@ -142,8 +150,8 @@ impl Runner {
                 self.warm.launch(&self.settings, claimed, gated)?
             }
         };
-        let Launched { mut child, group, gate: gate_pipe, cgroup, sandboxed, network, workdir: _cleanup } = launched;
-        (trace.sandboxed, trace.network) = (sandboxed, network);
+        let Launched { mut child, group, gate: gate_pipe, cgroup, sandboxed, workdir: _cleanup, .. } = launched;
+        trace.sandboxed = sandboxed;
         if start.confirm(&self.events, claimed).await.is_none() {
             // Its Python never passed the gate: nothing of the script ran.
             if let Some(pid) = group {
@@ -220,22 +228,42 @@ impl Runner {
         let status = if sandboxed { process::unwrap_sandbox_status(status) } else { status };
         let exit_code = status.code();
         Ok(match ended {
-            Some(Ended::TimedOut(after)) => {
-                Outcome { status: ExecutionStatus::TimedOut, exit_code, error: Some(format!("timed out after {} s", after.as_secs())) }
-            }
-            Some(Ended::Asked(request)) => Outcome { status: ExecutionStatus::Stopped, exit_code, error: Some(request.describe()) },
+            Some(Ended::TimedOut(after)) => Outcome {
+                status: ExecutionStatus::TimedOut,
+                exit_code,
+                error: Some(format!("timed out after {} s", after.as_secs())),
+                usage: ResourceUsage::default(),
+                sandboxed: false,
+            },
+            Some(Ended::Asked(request)) => Outcome {
+                status: ExecutionStatus::Stopped,
+                exit_code,
+                error: Some(request.describe()),
+                usage: ResourceUsage::default(),
+                sandboxed: false,
+            },
             Some(Ended::OutOfCpu(seconds)) => Outcome {
                 status: ExecutionStatus::Failed,
                 exit_code,
                 error: Some(format!("the run used its {seconds} s of CPU time (PYTASK_RUN_CPU_SECONDS) and was ended")),
+                usage: ResourceUsage::default(),
+                sandboxed: false,
             },
-            None if exit_code == Some(0) => Outcome { status: ExecutionStatus::Succeeded, exit_code, error: None },
+            None if exit_code == Some(0) => {
+                Outcome { status: ExecutionStatus::Succeeded, exit_code, error: None, usage: ResourceUsage::default(), sandboxed: false }
+            }
             None => {
                 let error = match exit_code {
                     Some(code) => format!("the script exited with code {code}"),
                     None => process::describe_signal(status, &limits).unwrap_or_else(|| "the script ended abnormally".into()),
                 };
-                Outcome { status: ExecutionStatus::Failed, exit_code, error: Some(error) }
+                Outcome {
+                    status: ExecutionStatus::Failed,
+                    exit_code,
+                    error: Some(error),
+                    usage: ResourceUsage::default(),
+                    sandboxed: false,
+                }
             }
         })
     }
@@ -342,7 +370,13 @@ impl Start {
 }
 
 fn ended_before_start(request: EndRequest) -> Outcome {
-    Outcome { status: ExecutionStatus::Stopped, exit_code: None, error: Some(format!("{} before the script started", request.describe())) }
+    Outcome {
+        status: ExecutionStatus::Stopped,
+        exit_code: None,
+        error: Some(format!("{} before the script started", request.describe())),
+        usage: ResourceUsage::default(),
+        sandboxed: false,
+    }
 }
 
 enum Ended {
@@ -356,7 +390,6 @@ enum Ended {
 #[derive(Debug, Default)]
 pub(super) struct Trace {
     pub sandboxed: bool,
-    pub network: bool,
     pub usage: ResourceUsage,
     /// The kernel killed one of its processes at the memory cap.
     pub out_of_memory: bool,
