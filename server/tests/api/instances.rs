@@ -122,10 +122,12 @@ async fn two_web_and_two_worker_instances_share_the_work() {
 
     // Live across instances: the run waits for a file once it has printed its first line, so
     // that line can only reach the viewer on C while the run is going, from a worker, via A.
-    let gate = data.path().join("go");
-    let gated: Script = web
-        .post(&web_a, "/api/scripts", json!({ "name": "gated", "content": format!("import os, time\nprint('waiting', flush=True)\nwhile not os.path.exists({:?}):\n    time.sleep(0.05)\nprint('done')\n", gate) }))
-        .await;
+    // The run is let go by a port that starts listening (its sandbox sees no file of the test).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let waits = format!(
+        "import socket, time\nprint('waiting', flush=True)\nwhile True:\n    try:\n        socket.create_connection(('127.0.0.1', {port}), timeout=1).close()\n        break\n    except OSError:\n        time.sleep(0.05)\nprint('done')\n"
+    );
+    let gated: Script = web.post(&web_a, "/api/scripts", json!({ "name": "gated", "content": waits })).await;
     let run: Execution = web.post(&web_a, &format!("/api/scripts/{}/execute", gated.id), json!({})).await;
     let mut socket = web.watch(&web_c, run.id).await;
     let first = tokio::time::timeout(Duration::from_secs(120), async {
@@ -141,7 +143,7 @@ async fn two_web_and_two_worker_instances_share_the_work() {
     .await
     .expect("the first line reaches the other web instance while the run waits");
     assert_eq!(first, "waiting");
-    std::fs::write(&gate, "").unwrap();
+    let _go = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let (rest, end) = read_run(&mut socket).await;
     assert!(rest.iter().any(|(_, line)| line == "done"), "{rest:?}");
     assert!(matches!(end, Some(Event::ExecutionFinished { status: ExecutionStatus::Succeeded, .. })), "{end:?}");
