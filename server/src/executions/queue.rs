@@ -204,6 +204,13 @@ pub struct Outcome {
     pub sandboxed: bool,
 }
 
+impl Outcome {
+    /// An outcome whose usage and isolation are filled in once the run's sandbox is read.
+    pub fn new(status: ExecutionStatus, exit_code: Option<i32>, error: Option<String>) -> Outcome {
+        Outcome { status, exit_code, error, usage: ResourceUsage::default(), sandboxed: false }
+    }
+}
+
 /// Writes the final status of a run this instance holds; false if it is no longer `running`
 /// here (another instance declared it lost meanwhile).
 pub async fn finish(

@@ -102,13 +102,7 @@ impl Runner {
                 }
                 outcome
             }
-            Err(error) => Outcome {
-                status: ExecutionStatus::Failed,
-                exit_code: None,
-                error: Some(error.to_string()),
-                usage: ResourceUsage::default(),
-                sandboxed: false,
-            },
+            Err(error) => Outcome::new(ExecutionStatus::Failed, None, Some(error.to_string())),
         };
         (outcome.usage, outcome.sandboxed) = (trace.usage, trace.sandboxed);
         outcome
@@ -228,42 +222,22 @@ impl Runner {
         let status = if sandboxed { process::unwrap_sandbox_status(status) } else { status };
         let exit_code = status.code();
         Ok(match ended {
-            Some(Ended::TimedOut(after)) => Outcome {
-                status: ExecutionStatus::TimedOut,
-                exit_code,
-                error: Some(format!("timed out after {} s", after.as_secs())),
-                usage: ResourceUsage::default(),
-                sandboxed: false,
-            },
-            Some(Ended::Asked(request)) => Outcome {
-                status: ExecutionStatus::Stopped,
-                exit_code,
-                error: Some(request.describe()),
-                usage: ResourceUsage::default(),
-                sandboxed: false,
-            },
-            Some(Ended::OutOfCpu(seconds)) => Outcome {
-                status: ExecutionStatus::Failed,
-                exit_code,
-                error: Some(format!("the run used its {seconds} s of CPU time (PYTASK_RUN_CPU_SECONDS) and was ended")),
-                usage: ResourceUsage::default(),
-                sandboxed: false,
-            },
-            None if exit_code == Some(0) => {
-                Outcome { status: ExecutionStatus::Succeeded, exit_code, error: None, usage: ResourceUsage::default(), sandboxed: false }
+            Some(Ended::TimedOut(after)) => {
+                Outcome::new(ExecutionStatus::TimedOut, exit_code, Some(format!("timed out after {} s", after.as_secs())))
             }
+            Some(Ended::Asked(request)) => Outcome::new(ExecutionStatus::Stopped, exit_code, Some(request.describe())),
+            Some(Ended::OutOfCpu(seconds)) => Outcome::new(
+                ExecutionStatus::Failed,
+                exit_code,
+                Some(format!("the run used its {seconds} s of CPU time (PYTASK_RUN_CPU_SECONDS) and was ended")),
+            ),
+            None if exit_code == Some(0) => Outcome::new(ExecutionStatus::Succeeded, exit_code, None),
             None => {
                 let error = match exit_code {
                     Some(code) => format!("the script exited with code {code}"),
                     None => process::describe_signal(status, &limits).unwrap_or_else(|| "the script ended abnormally".into()),
                 };
-                Outcome {
-                    status: ExecutionStatus::Failed,
-                    exit_code,
-                    error: Some(error),
-                    usage: ResourceUsage::default(),
-                    sandboxed: false,
-                }
+                Outcome::new(ExecutionStatus::Failed, exit_code, Some(error))
             }
         })
     }
@@ -370,13 +344,7 @@ impl Start {
 }
 
 fn ended_before_start(request: EndRequest) -> Outcome {
-    Outcome {
-        status: ExecutionStatus::Stopped,
-        exit_code: None,
-        error: Some(format!("{} before the script started", request.describe())),
-        usage: ResourceUsage::default(),
-        sandboxed: false,
-    }
+    Outcome::new(ExecutionStatus::Stopped, None, Some(format!("{} before the script started", request.describe())))
 }
 
 enum Ended {
