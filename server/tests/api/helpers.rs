@@ -240,8 +240,19 @@ impl Server {
 
     /// Like `start`, with the command changed by `adjust` before it runs (its environment, its user).
     pub fn start_with(db_url: &str, data_dir: &std::path::Path, extra: &[&str], adjust: impl FnOnce(&mut std::process::Command)) -> Server {
+        Server::start_binary(std::path::Path::new(env!("CARGO_BIN_EXE_pytask")), db_url, data_dir, extra, adjust)
+    }
+
+    /// Like `start_with`, running the server binary at `binary` (a copy another user may execute).
+    pub fn start_binary(
+        binary: &std::path::Path,
+        db_url: &str,
+        data_dir: &std::path::Path,
+        extra: &[&str],
+        adjust: impl FnOnce(&mut std::process::Command),
+    ) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pytask"));
+        let mut command = std::process::Command::new(binary);
         command
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log", "warn"])
             .arg("--data-dir")

@@ -18,6 +18,10 @@ async fn a_fresh_data_dir_is_private_and_the_server_cannot_be_inspected() {
     let root = tempfile::tempdir().unwrap();
     let as_root = rustix::process::getuid().is_root();
     let uid = if as_root { NOBODY } else { rustix::process::getuid().as_raw() };
+    // The built binary may sit in a directory only root can enter (CI's target dir is under
+    // /root): nobody runs a copy of it from the test's own directory.
+    let binary = root.path().join("pytask");
+    std::fs::copy(env!("CARGO_BIN_EXE_pytask"), &binary).unwrap();
     if as_root {
         std::os::unix::fs::chown(root.path(), Some(NOBODY), Some(NOBODY)).unwrap();
     }
@@ -27,7 +31,7 @@ async fn a_fresh_data_dir_is_private_and_the_server_cannot_be_inspected() {
     let data_dir = root.path().join("data");
     let db_url = format!("sqlite://{}", data_dir.join("pytask.db").display());
     let extra = ["--metrics-token-file", token_file.to_str().unwrap()];
-    let server = Server::start_with(&db_url, &data_dir, &extra, |command| {
+    let server = Server::start_binary(&binary, &db_url, &data_dir, &extra, |command| {
         command.env_remove("PYTASK_ADMIN_PASSWORD").env("PYTASK_ADMIN_PASSWORD_FILE", &password_file);
         if as_root {
             command.uid(NOBODY).gid(NOBODY);
