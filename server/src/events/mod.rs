@@ -32,6 +32,7 @@ pub enum Published {
     Event(Event),
     Lines {
         execution_id: i64,
+        script_id: i64,
         lines: Arc<[LogLine]>,
     },
     /// The run's lines up to `through` are in the database. A run's batches are published and
@@ -52,14 +53,16 @@ impl Published {
     pub fn into_events(self) -> Vec<Event> {
         match self {
             Published::Event(event) => vec![event],
-            Published::Lines { execution_id, lines } => lines.iter().map(|l| log_event(execution_id, l.clone())).collect(),
+            Published::Lines { execution_id, script_id, lines } => {
+                lines.iter().map(|l| log_event(execution_id, script_id, l.clone())).collect()
+            }
             Published::Stored { .. } | Published::Resync | Published::Closing => Vec::new(),
         }
     }
 }
 
-pub fn log_event(execution_id: i64, line: LogLine) -> Event {
-    Event::LogOutput { execution_id, seq: line.seq, stream: line.stream, line: line.line, at: line.at }
+pub fn log_event(execution_id: i64, script_id: i64, line: LogLine) -> Event {
+    Event::LogOutput { execution_id, script_id, seq: line.seq, stream: line.stream, line: line.line, at: line.at }
 }
 
 #[derive(Clone)]
@@ -89,15 +92,15 @@ impl EventBus {
     }
 
     /// A batch just read, to this instance's viewers (before it is stored).
-    pub fn publish_lines(&self, execution_id: i64, lines: Arc<[LogLine]>) {
-        self.publish_here(Published::Lines { execution_id, lines });
+    pub fn publish_lines(&self, execution_id: i64, script_id: i64, lines: Arc<[LogLine]>) {
+        self.publish_here(Published::Lines { execution_id, script_id, lines });
     }
 
     /// The run's lines `first..=last` are stored: the other instances read them from the
     /// database, this one's late viewers too.
-    pub fn lines_stored(&self, execution_id: i64, first: i64, last: i64) {
+    pub fn lines_stored(&self, execution_id: i64, script_id: i64, first: i64, last: i64) {
         if let Some(outbox) = &self.outbox {
-            outbox.push(Note::Lines { execution_id, first, last });
+            outbox.push(Note::Lines { execution_id, script_id, first, last });
         }
         self.publish_here(Published::Stored { execution_id, through: last });
     }

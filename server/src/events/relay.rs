@@ -55,7 +55,7 @@ pub enum Bell {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Note {
     Event { event: Event },
-    Lines { execution_id: i64, first: i64, last: i64 },
+    Lines { execution_id: i64, script_id: i64, first: i64, last: i64 },
     Bell { bell: Bell },
 }
 
@@ -168,20 +168,21 @@ fn payload(me: &str, note: Note) -> Option<String> {
     }
 }
 
-fn shortened(event: Event) -> Event {
+fn shortened(mut event: Event) -> Event {
     let cut = |text: String| -> String {
         match text.char_indices().nth(SHORTENED) {
             Some((at, _)) => format!("{}… (shortened; the full text is stored)", &text[..at]),
             None => text,
         }
     };
-    match event {
-        Event::ExecutionError { execution_id, error, at } => Event::ExecutionError { execution_id, error: cut(error), at },
-        Event::InstallationError { script_id, error, at } => Event::InstallationError { script_id, error: cut(error), at },
-        Event::InstallationProgress { script_id, message, at } => Event::InstallationProgress { script_id, message: cut(message), at },
-        Event::LogOutput { execution_id, seq, stream, line, at } => Event::LogOutput { execution_id, seq, stream, line: cut(line), at },
-        other => other,
+    match &mut event {
+        Event::ExecutionError { error: text, .. }
+        | Event::InstallationError { error: text, .. }
+        | Event::InstallationProgress { message: text, .. }
+        | Event::LogOutput { line: text, .. } => *text = cut(std::mem::take(text)),
+        _ => {}
     }
+    event
 }
 
 async fn listen(db: DatabaseConnection, url: String, me: Arc<str>, bus: EventBus, on_bell: Arc<dyn Fn(Bell) + Send + Sync>) {
@@ -241,14 +242,14 @@ async fn receive(db: &DatabaseConnection, me: &str, bus: &EventBus, on_bell: &(d
     }
     match wire.note {
         Note::Event { event } => bus.publish_here(Published::Event(event)),
-        Note::Lines { execution_id, first, last } => {
+        Note::Lines { execution_id, script_id, first, last } => {
             // Read only when someone here is watching; a viewer that arrives later replays.
             if !bus.has_subscribers() || last < first {
                 return;
             }
             let count = usize::try_from(last - first + 1).unwrap_or(usize::MAX);
             match logs::read_after(db, execution_id, first - 1, count).await {
-                Ok(lines) if !lines.is_empty() => bus.publish_here(Published::Lines { execution_id, lines: lines.into() }),
+                Ok(lines) if !lines.is_empty() => bus.publish_here(Published::Lines { execution_id, script_id, lines: lines.into() }),
                 Ok(_) => {}
                 Err(err) => {
                     tracing::warn!(%err, execution_id, "lines announced by another instance could not be read; viewers will catch up");
@@ -270,18 +271,24 @@ mod tests {
     #[test]
     fn consecutive_line_batches_of_one_run_merge() {
         let outbox = Outbox::default();
-        outbox.push(Note::Lines { execution_id: 1, first: 1, last: 10 });
-        outbox.push(Note::Lines { execution_id: 1, first: 11, last: 20 });
-        outbox.push(Note::Lines { execution_id: 2, first: 1, last: 5 });
-        outbox.push(Note::Lines { execution_id: 1, first: 21, last: 22 });
-        let finished = Event::ExecutionFinished { execution_id: 1, status: ExecutionStatus::Succeeded, exit_code: Some(0), at: Utc::now() };
+        outbox.push(Note::Lines { execution_id: 1, script_id: 4, first: 1, last: 10 });
+        outbox.push(Note::Lines { execution_id: 1, script_id: 4, first: 11, last: 20 });
+        outbox.push(Note::Lines { execution_id: 2, script_id: 4, first: 1, last: 5 });
+        outbox.push(Note::Lines { execution_id: 1, script_id: 4, first: 21, last: 22 });
+        let finished = Event::ExecutionFinished {
+            execution_id: 1,
+            script_id: 4,
+            status: ExecutionStatus::Succeeded,
+            exit_code: Some(0),
+            at: Utc::now(),
+        };
         outbox.push(Note::Event { event: finished.clone() });
         assert_eq!(
             outbox.take(),
             vec![
-                Note::Lines { execution_id: 1, first: 1, last: 20 },
-                Note::Lines { execution_id: 2, first: 1, last: 5 },
-                Note::Lines { execution_id: 1, first: 21, last: 22 },
+                Note::Lines { execution_id: 1, script_id: 4, first: 1, last: 20 },
+                Note::Lines { execution_id: 2, script_id: 4, first: 1, last: 5 },
+                Note::Lines { execution_id: 1, script_id: 4, first: 21, last: 22 },
                 Note::Event { event: finished },
             ]
         );
@@ -291,7 +298,7 @@ mod tests {
     #[test]
     fn a_long_event_is_shortened_to_fit_and_round_trips() {
         let error = "é".repeat(20_000);
-        let text = payload("me", Note::Event { event: Event::ExecutionError { execution_id: 7, error, at: Utc::now() } })
+        let text = payload("me", Note::Event { event: Event::ExecutionError { execution_id: 7, script_id: 4, error, at: Utc::now() } })
             .expect("fits once shortened");
         assert!(text.len() <= MAX_PAYLOAD, "{}", text.len());
         let wire: Wire = serde_json::from_str(&text).unwrap();

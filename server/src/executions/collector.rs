@@ -82,7 +82,14 @@ pub struct Collected {
 /// announced as stored. The next batch is whatever arrived while the last one was being written
 /// (group commit): a quiet script's line is shown and stored at once, a chatty one's in few
 /// large writes.
-pub async fn collect(db: DatabaseConnection, events: EventBus, id: i64, mut incoming: mpsc::Receiver<Vec<Piece>>, cap: u64) -> Collected {
+pub async fn collect(
+    db: DatabaseConnection,
+    events: EventBus,
+    id: i64,
+    script_id: i64,
+    mut incoming: mpsc::Receiver<Vec<Piece>>,
+    cap: u64,
+) -> Collected {
     let mut seq = 0i64;
     let mut written = 0u64;
     let mut cut = false;
@@ -134,9 +141,9 @@ pub async fn collect(db: DatabaseConnection, events: EventBus, id: i64, mut inco
         }
         let (first, last) = (batch[0].seq, seq);
         let batch: std::sync::Arc<[LogLine]> = batch.into();
-        events.publish_lines(id, batch.clone());
+        events.publish_lines(id, script_id, batch.clone());
         if store_batch(&db, id, &batch).await {
-            events.lines_stored(id, first, last);
+            events.lines_stored(id, script_id, first, last);
         }
         if counted.elapsed() >= Duration::from_secs(1) {
             counted = std::time::Instant::now();

@@ -1,9 +1,16 @@
-//! Runs of scripts: the queue in the database, the worker that runs them, their logs, the
-//! retention that deletes old ones, and the API over them.
+//! Runs of scripts, one layer on the next, each importing only those below it:
+//! - repository: `queue` (runs in the database), `logs` (their lines), `retention`;
+//! - engine: `process` (one process and its limits), `gate`, `launch` (a leaf: starts a run's
+//!   Python in its sandbox), `warm` (Pythons started ahead, above `launch`), `collector`;
+//! - worker: `worker` takes runs from the queue or by handover (`Runner::submit`) and carries
+//!   each to its outcome;
+//! - edge: `service` (what the API asks), `routes` (HTTP) and `live` (what a WebSocket viewer of
+//!   a script or a run is sent).
 
 pub mod collector;
 pub mod gate;
 pub mod launch;
+pub mod live;
 pub mod logs;
 pub mod process;
 pub mod queue;

@@ -348,7 +348,13 @@ pub async fn unregister_instance(db: &impl ConnectionTrait, id: &str) -> Result<
 /// Marks `lost` the runs held by instances other than `me` whose heartbeat is older than
 /// `cutoff` (or that have no instance row at all); gives back their ids. `everyone_else`: every
 /// other instance counts as dead (SQLite, where only one instance can use the database).
-pub async fn sweep_lost(db: &DatabaseConnection, me: &str, cutoff: DateTime<Utc>, everyone_else: bool) -> Result<Vec<i64>, sea_orm::DbErr> {
+/// Marks the runs of dead instances `lost`; gives back each as (execution id, script id).
+pub async fn sweep_lost(
+    db: &DatabaseConnection,
+    me: &str,
+    cutoff: DateTime<Utc>,
+    everyone_else: bool,
+) -> Result<Vec<(i64, i64)>, sea_orm::DbErr> {
     let alive: Vec<String> = if everyone_else {
         vec![me.to_string()]
     } else {
@@ -361,9 +367,10 @@ pub async fn sweep_lost(db: &DatabaseConnection, me: &str, cutoff: DateTime<Utc>
             .await?
     };
     // Running runs, and queued ones held by an instance (see `start_held`).
-    let orphans: Vec<(i64, ExecutionStatus, Option<String>)> = execution::Entity::find()
+    let orphans: Vec<(i64, i64, ExecutionStatus, Option<String>)> = execution::Entity::find()
         .select_only()
         .column(execution::Column::Id)
+        .column(execution::Column::ScriptId)
         .column(execution::Column::Status)
         .column(execution::Column::WorkerId)
         .filter(Condition::any().add(execution::Column::Status.eq(ExecutionStatus::Running)).add(
@@ -373,7 +380,7 @@ pub async fn sweep_lost(db: &DatabaseConnection, me: &str, cutoff: DateTime<Utc>
         .all(db)
         .await?;
     let mut lost = Vec::new();
-    for (id, status, worker) in orphans {
+    for (id, script_id, status, worker) in orphans {
         if worker.as_ref().is_some_and(|w| alive.contains(w)) {
             continue;
         }
@@ -399,7 +406,7 @@ pub async fn sweep_lost(db: &DatabaseConnection, me: &str, cutoff: DateTime<Utc>
             .exec(db)
             .await?;
         if result.rows_affected == 1 {
-            lost.push(id);
+            lost.push((id, script_id));
         }
     }
     // Rows of instances dead for a day are history nobody needs.

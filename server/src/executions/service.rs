@@ -3,7 +3,7 @@
 use app::model::{Event, Execution, ExecutionPage, ExecutionSort, ExecutionStatus, Trigger};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::queue::{self, Claimed, Held};
+use super::queue;
 use super::worker::{EndRequest, Runner};
 use super::ExecutionError;
 use crate::db::entities::{execution, script};
@@ -81,12 +81,8 @@ fn to_api(run: execution::Model, script_name: Option<String>) -> Execution {
     }
 }
 
-/// Queues a run of an active script and sees it taken: by an idle worker of this instance at
-/// once (queued held by it, see `Runner::idle_slot`), else by the next free worker anywhere.
-///
-/// A held run's Python starts behind the gate (`gate`) before the run is inserted (on
-/// PostgreSQL under an id taken from the sequence first); the gate opens only once the run is
-/// stored and marked `running`.
+/// Queues a run of an active script and sees it taken (`Runner::submit`): by an idle worker of
+/// this instance at once, else by the next free worker anywhere.
 pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, trigger: Trigger) -> Result<Execution, ExecutionError> {
     let slot = runner.idle_slot();
     // A refused run leaves a gap in the ids, as any rolled-back insert would.
@@ -94,41 +90,9 @@ pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, tri
     if !script.is_active {
         return Err(ExecutionError::Inactive(script.name));
     }
-    let Some(slot) = slot else {
-        let run = queue::enqueue(db, script_id, trigger, None).await?;
-        runner.wake();
-        return Ok(to_api(run, Some(script.name)));
-    };
-    // Its Python starts first: its start-up, the longest part by far, overlaps the insert.
-    let prelaunched = runner.prelaunch(script_id, script.network, script.requirements, &script.content);
-    // What a claim would have read with the run.
-    let (name, content, timeout_seconds, network, requirements) =
-        (script.name.clone(), script.content, script.timeout_seconds, script.network, script.requirements);
-    let claimed = move |id| Claimed { id, script_id, name: Some(name), content: Some(content), timeout_seconds, network, requirements };
-    // In a task of its own, not cancelled with the request: a client gone mid-insert must not
-    // leave a stored run held by this instance that nothing starts.
-    let (db, runner, reserved) = (db.clone(), runner.clone(), script.reserved);
-    let handover = tokio::spawn(async move {
-        let held = |id| Some(Held { instance: &runner.instance, id, network });
-        match reserved {
-            Some(id) => {
-                let (stored, on_stored) = tokio::sync::oneshot::channel();
-                runner.start_held(claimed(id), slot, Some(on_stored), prelaunched);
-                // A failed insert drops `stored`: the held run ends without a trace.
-                let run = queue::enqueue(&db, script_id, trigger, held(Some(id))).await?;
-                let _ = stored.send(());
-                Ok(run)
-            }
-            None => {
-                // A failed insert drops `prelaunched`: its Python is killed behind the gate.
-                let run = queue::enqueue(&db, script_id, trigger, held(None)).await?;
-                runner.start_held(claimed(run.id), slot, None, prelaunched);
-                Ok::<_, sea_orm::DbErr>(run)
-            }
-        }
-    });
-    let run = handover.await.map_err(|err| sea_orm::DbErr::Custom(format!("handing the run over failed: {err}")))??;
-    Ok(to_api(run, Some(script.name)))
+    let name = script.name.clone();
+    let run = runner.submit(script_id, script, trigger, slot).await?;
+    Ok(to_api(run, Some(name)))
 }
 
 /// Stops a run: a queued one at once, a running one through the instance that runs it (this
@@ -142,8 +106,15 @@ pub async fn stop(db: &DatabaseConnection, runner: &Runner, id: i64, by: &str) -
     let reason = format!("stopped by {by} before it started");
     if queue::stop_queued(db, id, &reason, at).await? {
         metrics::run_finished(ExecutionStatus::Stopped, None);
-        runner.events.publish(Event::ExecutionError { execution_id: id, error: reason, at });
-        runner.events.publish(Event::ExecutionFinished { execution_id: id, status: ExecutionStatus::Stopped, exit_code: None, at });
+        let script_id = run.script_id;
+        runner.events.publish(Event::ExecutionError { execution_id: id, script_id, error: reason, at });
+        runner.events.publish(Event::ExecutionFinished {
+            execution_id: id,
+            script_id,
+            status: ExecutionStatus::Stopped,
+            exit_code: None,
+            at,
+        });
     } else if !runner.end_locally(id, EndRequest::Stop { by: by.to_string() }) {
         if !queue::request_cancel(db, id).await? {
             // It ended between the read and now.

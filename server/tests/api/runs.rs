@@ -422,6 +422,42 @@ async fn replay_across_reconnects(backend: Backend) {
     assert_eq!(lines.len(), 400);
 }
 
+/// A viewer of the script that joins while a run is going sees that run's later lines and its
+/// end: every run event names its script.
+async fn script_viewer_joining_mid_run(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    // The run waits for the test on a port: it goes on only once the viewer is there.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let content = format!(
+        "import socket\nprint('before', flush=True)\nsocket.create_connection(('127.0.0.1', {port})).recv(1)\nprint('after')\nraise SystemExit(3)\n"
+    );
+    let script = script(&app, &admin, "mid-run", &content).await;
+    let run = start(&app, &admin, script.id).await;
+    line_starting(&app, &admin, run.id, "before").await;
+    let mut socket = connect(&app, &admin, &format!("/ws/scripts/{}", script.id)).await;
+    let (mut waiting, _) = tokio::time::timeout(Duration::from_secs(60), listener.accept()).await.unwrap().unwrap();
+    // The socket is subscribed once its upgrade is answered; the byte goes after that.
+    tokio::io::AsyncWriteExt::write_all(&mut waiting, b"g").await.unwrap();
+    let (mut lines, mut ends) = (Vec::new(), Vec::new());
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.unwrap().unwrap().unwrap();
+        let Ok(text) = message.to_text() else { continue };
+        match serde_json::from_str::<Event>(text).unwrap() {
+            Event::LogOutput { execution_id, script_id, line, .. } => lines.push((execution_id, script_id, line)),
+            Event::ExecutionError { execution_id, script_id, error, .. } => ends.push((execution_id, script_id, error)),
+            Event::ExecutionFinished { execution_id, script_id, status, exit_code, .. } => {
+                assert_eq!((execution_id, script_id, status, exit_code), (run.id, script.id, ExecutionStatus::Failed, Some(3)));
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(lines, vec![(run.id, script.id, "after".to_string())]);
+    assert_eq!(ends, vec![(run.id, script.id, "the script exited with code 3".to_string())]);
+}
+
 async fn requirements_installed_first(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
@@ -816,6 +852,7 @@ on_both_backends!(
     limits,
     refusals,
     replay_across_reconnects,
+    script_viewer_joining_mid_run,
     requirements_installed_first,
     warm_interpreter_serves_the_next_run
 );

@@ -54,11 +54,12 @@ impl Runner {
         let cutoff = queue::now() - chrono::Duration::from_std(self.settings.lost_after).unwrap_or_default();
         match queue::sweep_lost(&self.db, &self.instance, cutoff, everyone_else).await {
             Ok(lost) => {
-                for execution_id in lost {
+                for (execution_id, script_id) in lost {
                     tracing::warn!(execution_id, "run marked lost: its instance stopped without finishing it");
                     metrics::run_finished(ExecutionStatus::Lost, None);
                     self.events.publish(Event::ExecutionFinished {
                         execution_id,
+                        script_id,
                         status: ExecutionStatus::Lost,
                         exit_code: None,
                         at: Utc::now(),

@@ -12,16 +12,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use app::model::Trigger;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tokio::sync::{oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use self::run::Start;
 use super::launch::Launched;
-use super::queue::{self, Claimed};
+use super::queue::{self, Claimed, Held, Starting};
 use super::retry::retry;
 use super::settings::RunSettings;
 use super::warm::WarmPool;
 use super::RunError;
+use crate::db::entities::execution;
 use crate::deps::service::Installer;
 use crate::deps::DepsError;
 use crate::events::relay::Bell;
@@ -102,17 +104,60 @@ impl Runner {
         self.slots.clone().try_acquire_owned().ok()
     }
 
-    /// The Python of a run about to be queued held, started behind the gate before the run is
-    /// even stored (see `WarmPool::prelaunch`); handed to `start_held` with the run.
-    pub fn prelaunch(&self, script_id: i64, network: bool, requirements: i64, content: &str) -> Option<Result<Launched, RunError>> {
-        self.warm.prelaunch(&self.settings, script_id, network, requirements, content)
+    /// Queues a run of `script` (read by `queue::starting`, with an id reserved when `slot` is
+    /// some) and hands it over: with `slot`, an idle worker of this instance, to this instance
+    /// held; else to the queue, for the next free worker anywhere.
+    ///
+    /// A held run's Python starts behind the gate (`gate`) before the run is inserted (on
+    /// PostgreSQL under the reserved id); the gate opens only once the run is stored and marked
+    /// `running`.
+    pub async fn submit(
+        &self,
+        script_id: i64,
+        script: Starting,
+        trigger: Trigger,
+        slot: Option<OwnedSemaphorePermit>,
+    ) -> Result<execution::Model, sea_orm::DbErr> {
+        let Some(slot) = slot else {
+            let run = queue::enqueue(&self.db, script_id, trigger, None).await?;
+            self.wake();
+            return Ok(run);
+        };
+        // Its Python starts first: its start-up, the longest part by far, overlaps the insert.
+        let prelaunched = self.warm.prelaunch(&self.settings, script_id, script.network, script.requirements, &script.content);
+        // What a claim would have read with the run.
+        let Starting { name, content, timeout_seconds, network, requirements, reserved, .. } = script;
+        let claimed = move |id| Claimed { id, script_id, name: Some(name), content: Some(content), timeout_seconds, network, requirements };
+        // In a task of its own, not cancelled with the request: a client gone mid-insert must not
+        // leave a stored run held by this instance that nothing starts.
+        let this = self.clone();
+        let handover = tokio::spawn(async move {
+            let held = |id| Some(Held { instance: &this.instance, id, network });
+            match reserved {
+                Some(id) => {
+                    let (stored, on_stored) = oneshot::channel();
+                    this.start_held(claimed(id), slot, Some(on_stored), prelaunched);
+                    // A failed insert drops `stored`: the held run ends without a trace.
+                    let run = queue::enqueue(&this.db, script_id, trigger, held(Some(id))).await?;
+                    let _ = stored.send(());
+                    Ok(run)
+                }
+                None => {
+                    // A failed insert drops `prelaunched`: its Python is killed behind the gate.
+                    let run = queue::enqueue(&this.db, script_id, trigger, held(None)).await?;
+                    this.start_held(claimed(run.id), slot, None, prelaunched);
+                    Ok(run)
+                }
+            }
+        });
+        handover.await.map_err(|err| sea_orm::DbErr::Custom(format!("handing the run over failed: {err}")))?
     }
 
     /// Runs a run queued held by this instance in `slot`, with its Python if `prelaunch` started
     /// one. With `stored`, the run is still being inserted under its reserved id: it is marked
     /// `running` once that fires, and refused (its Python ended behind the gate, nothing
     /// written) if it is dropped instead.
-    pub fn start_held(
+    fn start_held(
         &self,
         claimed: Claimed,
         slot: OwnedSemaphorePermit,

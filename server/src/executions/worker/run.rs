@@ -23,6 +23,7 @@ use crate::executions::process;
 use crate::executions::queue::{self, Claimed, Outcome};
 use crate::executions::retry::retry;
 use crate::executions::RunError;
+use crate::sandbox::cgroup::RunCgroup;
 use crate::telemetry::metrics;
 
 impl Runner {
@@ -62,9 +63,15 @@ impl Runner {
         if let (true, Some(started)) = (stored, started) {
             metrics::run_finished(outcome.status, (at - started).to_std().ok());
             if let Some(error) = &outcome.error {
-                self.events.publish(Event::ExecutionError { execution_id: id, error: error.clone(), at });
+                self.events.publish(Event::ExecutionError { execution_id: id, script_id: claimed.script_id, error: error.clone(), at });
             }
-            self.events.publish(Event::ExecutionFinished { execution_id: id, status: outcome.status, exit_code: outcome.exit_code, at });
+            self.events.publish(Event::ExecutionFinished {
+                execution_id: id,
+                script_id: claimed.script_id,
+                status: outcome.status,
+                exit_code: outcome.exit_code,
+                at,
+            });
         }
         // After the run, not beside it: a Python starting up would slow the script it serves.
         if !*self.closing.borrow() {
@@ -82,7 +89,7 @@ impl Runner {
     ) -> Outcome {
         let id = claimed.id;
         let (sink, lines) = mpsc::channel::<Vec<Piece>>(64);
-        let collector = tokio::spawn(collect(self.db.clone(), self.events.clone(), id, lines, self.settings.output_cap));
+        let collector = tokio::spawn(collect(self.db.clone(), self.events.clone(), id, claimed.script_id, lines, self.settings.output_cap));
         let log = Log { sink };
         let mut trace = Trace::default();
         let outcome = self.run_logged(claimed, start, &log, &mut end, prelaunched, &mut trace).await;
@@ -108,9 +115,8 @@ impl Runner {
         outcome
     }
 
-    /// Everything between claim and outcome, writing into `log`. An `Err` is a run that could
-    /// not start, in words.
-    #[tracing::instrument(name = "launch", skip_all)]
+    /// Everything between claim and outcome, writing into `log`: the process made ready, its
+    /// life watched, its end read. An `Err` is a run that could not start, in words.
     async fn run_logged(
         &self,
         claimed: &Claimed,
@@ -120,31 +126,11 @@ impl Runner {
         prelaunched: Option<Result<Launched, RunError>>,
         trace: &mut Trace,
     ) -> Result<Outcome, RunError> {
-        let (id, script_id) = (claimed.id, claimed.script_id);
-        let launched = match prelaunched {
-            Some(launched) => launched?,
-            None => {
-                let has_requirements = claimed.requirements > 0;
-                if !self.environment_ready(script_id, has_requirements).await? {
-                    // Installing is logged, and the log of a run is shown once it is `running`.
-                    if start.confirm(&self.events, claimed).await.is_none() {
-                        return Err(RunError::HandedOverStopped);
-                    }
-                    self.prepare_environment(script_id, has_requirements, log, end).await?;
-                }
-                if let Some(request) = end.borrow().clone() {
-                    return Ok(ended_before_start(request));
-                }
-                // A held run's Python starts behind the gate while the run is marked `running`;
-                // without the gate it waits for the mark: no line of a script runs before that.
-                let gated = matches!(start, Start::Marking(..)) && launch::gate_ready(&self.settings, script_id);
-                if !gated && start.confirm(&self.events, claimed).await.is_none() {
-                    return Err(RunError::HandedOverStopped);
-                }
-                self.warm.launch(&self.settings, claimed, gated)?
-            }
+        let launched = match self.ready(claimed, start, log, end, prelaunched).await? {
+            Ready::Launched(launched) => launched,
+            Ready::EndedBeforeStart(request) => return Ok(ended_before_start(request)),
         };
-        let Launched { mut child, group, gate: gate_pipe, cgroup, sandboxed, workdir: _cleanup, .. } = launched;
+        let Launched { mut child, group, gate: gate_pipe, cgroup, sandboxed, workdir: _cleanup, .. } = *launched;
         trace.sandboxed = sandboxed;
         if start.confirm(&self.events, claimed).await.is_none() {
             // Its Python never passed the gate: nothing of the script ran.
@@ -155,52 +141,13 @@ impl Runner {
             return Err(RunError::HandedOverStopped);
         }
         if let Some(pipe) = gate_pipe {
-            gate::open(pipe, &launch::run_variables(id, claimed.name.as_deref().unwrap_or_default())).await;
+            gate::open(pipe, &launch::run_variables(claimed.id, claimed.name.as_deref().unwrap_or_default())).await;
         }
-        let limits = self.settings.limits;
-
         let readers = [
             tokio::spawn(read_stream(child.stdout.take(), LogStream::Stdout, log.sink.clone())),
             tokio::spawn(read_stream(child.stderr.take(), LogStream::Stderr, log.sink.clone())),
         ];
-        let timeout =
-            claimed.timeout_seconds.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs).unwrap_or(self.settings.default_timeout);
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        // Not at once: the first second of a run is left to the script.
-        let mut poll = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
-        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let grace = self.settings.grace;
-        let ending = |why: String| format!("{why}; ending the process group (SIGTERM, then SIGKILL after {} s)", grace.as_secs());
-
-        let (status, ended) = loop {
-            tokio::select! {
-                status = child.wait() => break (status, None),
-                () = &mut deadline => {
-                    log.say(ending(format!("timed out after {} s", timeout.as_secs()))).await;
-                    break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::TimedOut(timeout)));
-                }
-                Ok(()) = end.changed() => {
-                    let Some(request) = end.borrow().clone() else { continue };
-                    log.say(ending(request.describe())).await;
-                    break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::Asked(request)));
-                }
-                _ = poll.tick() => {
-                    // The CPU limit of the whole run: RLIMIT_CPU holds per process only.
-                    let used = cgroup.as_ref().and_then(|c| c.usage().cpu_seconds).unwrap_or(0.0);
-                    if used >= limits.cpu_seconds as f64 {
-                        log.say(ending(format!("the run used its {} s of CPU time (PYTASK_RUN_CPU_SECONDS)", limits.cpu_seconds))).await;
-                        break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::OutOfCpu(limits.cpu_seconds)));
-                    }
-                    // A stop asked on another instance arrives through the database.
-                    if queue::cancel_requested(&self.db, id).await.unwrap_or(false) {
-                        let request = EndRequest::Stop { by: "a user".into() };
-                        log.say(ending(request.describe())).await;
-                        break (process::terminate(&mut child, grace, cgroup.as_ref()).await, Some(Ended::Asked(request)));
-                    }
-                }
-            }
-        };
+        let (status, ended) = self.watch(claimed, &mut child, cgroup.as_ref(), log, end).await;
         // Children the script left behind die with it, and their copies of the pipes close.
         if let Some(pid) = group {
             process::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
@@ -220,26 +167,93 @@ impl Runner {
         }
         let status = status.map_err(RunError::Wait)?;
         let status = if sandboxed { process::unwrap_sandbox_status(status) } else { status };
-        let exit_code = status.code();
-        Ok(match ended {
-            Some(Ended::TimedOut(after)) => {
-                Outcome::new(ExecutionStatus::TimedOut, exit_code, Some(format!("timed out after {} s", after.as_secs())))
+        Ok(outcome_of(status, ended, &self.settings.limits))
+    }
+
+    /// The run's process, started (or taken from `prelaunched`) once its environment is ready;
+    /// a run that had to install first is shown `running` while it does.
+    #[tracing::instrument(name = "launch", skip_all)]
+    async fn ready(
+        &self,
+        claimed: &Claimed,
+        start: &mut Start,
+        log: &Log,
+        end: &mut watch::Receiver<Option<EndRequest>>,
+        prelaunched: Option<Result<Launched, RunError>>,
+    ) -> Result<Ready, RunError> {
+        if let Some(launched) = prelaunched {
+            return Ok(Ready::Launched(Box::new(launched?)));
+        }
+        let script_id = claimed.script_id;
+        let has_requirements = claimed.requirements > 0;
+        if !self.environment_ready(script_id, has_requirements).await? {
+            // Installing is logged, and the log of a run is shown once it is `running`.
+            if start.confirm(&self.events, claimed).await.is_none() {
+                return Err(RunError::HandedOverStopped);
             }
-            Some(Ended::Asked(request)) => Outcome::new(ExecutionStatus::Stopped, exit_code, Some(request.describe())),
-            Some(Ended::OutOfCpu(seconds)) => Outcome::new(
-                ExecutionStatus::Failed,
-                exit_code,
-                Some(format!("the run used its {seconds} s of CPU time (PYTASK_RUN_CPU_SECONDS) and was ended")),
-            ),
-            None if exit_code == Some(0) => Outcome::new(ExecutionStatus::Succeeded, exit_code, None),
-            None => {
-                let error = match exit_code {
-                    Some(code) => format!("the script exited with code {code}"),
-                    None => process::describe_signal(status, &limits).unwrap_or_else(|| "the script ended abnormally".into()),
-                };
-                Outcome::new(ExecutionStatus::Failed, exit_code, Some(error))
+            self.prepare_environment(script_id, has_requirements, log, end).await?;
+        }
+        if let Some(request) = end.borrow().clone() {
+            return Ok(Ready::EndedBeforeStart(request));
+        }
+        // A held run's Python starts behind the gate while the run is marked `running`; without
+        // the gate it waits for the mark: no line of a script runs before that.
+        let gated = matches!(start, Start::Marking(..)) && launch::gate_ready(&self.settings, script_id);
+        if !gated && start.confirm(&self.events, claimed).await.is_none() {
+            return Err(RunError::HandedOverStopped);
+        }
+        Ok(Ready::Launched(Box::new(self.warm.launch(&self.settings, claimed, gated)?)))
+    }
+
+    /// Waits for the process to end, or ends it: at its timeout, when asked (here or, through
+    /// the database, on another instance), or once the run has used its CPU seconds.
+    async fn watch(
+        &self,
+        claimed: &Claimed,
+        child: &mut tokio::process::Child,
+        cgroup: Option<&RunCgroup>,
+        log: &Log,
+        end: &mut watch::Receiver<Option<EndRequest>>,
+    ) -> (std::io::Result<std::process::ExitStatus>, Option<Ended>) {
+        let limits = self.settings.limits;
+        let timeout =
+            claimed.timeout_seconds.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs).unwrap_or(self.settings.default_timeout);
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        // Not at once: the first second of a run is left to the script.
+        let mut poll = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let grace = self.settings.grace;
+        let ending = |why: String| format!("{why}; ending the process group (SIGTERM, then SIGKILL after {} s)", grace.as_secs());
+        let why = loop {
+            tokio::select! {
+                status = child.wait() => return (status, None),
+                () = &mut deadline => {
+                    log.say(ending(format!("timed out after {} s", timeout.as_secs()))).await;
+                    break Ended::TimedOut(timeout);
+                }
+                Ok(()) = end.changed() => {
+                    let Some(request) = end.borrow().clone() else { continue };
+                    log.say(ending(request.describe())).await;
+                    break Ended::Asked(request);
+                }
+                _ = poll.tick() => {
+                    // The CPU limit of the whole run: RLIMIT_CPU holds per process only.
+                    let used = cgroup.and_then(|c| c.usage().cpu_seconds).unwrap_or(0.0);
+                    if used >= limits.cpu_seconds as f64 {
+                        log.say(ending(format!("the run used its {} s of CPU time (PYTASK_RUN_CPU_SECONDS)", limits.cpu_seconds))).await;
+                        break Ended::OutOfCpu(limits.cpu_seconds);
+                    }
+                    // A stop asked on another instance arrives through the database.
+                    if queue::cancel_requested(&self.db, claimed.id).await.unwrap_or(false) {
+                        let request = EndRequest::Stop { by: "a user".into() };
+                        log.say(ending(request.describe())).await;
+                        break Ended::Asked(request);
+                    }
+                }
             }
-        })
+        };
+        (process::terminate(child, grace, cgroup).await, Some(why))
     }
 
     /// Makes sure the venv exists and holds the requirements; installs them first (the log
@@ -341,6 +355,36 @@ impl Start {
         events.publish(Event::ExecutionStarted { execution_id: claimed.id, script_id: claimed.script_id, at });
         Some(at)
     }
+}
+
+/// What ended a run's process, read as its outcome.
+fn outcome_of(status: std::process::ExitStatus, ended: Option<Ended>, limits: &process::Limits) -> Outcome {
+    let exit_code = status.code();
+    match ended {
+        Some(Ended::TimedOut(after)) => {
+            Outcome::new(ExecutionStatus::TimedOut, exit_code, Some(format!("timed out after {} s", after.as_secs())))
+        }
+        Some(Ended::Asked(request)) => Outcome::new(ExecutionStatus::Stopped, exit_code, Some(request.describe())),
+        Some(Ended::OutOfCpu(seconds)) => Outcome::new(
+            ExecutionStatus::Failed,
+            exit_code,
+            Some(format!("the run used its {seconds} s of CPU time (PYTASK_RUN_CPU_SECONDS) and was ended")),
+        ),
+        None if exit_code == Some(0) => Outcome::new(ExecutionStatus::Succeeded, exit_code, None),
+        None => {
+            let error = match exit_code {
+                Some(code) => format!("the script exited with code {code}"),
+                None => process::describe_signal(status, limits).unwrap_or_else(|| "the script ended abnormally".into()),
+            };
+            Outcome::new(ExecutionStatus::Failed, exit_code, Some(error))
+        }
+    }
+}
+
+/// A run's process, or why it never started.
+enum Ready {
+    Launched(Box<Launched>),
+    EndedBeforeStart(EndRequest),
 }
 
 fn ended_before_start(request: EndRequest) -> Outcome {
