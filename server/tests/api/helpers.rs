@@ -185,15 +185,59 @@ impl TestDb {
             Backend::Sqlite => TestDb { url: format!("sqlite://{}", dir.join("test.db").display()), postgres: None },
             Backend::Postgres => {
                 let admin = postgres_admin_url();
+                let template = TEMPLATE.get_or_init(|| postgres_template(&admin)).await;
                 let name = format!("pytask_test_{}", uuid::Uuid::new_v4().simple());
                 let conn = Database::connect(&admin).await.expect("PostgreSQL for tests (PYTASK_TEST_POSTGRES_URL)");
-                conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                conn.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await.expect("create test database");
                 let _ = conn.close().await;
                 let base = admin.rsplit_once('/').map(|(base, _)| base).expect("database URL has a path");
                 TestDb { url: format!("{base}/{name}"), postgres: Some((admin, name)) }
             }
         }
     }
+}
+
+/// The migrated database every PostgreSQL test's database is copied from, once per test process.
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// A database migrated as the server would migrate it, named for its migrations and kept between
+/// runs: copying it (`CREATE DATABASE … TEMPLATE`) is much cheaper than migrating each test's
+/// database, and the server then finds nothing to do. Test processes running at once make it
+/// once, under an advisory lock; it is renamed into place only once migrated.
+async fn postgres_template(admin: &str) -> String {
+    use migration::MigratorTrait;
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    for migration in migration::Migrator::migrations() {
+        migration.name().hash(&mut hasher);
+    }
+    let name = format!("pytask_template_{:016x}", hasher.finish());
+    // The lock is the session's: one connection takes it and gives it back.
+    let mut options = sea_orm::ConnectOptions::new(admin);
+    options.max_connections(1).sqlx_logging(false);
+    let conn = Database::connect(options).await.expect("PostgreSQL for tests (PYTASK_TEST_POSTGRES_URL)");
+    conn.execute_unprepared("SELECT pg_advisory_lock(7220417)").await.expect("lock for the template database");
+    let exists = conn
+        .query_one(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+        ))
+        .await
+        .expect("look for the template database")
+        .is_some();
+    if !exists {
+        let building = format!("{name}_building");
+        conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).await.expect("drop a half-built template");
+        conn.execute_unprepared(&format!("CREATE DATABASE {building}")).await.expect("create the template database");
+        let base = admin.rsplit_once('/').map(|(base, _)| base).expect("database URL has a path");
+        let template = Database::connect(format!("{base}/{building}")).await.expect("connect to the template database");
+        migration::Migrator::up(&template, None).await.expect("migrate the template database");
+        template.close().await.expect("close the template database");
+        conn.execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {name}")).await.expect("name the template database");
+    }
+    conn.execute_unprepared("SELECT pg_advisory_unlock(7220417)").await.expect("unlock");
+    let _ = conn.close().await;
+    name
 }
 
 impl Drop for TestDb {
