@@ -1,17 +1,14 @@
 import { test, expect } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { createScript, openHydrated, signIn } from './helpers';
 
 test('take requirements from the PEP 723 header, add one, install with live progress', async ({ page }) => {
   test.setTimeout(120_000);
   await signIn(page);
   const content = '# /// script\n# dependencies = ["six==1.17.0"]\n# ///\nimport six\nprint(six.__version__)\n';
-  const created = await page.request.post('/api/scripts', { data: { name: `Deps ${Date.now()}`, content } });
-  expect(created.status()).toBe(201);
-  const script = await created.json();
+  const id = await createScript(page, `Deps ${Date.now()}`, content);
 
-  await page.goto(`/scripts/${script.id}`);
-  await hydrated(page);
-  const deps = page.locator('section.deps');
+  await openHydrated(page, `/scripts/${id}`);
+  const deps = page.getByRole('region', { name: 'Dependencies' });
   await expect(deps.getByText('● live')).toBeVisible();
 
   // The header's requirement is offered, then taken.
@@ -31,6 +28,7 @@ test('take requirements from the PEP 723 header, add one, install with live prog
 
   // Install: uv's lines stream in, then the versions show.
   await deps.getByRole('button', { name: 'Install' }).click();
+  // uv's output has no role of its own: found by its class.
   await expect(deps.locator('.progress-log')).toContainText(/six/, { timeout: 90_000 });
   await expect(deps.getByText(/✓ Installed \d+ packages/)).toBeVisible({ timeout: 90_000 });
   await expect(sixRow).toContainText('1.17.0');
@@ -41,8 +39,9 @@ test('take requirements from the PEP 723 header, add one, install with live prog
   await deps.getByLabel('Package name').fill('pytask-no-such-package-xyz');
   await deps.getByRole('button', { name: 'Add', exact: true }).click();
   await deps.getByRole('button', { name: 'Install' }).click();
-  await expect(deps.getByText('The install failed; the previous environment is unchanged.')).toBeVisible({ timeout: 90_000 });
-  await expect(deps.locator('.uv-error')).toContainText('pytask-no-such-package-xyz');
+  const failed = deps.getByRole('alert').filter({ hasText: 'The install failed; the previous environment is unchanged.' });
+  await expect(failed).toBeVisible({ timeout: 90_000 });
+  await expect(failed).toContainText('pytask-no-such-package-xyz');
   await expect(sixRow).toContainText('1.17.0');
   await deps.getByRole('button', { name: 'Remove pytask-no-such-package-xyz' }).click();
   await expect(deps.getByRole('row', { name: /pytask-no-such-package-xyz/ })).toHaveCount(0);

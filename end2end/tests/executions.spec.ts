@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { createScript, failOnPageErrors, hydrated, openHydrated, signIn } from './helpers';
+import { createScript, createUser, editor, failOnPageErrors, hydrated, openHydrated, runRows, signIn, startRun } from './helpers';
 
 failOnPageErrors();
 
@@ -28,7 +28,7 @@ test('run a script from its page and watch its lines arrive live', async ({ page
 
   // Changed but not saved: the button saves first, so the run is of the code on screen.
   await openHydrated(page, `/scripts/${id}`);
-  await page.locator('.code-editor.ready .monaco-editor').click();
+  await editor(page).click();
   await page.keyboard.press('ControlOrMeta+End');
   await page.keyboard.type('print("edited on screen")');
   await expect(page.getByText('Unsaved changes')).toBeVisible();
@@ -50,7 +50,8 @@ test('run a script from its page and watch its lines arrive live', async ({ page
   await expect(page.getByRole('button', { name: '▶ Run again' })).toBeEnabled();
   await expect(page.getByRole('button', { name: '■ Stop' })).toHaveCount(0);
 
-  // stderr is marked apart from stdout.
+  // stderr is marked apart from stdout. A log line has no role, and its stream shows only in its
+  // colour (and title): found and checked by class.
   const warning = output(page).locator('.log-line', { hasText: 'careful: nearly done' });
   await expect(warning).toHaveClass(/stderr/);
   await expect(output(page).locator('.log-line', { hasText: 'tick 3' })).not.toHaveClass(/stderr/);
@@ -62,9 +63,10 @@ test('run a script from its page and watch its lines arrive live', async ({ page
   expect(text).toContain('tick 10');
   expect(text).toContain('careful: nearly done');
 
-  // The script's run history lists the run; the whole row opens it.
+  // The script's run history lists the run; the whole row opens it. (The history has no name to
+  // find it by, and no other row on the page says "succeeded".)
   await openHydrated(page, `/scripts/${id}`);
-  await page.locator('section.run-history').getByRole('row', { name: /succeeded/ }).getByRole('cell', { name: 'manual' }).click();
+  await page.getByRole('row', { name: /succeeded/ }).getByRole('cell', { name: 'manual' }).click();
   await expect(page).toHaveURL(/\/executions\/\d+$/);
   await hydrated(page);
   await expect(output(page).getByText('done', { exact: true })).toBeVisible();
@@ -106,7 +108,7 @@ test('stop a long run, then find it among all runs by script and status', async 
   await expect(page).toHaveURL(new RegExp(`script_id=${id}`));
   await page.getByLabel('Status').selectOption('stopped');
   await expect(page).toHaveURL(new RegExp(`script_id=${id}&status=stopped`));
-  const rows = page.locator('table.runs tbody tr');
+  const rows = runRows(page);
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText(name);
   await expect(rows.first()).toContainText('stopped');
@@ -140,6 +142,7 @@ test('a run of 100,000 lines shows its last line with only a few hundred rows in
   await expect(runFacts(page).getByText('succeeded')).toBeVisible();
   // The script's 100,000 and the server's few notes (making the environment).
   await expect(page.getByText(/^100,0\d\d lines$/)).toBeVisible();
+  // Log lines have no role: counted by class.
   expect(await output(page).locator('.log-line').count()).toBeLessThan(300);
   await page.screenshot({ path: 'end2end/screenshots/execute-100k.png', fullPage: true });
 
@@ -161,24 +164,22 @@ test('a run of 100,000 lines shows its last line with only a few hundred rows in
 test('a viewer sees runs but has no Run or Stop', async ({ page }) => {
   await signIn(page);
   const id = await createScript(page, `Watched ${Date.now()}`, 'import time\nprint("up", flush=True)\ntime.sleep(600)\n');
-  const viewer = { username: `viktor${Date.now()}`, password: 'viktor-password', role: 'viewer' };
-  expect((await page.request.post('/api/users', { data: viewer })).status()).toBe(201);
-  const started = await page.request.post(`/api/scripts/${id}/execute`, { data: {} });
-  expect(started.status()).toBe(201);
-  const run = await started.json();
+  const viewer = { username: `viktor${Date.now()}`, password: 'viktor-password', role: 'viewer' as const };
+  await createUser(page, viewer);
+  const runId = await startRun(page, id);
 
   await signIn(page, viewer.username, viewer.password);
   await openHydrated(page, `/scripts/${id}/execute`);
   await expect(output(page).getByText('up', { exact: true })).toBeVisible();
   await expect(page.getByRole('button', { name: /Run/ })).toHaveCount(0);
   await expect(page.getByRole('button', { name: /Stop/ })).toHaveCount(0);
-  await openHydrated(page, `/executions/${run.id}`);
+  await openHydrated(page, `/executions/${runId}`);
   await expect(runFacts(page).getByText('running')).toBeVisible();
   await expect(page.getByRole('button', { name: /Stop/ })).toHaveCount(0);
-  expect((await page.request.post(`/api/executions/${run.id}/stop`, { data: {} })).status()).toBe(403);
+  expect((await page.request.post(`/api/executions/${runId}/stop`, { data: {} })).status()).toBe(403);
 
   await signIn(page);
-  expect((await page.request.post(`/api/executions/${run.id}/stop`, { data: {} })).status()).toBe(200);
+  expect((await page.request.post(`/api/executions/${runId}/stop`, { data: {} })).status()).toBe(200);
 });
 
 test('an unknown run or script says so with a 404', async ({ page }) => {

@@ -40,11 +40,43 @@ export async function signOut(page: Page) {
   await hydrated(page);
 }
 
+/** Monaco, once it has replaced the server-rendered text area. Found by classes: `ready` is the
+ * app's only sign that Monaco is up, and Monaco names its text box "Editor content" whatever the
+ * editor's label. */
+export function editor(page: Page) {
+  return page.locator('.code-editor.ready .monaco-editor');
+}
+
+/** The runs of a run table, without its header row. */
+export function runRows(page: Page) {
+  return page.getByRole('table').getByRole('row').filter({ has: page.getByRole('cell') });
+}
+
+// Setup through the API, for what a test needs as context and does not test: the UI that
+// makes each of these has tests of its own.
+
 /** A script made through the API (the editor has its own tests); returns its id. */
-export async function createScript(page: Page, name: string, content = 'print("tick")\n'): Promise<number> {
-  const created = await page.request.post('/api/scripts', { data: { name, content } });
+export async function createScript(
+  page: Page, name: string, content = 'print("tick")\n', more: { tags?: string[]; network?: boolean } = {},
+): Promise<number> {
+  const created = await page.request.post('/api/scripts', { data: { name, content, ...more } });
   expect(created.status()).toBe(201);
   return (await created.json()).id;
+}
+
+export async function createUser(page: Page, user: { username: string; password: string; role: 'admin' | 'editor' | 'viewer' }) {
+  expect((await page.request.post('/api/users', { data: user })).status()).toBe(201);
+}
+
+export async function createSchedule(page: Page, scriptId: number, schedule: { cron_expression: string; timezone?: string }) {
+  expect((await page.request.post(`/api/scripts/${scriptId}/schedules`, { data: schedule })).status()).toBe(201);
+}
+
+/** Queues a run of the script as a manual trigger does; returns the run's id. */
+export async function startRun(page: Page, scriptId: number): Promise<number> {
+  const started = await page.request.post(`/api/scripts/${scriptId}/execute`, { data: {} });
+  expect(started.status()).toBe(201);
+  return (await started.json()).id;
 }
 
 /** Called at a spec's top level: a panic in the wasm (or an error thrown by the page) fails each

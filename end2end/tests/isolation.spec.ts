@@ -3,7 +3,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, PASSWORD, createScript, failOnPageErrors, hydrated, openHydrated, signIn, signOut } from './helpers';
+import { ADMIN, PASSWORD, createScript, createUser, failOnPageErrors, hydrated, openHydrated, signIn, signOut } from './helpers';
 
 // Isolation (SPEC "Isolation"): a script's network switch, what a run ran with and used, and the
 // admins' warning when runs are not isolated.
@@ -14,7 +14,8 @@ function runFacts(page: Page) {
   return page.getByRole('region', { name: 'Run' });
 }
 
-/** The value shown under a fact's heading on the run page. */
+/** The value shown under a fact's heading on the run page. A `<dd>` is tied to its `<dt>` only by
+ * sitting beside it, which no role or label expresses: the pair is found by its wrapper's class. */
 function fact(page: Page, name: string) {
   return runFacts(page).locator('.fact', { has: page.getByRole('term').filter({ hasText: new RegExp(`^${name}$`) }) }).getByRole('definition');
 }
@@ -49,11 +50,7 @@ test('a run shows its network, isolation, peak memory and CPU time', async ({ pa
   test.setTimeout(90_000);
   await signIn(page);
   const name = `Measured ${Date.now()}`;
-  const created = await page.request.post('/api/scripts', {
-    data: { name, content: 'data = bytearray(20 * 1024 * 1024)\nprint("held", len(data))\n', network: false },
-  });
-  expect(created.status()).toBe(201);
-  const id = (await created.json()).id;
+  const id = await createScript(page, name, 'data = bytearray(20 * 1024 * 1024)\nprint("held", len(data))\n', { network: false });
 
   await openHydrated(page, `/scripts/${id}/execute`);
   await page.getByRole('button', { name: '▶ Run' }).click();
@@ -136,8 +133,7 @@ test.describe('with --sandbox off', () => {
     await page.screenshot({ path: 'end2end/screenshots/sandbox-banner-dark.png', fullPage: true });
     await page.getByRole('button', { name: 'Switch light/dark theme' }).click();
 
-    const viewer = await page.request.post('/api/users', { data: { username: 'vince', password: 'vince-password', role: 'viewer' } });
-    expect(viewer.status()).toBe(201);
+    await createUser(page, { username: 'vince', password: 'vince-password', role: 'viewer' });
     await signOut(page);
     await signIn(page, 'vince', 'vince-password');
     await expect(page.getByRole('heading', { name: 'Scripts', exact: true })).toBeVisible();

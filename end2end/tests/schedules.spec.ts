@@ -1,5 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
-import { createScript, failOnPageErrors, hydrated, openHydrated, signIn } from './helpers';
+import { test, expect, Locator, Page } from '@playwright/test';
+import { createSchedule, createScript, createUser, failOnPageErrors, hydrated, openHydrated, runRows, signIn, startRun } from './helpers';
 
 // The browser's own zone is the default of a new schedule: pin it so the test knows it.
 test.use({ timezoneId: 'Europe/Berlin', viewport: { width: 1360, height: 900 } });
@@ -10,8 +10,14 @@ function preview(page: Page) {
   return page.getByRole('region', { name: 'Preview' });
 }
 
+/** The next runs a preview lists. */
+function fireTimes(preview: Locator) {
+  return preview.getByRole('list').getByRole('listitem');
+}
+
+/** The schedule's row: the one whose own text is exactly the expression (its cron cell). */
 function scheduleRow(page: Page, expression: string) {
-  return page.locator('table.schedules tbody tr:not(.edit-row)').filter({ has: page.locator('code.cron', { hasText: expression }) });
+  return page.getByRole('row').filter({ has: page.getByText(expression, { exact: true }) });
 }
 
 test('make a schedule by typing its expression, then edit, pause, resume and delete it', async ({ page }) => {
@@ -47,22 +53,22 @@ test('make a schedule by typing its expression, then edit, pause, resume and del
   await expr.fill('');
   await expr.pressSequentially('30 9 * * 1-5', { delay: 40 });
   await expect(expr).toHaveAttribute('aria-invalid', 'false');
-  await expect(preview(page).locator('.cron-description')).toContainText(/Monday/);
-  await expect(preview(page).locator('.fire-times li')).toHaveCount(5);
+  await expect(preview(page).getByText(/Monday/)).toBeVisible();
+  await expect(fireTimes(preview(page))).toHaveCount(5);
   await expect(preview(page).getByText('Next 5 runs · Europe/Berlin')).toBeVisible();
 
   // Both day fields set: the words say whether a day must match both fields, as in cron…
   await expr.fill('0 0 22 * */2');
-  await expect(preview(page).locator('.cron-description')).toHaveText('At 00:00, on the 22nd if it is a Sunday, Tuesday, Thursday or Saturday.');
+  await expect(preview(page).getByText('At 00:00, on the 22nd if it is a Sunday, Tuesday, Thursday or Saturday.', { exact: true })).toBeVisible();
   await page.screenshot({ path: 'end2end/screenshots/schedules-day-rule.png', fullPage: true });
   // …or either of them.
   await expr.fill('0 0 1 * MON');
-  await expect(preview(page).locator('.cron-description')).toHaveText('At 00:00, on the 1st, or on Mondays.');
+  await expect(preview(page).getByText('At 00:00, on the 1st, or on Mondays.', { exact: true })).toBeVisible();
 
   // A preset fills the field.
   await page.getByRole('button', { name: 'Every 15 minutes' }).click();
   await expect(expr).toHaveValue('*/15 * * * *');
-  await expect(preview(page).locator('.fire-times li').first()).toContainText(/in (a few seconds|\d+ min)/);
+  await expect(fireTimes(preview(page)).first()).toContainText(/in (a few seconds|\d+ min)/);
 
   // The zone is found by searching, with the mouse…
   await zone.click();
@@ -85,10 +91,10 @@ test('make a schedule by typing its expression, then edit, pause, resume and del
 
   // Sundays of March at 02:30: on the day clocks spring forward that time does not exist.
   await expr.fill('30 2 * 3 0');
-  const shifted = preview(page).locator('.fire-times li.dst');
+  const shifted = fireTimes(preview(page)).filter({ has: page.getByText('DST', { exact: true }) });
   await expect(preview(page).getByText('Next 5 runs · America/New York')).toBeVisible();
   await expect(shifted).toHaveCount(1);
-  await expect(shifted.locator('.badge.dst')).toHaveAttribute('title', /clocks spring forward/);
+  await expect(shifted.getByText('DST', { exact: true })).toHaveAttribute('title', /clocks spring forward/);
   // It runs once, at the first valid instant after the gap.
   await expect(shifted).toContainText('03:00');
   await page.screenshot({ path: 'end2end/screenshots/schedules-new-form-dst.png', fullPage: true });
@@ -109,7 +115,7 @@ test('make a schedule by typing its expression, then edit, pause, resume and del
   await expect(editor.getByRole('combobox', { name: 'Time zone' })).toHaveValue('America/New_York');
   await expect(editor.getByRole('button', { name: 'Save changes' })).toBeDisabled();
   await editor.getByRole('button', { name: 'Weekdays at 09:30' }).click();
-  await expect(editor.getByRole('region', { name: 'Preview' }).locator('.fire-times li')).toHaveCount(5);
+  await expect(fireTimes(editor.getByRole('region', { name: 'Preview' }))).toHaveCount(5);
   await page.screenshot({ path: 'end2end/screenshots/schedules-edit.png', fullPage: true });
   await editor.getByRole('button', { name: 'Save changes' }).click();
   await expect(editor).toHaveCount(0);
@@ -133,7 +139,7 @@ test('make a schedule by typing its expression, then edit, pause, resume and del
   await page.getByRole('button', { name: 'New schedule' }).click();
   await expect(page.getByRole('region', { name: 'Preview' })).toBeVisible();
   await page.getByRole('button', { name: 'Daily at 09:00' }).click();
-  await expect(preview(page).locator('.fire-times li')).toHaveCount(5);
+  await expect(fireTimes(preview(page))).toHaveCount(5);
   await page.getByRole('button', { name: 'Switch light/dark theme' }).click();
   await page.screenshot({ path: 'end2end/screenshots/schedules-list-form-dark.png', fullPage: true });
   await page.getByRole('button', { name: 'Switch light/dark theme' }).click();
@@ -164,7 +170,7 @@ test('a schedule fires, and its past runs are one click away', async ({ page }) 
   const id = await createScript(page, `Every minute ${Date.now()}`, 'print("fired by the clock")\n');
   await openHydrated(page, `/scripts/${id}/schedules`);
   await page.getByLabel('Cron expression').fill('* * * * *');
-  await expect(preview(page).locator('.fire-times li')).toHaveCount(5);
+  await expect(fireTimes(preview(page))).toHaveCount(5);
   await page.getByRole('button', { name: 'Create schedule' }).click();
   const row = scheduleRow(page, '* * * * *');
   await expect(row).toContainText(/in (a few seconds|1 min)/);
@@ -178,16 +184,17 @@ test('a schedule fires, and its past runs are one click away', async ({ page }) 
   await row.getByRole('link', { name: 'Past runs' }).click();
   await expect(page).toHaveURL(new RegExp(`/executions\\?schedule=${schedule.id}$`));
   await hydrated(page);
-  const runs = page.locator('table.runs tbody tr');
+  const runs = runRows(page);
   await expect(runs.first()).toContainText('schedule');
   const chip = page.getByRole('button', { name: 'Remove the schedule filter * * * * *' });
   await expect(chip).toBeVisible();
   await page.screenshot({ path: 'end2end/screenshots/executions-by-schedule.png', fullPage: true });
 
   // A run by hand is not one of the schedule's.
-  expect((await page.request.post(`/api/scripts/${id}/execute`, { data: {} })).status()).toBe(201);
+  await startRun(page, id);
   await openHydrated(page, `/executions?schedule=${schedule.id}`);
-  for (const trigger of await runs.locator('td:nth-child(4)').allTextContents()) expect(trigger).toBe('schedule');
+  await expect(runs.first()).toBeVisible();
+  await expect(runs.filter({ hasNot: page.getByRole('cell', { name: 'schedule', exact: true }) })).toHaveCount(0);
   await chip.click();
   await expect(page).toHaveURL(/\/executions$/);
   await expect(runs.filter({ hasText: 'manual' }).first()).toBeVisible();
@@ -197,10 +204,9 @@ test('a viewer sees the schedules but no control to change them', async ({ page 
   await signIn(page);
   const name = `Watched ${Date.now()}`;
   const id = await createScript(page, name);
-  const made = await page.request.post(`/api/scripts/${id}/schedules`, { data: { cron_expression: '0 9 * * MON', timezone: 'Europe/Berlin' } });
-  expect(made.status()).toBe(201);
-  const viewer = { username: `vera${Date.now()}`, password: 'vera-password', role: 'viewer' };
-  expect((await page.request.post('/api/users', { data: viewer })).status()).toBe(201);
+  await createSchedule(page, id, { cron_expression: '0 9 * * MON', timezone: 'Europe/Berlin' });
+  const viewer = { username: `vera${Date.now()}`, password: 'vera-password', role: 'viewer' as const };
+  await createUser(page, viewer);
 
   await signIn(page, viewer.username, viewer.password);
   await openHydrated(page, `/scripts/${id}/schedules`);
