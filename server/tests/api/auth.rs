@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use server::db::entities::{session, user};
 
-use crate::helpers::{error_of, session_of, spawn_app, spawn_app_with, Actor, Backend, ADMIN, PASSWORD};
+use crate::helpers::{error_of, session_of, spawn_app, spawn_app_with, Actor, Api, Backend, ADMIN, PASSWORD};
 use crate::on_both_backends;
 
 /// Routes anyone may call.
@@ -280,8 +280,7 @@ async fn bad_credentials_input_changes_nothing(backend: Backend) {
     assert_eq!(error_of(response).await.field.as_deref(), Some("username"));
     let tampered = Actor::Cookie("pytask_session=ps_0000".into());
     assert_eq!(app.get_as(&tampered, "/api/auth/me").await.status(), 401);
-    let Actor::Cookie(real) = &admin else { unreachable!() };
-    let flipped = Actor::Cookie(format!("{}0", real));
+    let flipped = Actor::Cookie(format!("{}0", admin.cookie()));
     assert_eq!(app.get_as(&flipped, "/api/auth/me").await.status(), 401);
     assert_eq!(user::Entity::find().count(&app.db).await.unwrap(), users_before);
     assert_eq!(app.sign_in(ADMIN, PASSWORD).await.status(), 200, "the admin still signs in");

@@ -5,37 +5,14 @@
 use std::time::{Duration, Instant};
 
 use app::error::ErrorBody;
-use app::model::{Event, Execution, LogStream, Script};
-use futures_util::StreamExt;
-use reqwest::Method;
+use app::model::{Event, LogStream};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
-use crate::helpers::{spawn_app_with, Actor, Backend, TestApp};
+use crate::helpers::{eventually, free_port, next_event, spawn_app_with, Actor, Api, Backend, Server, Socket, TestApp};
 use crate::on_both_backends;
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn cookie(actor: &Actor) -> &str {
-    let Actor::Cookie(cookie) = actor else { panic!("sign in with a cookie") };
-    cookie
-}
-
-async fn connect(app: &TestApp, admin: &Actor, path: &str) -> Result<Socket, WsError> {
-    let mut request = format!("ws://{}{path}", app.addr).into_client_request().unwrap();
-    request.headers_mut().insert("cookie", cookie(admin).parse().unwrap());
-    tokio_tungstenite::connect_async(request).await.map(|(socket, _)| socket)
-}
-
-async fn create_script(app: &TestApp, admin: &Actor, name: &str, content: &str) -> Script {
-    let response =
-        app.request(Method::POST, "/api/scripts", Some(admin)).json(&json!({ "name": name, "content": content })).send().await.unwrap();
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
-}
 
 /// Asserts the answer is the WebSocket limit's refusal: 503, `Retry-After`, a JSON error that
 /// names the limit and the setting.
@@ -55,17 +32,12 @@ fn assert_refused(result: Result<Socket, WsError>, limit: u32) {
 /// Opens a WebSocket, retrying while the limit refuses it (slots free up once the server has
 /// seen earlier sockets end).
 async fn connect_when_free(app: &TestApp, admin: &Actor, path: &str) -> Socket {
-    let begun = Instant::now();
-    loop {
-        match connect(app, admin, path).await {
-            Ok(socket) => return socket,
-            Err(WsError::Http(response)) if response.status() == 503 => {
-                assert!(begun.elapsed() < Duration::from_secs(15), "no WebSocket slot came free within 15 s");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(other) => panic!("the WebSocket did not open: {other}"),
-        }
-    }
+    eventually(Duration::from_secs(15), async || match app.try_connect(admin, path).await {
+        Ok(socket) => Ok(socket),
+        Err(WsError::Http(response)) if response.status() == 503 => Err("no WebSocket slot came free"),
+        Err(other) => panic!("the WebSocket did not open: {other}"),
+    })
+    .await
 }
 
 /// 60 viewers against a limit of 50: the last 10 are refused with a 503 that says why, the API
@@ -73,16 +45,16 @@ async fn connect_when_free(app: &TestApp, admin: &Actor, path: &str) -> Socket {
 async fn websockets_beyond_the_limit_are_refused_with_503(backend: Backend) {
     let app = spawn_app_with(backend, &["--max-websockets", "50"]).await;
     let admin = app.setup_admin().await;
-    let script = create_script(&app, &admin, "watched", "print('hi')").await;
+    let script = app.new_script(&admin, json!({ "name": "watched", "content": "print('hi')" })).await;
     let path = format!("/ws/scripts/{}", script.id);
     let mut open = Vec::new();
     for _ in 0..50 {
-        open.push(connect(&app, &admin, &path).await.expect("a viewer within the limit is served"));
+        open.push(app.try_connect(&admin, &path).await.expect("a viewer within the limit is served"));
     }
     for _ in 0..10 {
-        assert_refused(connect(&app, &admin, &path).await, 50);
+        assert_refused(app.try_connect(&admin, &path).await, 50);
     }
-    assert_refused(connect(&app, &admin, "/ws/executions/1").await, 50);
+    assert_refused(app.try_connect(&admin, "/ws/executions/1").await, 50);
     assert_eq!(app.get_as(&admin, "/api/scripts").await.status(), 200, "the API answers with every slot taken");
 
     for mut socket in open.drain(..10) {
@@ -91,19 +63,15 @@ async fn websockets_beyond_the_limit_are_refused_with_503(backend: Backend) {
     for _ in 0..10 {
         open.push(connect_when_free(&app, &admin, &path).await);
     }
-    assert_refused(connect(&app, &admin, &path).await, 50);
+    assert_refused(app.try_connect(&admin, &path).await, 50);
 
-    let response = app.request(Method::POST, &format!("/api/scripts/{}/execute", script.id), Some(&admin)).send().await.unwrap();
-    assert_eq!(response.status(), 201);
-    let run: Execution = response.json().await.unwrap();
+    let run = app.execute(&admin, script.id).await;
     let last = open.len() - 1;
     for i in [0, last] {
         let socket = &mut open[i];
         loop {
-            let message =
-                tokio::time::timeout(Duration::from_secs(60), socket.next()).await.expect("an event within a minute").unwrap().unwrap();
-            let Ok(text) = message.to_text() else { continue };
-            if matches!(serde_json::from_str::<Event>(text), Ok(Event::ExecutionFinished { execution_id, .. }) if execution_id == run.id) {
+            let event = next_event(socket).await.expect("an open viewer stays open");
+            if matches!(event, Event::ExecutionFinished { execution_id, .. } if execution_id == run.id) {
                 break;
             }
         }
@@ -154,10 +122,9 @@ async fn a_viewer_that_stops_reading_is_cut_off(backend: Backend) {
     let app = spawn_app_with(backend, &["--client-timeout-seconds", "2", "--max-websockets", "2"]).await;
     let admin = app.setup_admin().await;
     let lines = 200_000;
-    let script = create_script(&app, &admin, "chatty", &format!("for i in range({lines}):\n    print('x' * 100, i)")).await;
-    let response = app.request(Method::POST, &format!("/api/scripts/{}/execute", script.id), Some(&admin)).send().await.unwrap();
-    assert_eq!(response.status(), 201);
-    let run: Execution = response.json().await.unwrap();
+    let script =
+        app.new_script(&admin, json!({ "name": "chatty", "content": format!("for i in range({lines}):\n    print('x' * 100, i)") })).await;
+    let run = app.execute(&admin, script.id).await;
     let path = format!("/ws/executions/{}", run.id);
 
     // A tiny receive buffer, so the server's side fills after a few MB.
@@ -167,7 +134,7 @@ async fn a_viewer_that_stops_reading_is_cut_off(backend: Backend) {
     let upgrade = format!(
         "GET {path} HTTP/1.1\r\nhost: {}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\ncookie: {}\r\n\r\n",
         app.addr,
-        cookie(&admin)
+        admin.cookie()
     );
     stuck.write_all(upgrade.as_bytes()).await.unwrap();
     let mut head = Vec::new();
@@ -178,15 +145,12 @@ async fn a_viewer_that_stops_reading_is_cut_off(backend: Backend) {
     }
     assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
 
-    let mut viewer = connect(&app, &admin, &path).await.expect("the second viewer is served");
+    let mut viewer = app.try_connect(&admin, &path).await.expect("the second viewer is served");
     let mut seen = 0;
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(120), viewer.next()).await.expect("an event within 2 min");
-        let Some(message) = message else { break };
-        let Ok(text) = message.unwrap().into_text() else { continue };
-        match serde_json::from_str::<Event>(&text) {
-            Ok(Event::LogOutput { stream: LogStream::Stdout, .. }) => seen += 1,
-            Ok(Event::ExecutionFinished { .. }) => break,
+    while let Some(event) = next_event(&mut viewer).await {
+        match event {
+            Event::LogOutput { stream: LogStream::Stdout, .. } => seen += 1,
+            Event::ExecutionFinished { .. } => break,
             _ => {}
         }
     }
@@ -210,9 +174,9 @@ on_both_backends!(
 #[tokio::test]
 async fn the_open_files_limit_is_raised_at_start() {
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let url = format!("sqlite://{}", data.path().join("test.db").display());
-    let mut child = std::process::Command::new("sh")
+    let child = std::process::Command::new("sh")
         .args(["-c", "ulimit -Sn 512 && exec \"$0\" \"$@\""])
         .arg(env!("CARGO_BIN_EXE_pytask"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log", "warn", "--database-url", &url])
@@ -221,23 +185,17 @@ async fn the_open_files_limit_is_raised_at_start() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let limits = || std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap_or_default();
+    // `exec` keeps the pid: the child is the server itself.
+    let server = Server::serving(child, port);
     let open_files = |text: &str| -> Option<(String, String)> {
         let line = text.lines().find(|l| l.starts_with("Max open files"))?;
         let mut fields = line["Max open files".len()..].split_whitespace();
         Some((fields.next()?.to_string(), fields.next()?.to_string()))
     };
-    let begun = Instant::now();
-    loop {
-        if reqwest::get(format!("http://127.0.0.1:{port}/api/health")).await.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        assert!(begun.elapsed() < Duration::from_secs(60), "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (soft, hard) = open_files(&limits()).expect("/proc/<pid>/limits lists open files");
-    let _ = child.kill();
-    let _ = child.wait();
+    server.ready().await;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.child.id())).unwrap_or_default();
+    let (soft, hard) = open_files(&limits).expect("/proc/<pid>/limits lists open files");
+    drop(server);
     assert_ne!(soft, "512", "the soft limit was left at 512 (hard: {hard})");
     if hard != "unlimited" {
         assert!(soft == hard || soft == (1u64 << 20).to_string(), "soft {soft}, hard {hard}");

@@ -2,68 +2,19 @@
 //! upgrade, remove, a failing install that leaves the old venv working, one install at a time,
 //! and validation.
 
-use std::time::Duration;
-
-use app::model::{Dependency, DependencyCheck, DependencyState, Event, Script};
-use futures_util::StreamExt;
+use app::model::{Dependency, DependencyCheck, DependencyState, Event};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{error_of, spawn_app, Actor, Backend, TestApp};
+use crate::helpers::{error_of, install_outcome, spawn_app, Actor, Api, Backend, TestApp};
 use crate::on_both_backends;
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn script(app: &TestApp, admin: &Actor, name: &str) -> Script {
-    let response = app.request(Method::POST, "/api/scripts", Some(admin)).json(&json!({ "name": name })).send().await.unwrap();
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
-}
-
-async fn add(app: &TestApp, admin: &Actor, id: i64, name: &str, spec: &str) -> reqwest::Response {
-    app.request(Method::POST, &format!("/api/scripts/{id}/dependencies"), Some(admin))
-        .json(&json!({ "name": name, "version_spec": spec }))
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn events(app: &TestApp, admin: &Actor, id: i64) -> Socket {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{}/ws/scripts/{id}", app.addr).into_client_request().unwrap();
-    let Actor::Cookie(cookie) = admin else { panic!("sign in with a cookie") };
-    request.headers_mut().insert("cookie", cookie.parse().unwrap());
-    let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket opens");
-    socket
-}
-
-/// Installs and collects the events up to the outcome.
-async fn install(app: &TestApp, admin: &Actor, socket: &mut Socket, id: i64) -> Vec<Event> {
-    let response = app.request(Method::POST, &format!("/api/scripts/{id}/dependencies/install"), Some(admin)).send().await.unwrap();
-    assert_eq!(response.status(), 202);
-    let mut seen = Vec::new();
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(120), socket.next()).await.expect("an event within 2 min").unwrap().unwrap();
-        let Ok(text) = message.to_text() else { continue };
-        let event: Event = serde_json::from_str(text).unwrap();
-        let done = matches!(event, Event::InstallationFinished { .. } | Event::InstallationError { .. });
-        seen.push(event);
-        if done {
-            return seen;
-        }
-    }
-}
 
 async fn check(app: &TestApp, admin: &Actor, id: i64) -> DependencyCheck {
     app.get_as(admin, &format!("/api/scripts/{id}/dependencies/check")).await.json().await.unwrap()
 }
 
-fn venv_python(app: &TestApp, id: i64) -> std::path::PathBuf {
-    app.data_dir.path().join("scripts").join(id.to_string()).join("venv/bin/python")
-}
-
 fn import_version(app: &TestApp, id: i64, module: &str) -> Option<String> {
-    let out = std::process::Command::new(venv_python(app, id))
+    let out = std::process::Command::new(app.venv_python(id))
         .args(["-c", &format!("import {module}; print({module}.__version__)")])
         .output()
         .unwrap();
@@ -73,16 +24,16 @@ fn import_version(app: &TestApp, id: i64, module: &str) -> Option<String> {
 async fn install_check_upgrade_fail_remove(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let s = script(&app, &admin, "Uses six").await;
-    assert_eq!(add(&app, &admin, s.id, "Six", "==1.16.0").await.status(), 201);
-    assert_eq!(add(&app, &admin, s.id, "idna", "").await.status(), 201);
-    let again = add(&app, &admin, s.id, "six", "").await;
+    let s = app.new_script(&admin, json!({ "name": "Uses six" })).await;
+    assert_eq!(app.add_dependency(&admin, s.id, "Six", "==1.16.0").await.status(), 201);
+    assert_eq!(app.add_dependency(&admin, s.id, "idna", "").await.status(), 201);
+    let again = app.add_dependency(&admin, s.id, "six", "").await;
     assert_eq!(again.status(), 409);
     assert_eq!(error_of(again).await.field.as_deref(), Some("name"));
     assert!(!check(&app, &admin, s.id).await.environment);
 
-    let mut socket = events(&app, &admin, s.id).await;
-    let seen = install(&app, &admin, &mut socket, s.id).await;
+    let mut socket = app.connect(&admin, &format!("/ws/scripts/{}", s.id)).await;
+    let seen = app.install(&admin, &mut socket, s.id).await;
     assert!(matches!(seen.first(), Some(Event::InstallationStarted { script_id, .. }) if *script_id == s.id), "{seen:?}");
     assert!(
         seen.iter().any(|e| matches!(e, Event::InstallationProgress { message, .. } if message.contains("six"))),
@@ -107,27 +58,20 @@ async fn install_check_upgrade_fail_remove(backend: Backend) {
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Dependency>().await.unwrap().state, DependencyState::Unsatisfied);
     assert!(!check(&app, &admin, s.id).await.satisfied);
-    let seen = install(&app, &admin, &mut socket, s.id).await;
+    let seen = app.install(&admin, &mut socket, s.id).await;
     assert!(matches!(seen.last(), Some(Event::InstallationFinished { .. })), "{seen:?}");
     assert_eq!(import_version(&app, s.id, "six").as_deref(), Some("1.17.0"));
 
     // One install at a time.
-    let first = app.request(Method::POST, &format!("/api/scripts/{}/dependencies/install", s.id), Some(&admin)).send().await.unwrap();
-    let second = app.request(Method::POST, &format!("/api/scripts/{}/dependencies/install", s.id), Some(&admin)).send().await.unwrap();
+    let install = format!("/api/scripts/{}/dependencies/install", s.id);
+    let first = app.post(&admin, &install).await;
+    let second = app.post(&admin, &install).await;
     assert_eq!((first.status().as_u16(), second.status().as_u16()), (202, 409));
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(120), socket.next()).await.unwrap().unwrap().unwrap();
-        if matches!(
-            serde_json::from_str(message.to_text().unwrap()).unwrap(),
-            Event::InstallationFinished { .. } | Event::InstallationError { .. }
-        ) {
-            break;
-        }
-    }
+    install_outcome(&mut socket).await;
 
     // A package that does not exist: uv's message names it, and the old venv still works.
-    assert_eq!(add(&app, &admin, s.id, "pytask-no-such-package-xyz", "").await.status(), 201);
-    let seen = install(&app, &admin, &mut socket, s.id).await;
+    assert_eq!(app.add_dependency(&admin, s.id, "pytask-no-such-package-xyz", "").await.status(), 201);
+    let seen = app.install(&admin, &mut socket, s.id).await;
     let Some(Event::InstallationError { error, .. }) = seen.last() else { panic!("an error: {seen:?}") };
     assert!(error.contains("pytask-no-such-package-xyz"), "{error}");
     assert_eq!(import_version(&app, s.id, "six").as_deref(), Some("1.17.0"), "the previous venv is intact");
@@ -146,7 +90,7 @@ async fn install_check_upgrade_fail_remove(backend: Backend) {
     assert!(state.installed.iter().all(|p| p.name != "six") && state.satisfied, "{state:?}");
 
     // Deleting the script removes its venv.
-    let venv = venv_python(&app, s.id);
+    let venv = app.venv_python(s.id);
     assert!(venv.exists());
     assert_eq!(app.request(Method::DELETE, &format!("/api/scripts/{}", s.id), Some(&admin)).send().await.unwrap().status(), 204);
     assert!(!venv.exists());
@@ -155,7 +99,7 @@ async fn install_check_upgrade_fail_remove(backend: Backend) {
 async fn refuses_what_is_not_a_plain_requirement(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let s = script(&app, &admin, "Strict").await;
+    let s = app.new_script(&admin, json!({ "name": "Strict" })).await;
     for (name, spec, field) in [
         ("", "", "name"),
         ("--index-url", "", "name"),
@@ -168,7 +112,7 @@ async fn refuses_what_is_not_a_plain_requirement(backend: Backend) {
         ("six", "banana", "version_spec"),
         ("six", "$(reboot)", "version_spec"),
     ] {
-        let response = add(&app, &admin, s.id, name, spec).await;
+        let response = app.add_dependency(&admin, s.id, name, spec).await;
         assert_eq!(response.status(), 422, "{name} {spec}");
         assert_eq!(error_of(response).await.field.as_deref(), Some(field), "{name} {spec}");
     }
@@ -190,10 +134,10 @@ async fn refuses_what_is_not_a_plain_requirement(backend: Backend) {
         .unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.json::<serde_json::Value>().await.unwrap(), json!({"name": "typing-extensions", "version_spec": "==4.12.2"}));
-    assert_eq!(add(&app, &admin, 99999, "six", "").await.status(), 404);
+    assert_eq!(app.add_dependency(&admin, 99999, "six", "").await.status(), 404);
     let viewer = app.add_user(&admin, "vic", app::model::Role::Viewer).await;
-    assert_eq!(add(&app, &viewer, s.id, "six", "").await.status(), 403);
-    let install = app.request(Method::POST, &format!("/api/scripts/{}/dependencies/install", s.id), Some(&viewer)).send().await.unwrap();
+    assert_eq!(app.add_dependency(&viewer, s.id, "six", "").await.status(), 403);
+    let install = app.post(&viewer, &format!("/api/scripts/{}/dependencies/install", s.id)).await;
     assert_eq!(install.status(), 403);
 }
 
@@ -202,13 +146,13 @@ async fn refuses_what_is_not_a_plain_requirement(backend: Backend) {
 async fn check_answers_while_the_venv_is_remade(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let s = script(&app, &admin, "Remade").await;
-    let mut socket = events(&app, &admin, s.id).await;
-    assert!(matches!(install(&app, &admin, &mut socket, s.id).await.last(), Some(Event::InstallationFinished { .. })));
+    let s = app.new_script(&admin, json!({ "name": "Remade" })).await;
+    let mut socket = app.connect(&admin, &format!("/ws/scripts/{}", s.id)).await;
+    assert!(matches!(app.install(&admin, &mut socket, s.id).await.last(), Some(Event::InstallationFinished { .. })));
     let path = format!("/api/scripts/{}/dependencies/check", s.id);
     let remaking = async {
         for _ in 0..4 {
-            let seen = install(&app, &admin, &mut socket, s.id).await;
+            let seen = app.install(&admin, &mut socket, s.id).await;
             assert!(matches!(seen.last(), Some(Event::InstallationFinished { .. })), "{seen:?}");
         }
     };

@@ -1,21 +1,16 @@
 //! Listing and reading runs: filters, order, pages, and refused parameters.
 
-use app::model::{Execution, ExecutionPage, ExecutionStatus, LogLine, LogPage, LogStream, Script};
-use reqwest::Method;
+use app::model::{ExecutionPage, ExecutionStatus, LogLine, LogPage, LogStream};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 use server::executions::logs;
 
-use crate::helpers::{error_of, spawn_app_with, Backend, TestApp};
+use crate::helpers::{error_of, spawn_app_with, Api, Backend};
 use crate::on_both_backends;
 
-async fn insert_run(app: &TestApp, script_id: i64, status: &str, minute: u32) {
-    app.db
-        .execute_unprepared(&format!(
-            "INSERT INTO executions (script_id, status, \"trigger\", queued_at, log_lines) VALUES ({script_id}, '{status}', 'manual', '2026-03-01 10:{minute:02}:00+00:00', 0)"
-        ))
-        .await
-        .unwrap();
+/// A moment of the hand-made runs' morning, as SQL text.
+fn minute(minute: u32) -> String {
+    format!("2026-03-01 10:{minute:02}:00+00:00")
 }
 
 async fn filters_order_and_pages(backend: Backend) {
@@ -24,13 +19,12 @@ async fn filters_order_and_pages(backend: Backend) {
     let admin = app.setup_admin().await;
     let mut ids = Vec::new();
     for name in ["One", "Two"] {
-        let response = app.request(Method::POST, "/api/scripts", Some(&admin)).json(&json!({ "name": name })).send().await.unwrap();
-        ids.push(response.json::<Script>().await.unwrap().id);
+        ids.push(app.new_script(&admin, json!({ "name": name })).await.id);
     }
-    for minute in 0..7 {
-        insert_run(&app, ids[0], if minute % 2 == 0 { "succeeded" } else { "failed" }, minute).await;
+    for at in 0..7 {
+        app.insert_run(ids[0], if at % 2 == 0 { "succeeded" } else { "failed" }, &minute(at)).await;
     }
-    insert_run(&app, ids[1], "succeeded", 30).await;
+    app.insert_run(ids[1], "succeeded", &minute(30)).await;
 
     let page = |query: String| {
         let app = &app;
@@ -56,7 +50,7 @@ async fn filters_order_and_pages(backend: Backend) {
     assert!(failed.items.iter().all(|run| run.status == ExecutionStatus::Failed));
     assert!(failed.items.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
 
-    let one: Execution = app.get_as(&admin, &format!("/api/executions/{}", all.items[0].id)).await.json().await.unwrap();
+    let one = app.run_of(&admin, all.items[0].id).await;
     assert_eq!(one, all.items[0]);
     assert_eq!(app.get_as(&admin, "/api/executions/999999").await.status(), 404);
 
@@ -72,9 +66,8 @@ async fn filters_order_and_pages(backend: Backend) {
 async fn log_pages_across_chunks_and_gaps(backend: Backend) {
     let app = spawn_app_with(backend, &["--role", "web"]).await;
     let admin = app.setup_admin().await;
-    let response = app.request(Method::POST, "/api/scripts", Some(&admin)).json(&json!({ "name": "Chatty" })).send().await.unwrap();
-    let script_id = response.json::<Script>().await.unwrap().id;
-    insert_run(&app, script_id, "succeeded", 0).await;
+    let script_id = app.new_script(&admin, json!({ "name": "Chatty" })).await.id;
+    app.insert_run(script_id, "succeeded", &minute(0)).await;
     let id = app.get_as(&admin, "/api/executions").await.json::<ExecutionPage>().await.unwrap().items[0].id;
     let at = chrono::Utc::now();
     // Chunks of 1, 7 and 3 lines, then lines 12..=20 lost, then chunks of 5 and 1.
@@ -110,10 +103,9 @@ async fn log_pages_across_chunks_and_gaps(backend: Backend) {
 async fn runs_show_their_isolation_and_usage(backend: Backend) {
     let app = spawn_app_with(backend, &["--role", "web"]).await;
     let admin = app.setup_admin().await;
-    let response = app.request(Method::POST, "/api/scripts", Some(&admin)).json(&json!({ "name": "Measured" })).send().await.unwrap();
-    let script_id = response.json::<Script>().await.unwrap().id;
-    insert_run(&app, script_id, "queued", 0).await;
-    insert_run(&app, script_id, "succeeded", 1).await;
+    let script_id = app.new_script(&admin, json!({ "name": "Measured" })).await.id;
+    app.insert_run(script_id, "queued", &minute(0)).await;
+    app.insert_run(script_id, "succeeded", &minute(1)).await;
     let page: ExecutionPage = app.get_as(&admin, "/api/executions").await.json().await.unwrap();
     let (ended, waiting) = (page.items[0].id, page.items[1].id);
     app.db
@@ -137,7 +129,7 @@ async fn runs_show_their_isolation_and_usage(backend: Backend) {
     let listed = json("/api/executions".to_string()).await;
     assert_eq!(listed["items"][0], one, "the list shows the same run");
 
-    let run: Execution = app.get_as(&admin, &format!("/api/executions/{ended}")).await.json().await.unwrap();
+    let run = app.run_of(&admin, ended).await;
     assert_eq!(
         (run.network, run.sandboxed, run.peak_memory_bytes, run.cpu_seconds),
         (Some(false), Some(true), Some(40_055_603), Some(0.41))

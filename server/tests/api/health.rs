@@ -1,6 +1,6 @@
 use app::model::Health;
 
-use crate::helpers::{error_of, spawn_app, Backend};
+use crate::helpers::{error_of, spawn_app, Api, Backend};
 use crate::on_both_backends;
 
 async fn ready_when_the_database_answers(backend: Backend) {

@@ -2,17 +2,18 @@
 //! another script is in reach; the run's limits hold for all its processes; a run with
 //! `network: false` has none; `--sandbox required` without bubblewrap refuses runs and says why.
 
-use app::model::{ExecutionStatus, Health, LogStream, UserInfo};
-use reqwest::Method;
+use std::time::Duration;
+
+use app::model::{ExecutionStatus, Health, LogLine, LogStream, UserInfo};
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_app_with, wait_for_pids, wait_gone, Actor, Backend, Server, TestDb};
+use crate::helpers::{eventually, free_port, lines_of, spawn_app, spawn_app_with, wait_for_pids, wait_gone, Api, Backend, Server, TestDb};
 use crate::on_both_backends;
 
 on_both_backends!(hostile_script_reaches_nothing, detached_processes_die_with_the_run, caps_hold_for_the_whole_run);
 
-fn stdout(log: &[app::model::LogLine]) -> Vec<&str> {
-    log.iter().filter(|l| l.stream == LogStream::Stdout).map(|l| l.line.as_str()).collect()
+fn stdout(log: &[LogLine]) -> Vec<&str> {
+    lines_of(log, LogStream::Stdout)
 }
 
 /// Each attempt prints `BLOCKED <what>` or `OPEN <what>`.
@@ -142,8 +143,7 @@ async fn detached_processes_die_with_the_run(backend: Backend) {
         let run = app.execute(&admin, script.id).await;
         wait_for_pids(&marker).await;
         if how == "stop" {
-            let response = app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&admin)).send().await.unwrap();
-            assert_eq!(response.status(), 200);
+            assert_eq!(app.stop(&admin, run.id).await.status(), 200);
         }
         let run = app.finished(&admin, run.id).await;
         let expected = if how == "stop" { ExecutionStatus::Stopped } else { ExecutionStatus::TimedOut };
@@ -259,29 +259,12 @@ async fn server_sigterm_ends_detached_processes(backend: Backend) {
     let data = tempfile::tempdir().unwrap();
     let db = TestDb::create(backend, data.path()).await;
     let server = Server::start(&db.url, data.path(), &["--shutdown-grace-seconds", "1", "--kill-grace-seconds", "1"]);
-    let client = reqwest::Client::new();
-    let admin = server.sign_in(&client).await;
-    let cookie = match &admin {
-        Actor::Cookie(cookie) => cookie.clone(),
-        Actor::Token(_) => unreachable!("sign_in gives a session"),
-    };
+    let admin = server.sign_in_admin().await;
     let marker = format!("detached-{}", uuid::Uuid::new_v4());
-    let script: app::model::Script = client
-        .post(format!("{}/api/scripts", server.base))
-        .header("cookie", &cookie)
-        .json(&json!({ "name": "detaches", "content": DETACHES.replace("MARKER", &marker) }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let response =
-        client.post(format!("{}/api/scripts/{}/execute", server.base, script.id)).header("cookie", &cookie).send().await.unwrap();
-    assert_eq!(response.status(), 201);
+    let script = server.new_script(&admin, json!({ "name": "detaches", "content": DETACHES.replace("MARKER", &marker) })).await;
+    server.execute(&admin, script.id).await;
     wait_for_pids(&marker).await;
-    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    server.terminate();
     wait_gone(&marker).await;
     drop(server);
 }
@@ -348,7 +331,7 @@ struct Index(std::process::Child, u16);
 
 impl Index {
     async fn serve(dir: &std::path::Path) -> Index {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let child = std::process::Command::new("python3")
             .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
             .arg(dir)
@@ -356,12 +339,12 @@ impl Index {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let begun = std::time::Instant::now();
-        while reqwest::get(format!("http://127.0.0.1:{port}/simple/")).await.is_err() {
-            assert!(begun.elapsed() < std::time::Duration::from_secs(20), "the index did not come up");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        Index(child, port)
+        let index = Index(child, port);
+        eventually(Duration::from_secs(20), async || {
+            reqwest::get(format!("http://127.0.0.1:{port}/simple/")).await.map(drop).map_err(|_| "the index did not come up")
+        })
+        .await;
+        index
     }
 }
 
@@ -407,42 +390,19 @@ for action in (
         &["--install-timeout-seconds", "10"],
         &[("UV_INDEX_URL", &url), ("UV_DEFAULT_INDEX", &url)],
     );
-    let client = reqwest::Client::new();
-    let admin = server.sign_in(&client).await;
-    let Actor::Cookie(cookie) = &admin else { unreachable!("sign_in gives a session") };
-    let post = |path: String, body: serde_json::Value| {
-        let (client, cookie, base) = (client.clone(), cookie.clone(), server.base.clone());
-        async move { client.post(format!("{base}{path}")).header("cookie", cookie).json(&body).send().await.unwrap() }
-    };
-    let get_run = |id: i64| {
-        let (client, cookie, base) = (client.clone(), cookie.clone(), server.base.clone());
-        async move {
-            let begun = std::time::Instant::now();
-            loop {
-                let run: app::model::Execution =
-                    client.get(format!("{base}/api/executions/{id}")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
-                if run.status.is_final() {
-                    return run;
-                }
-                assert!(begun.elapsed() < std::time::Duration::from_secs(120), "run {id} still {}", run.status);
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-        }
-    };
+    let admin = server.sign_in_admin().await;
 
     // A first script with a venv, for the build to try to reach.
-    let victim: app::model::Script =
-        post("/api/scripts".into(), json!({ "name": "victim", "content": "print(1)" })).await.json().await.unwrap();
-    let run: app::model::Execution = post(format!("/api/scripts/{}/execute", victim.id), json!({})).await.json().await.unwrap();
-    assert_eq!(get_run(run.id).await.status, ExecutionStatus::Succeeded);
+    let victim = server.new_script(&admin, json!({ "name": "victim", "content": "print(1)" })).await;
+    let run = server.execute(&admin, victim.id).await;
+    assert_eq!(server.finished(&admin, run.id).await.status, ExecutionStatus::Succeeded);
 
     for (name, content) in [("pytask-evil", "import pytask_evil\nprint(pytask_evil.VALUE)\n"), ("pytask-hang", "print('never')\n")] {
-        let script: app::model::Script =
-            post("/api/scripts".into(), json!({ "name": name, "content": content })).await.json().await.unwrap();
-        let response = post(format!("/api/scripts/{}/dependencies", script.id), json!({ "name": name, "version_spec": "==1.0" })).await;
+        let script = server.new_script(&admin, json!({ "name": name, "content": content })).await;
+        let response = server.add_dependency(&admin, script.id, name, "==1.0").await;
         assert_eq!(response.status(), 201, "{:?}", response.text().await);
-        let run: app::model::Execution = post(format!("/api/scripts/{}/execute", script.id), json!({})).await.json().await.unwrap();
-        let run = get_run(run.id).await;
+        let run = server.execute(&admin, script.id).await;
+        let run = server.finished(&admin, run.id).await;
         if name == "pytask-hang" {
             assert_eq!(run.status, ExecutionStatus::Failed);
             let error = run.error.unwrap_or_default();
@@ -456,7 +416,6 @@ for action in (
     assert!(!data.path().join("pwned").exists(), "the build wrote into the data directory");
     assert!(!escape.exists(), "the build wrote into the host's /tmp");
     assert!(!data.path().join(format!("scripts/{}/venv/pwned.pth", victim.id)).exists(), "the build reached another venv");
-    let users: Vec<UserInfo> =
-        client.get(format!("{}/api/users", server.base)).header("cookie", cookie).send().await.unwrap().json().await.unwrap();
+    let users: Vec<UserInfo> = server.json_of(&admin, "/api/users").await;
     assert!(users.iter().all(|u| u.role == app::model::Role::Admin), "{users:?}");
 }

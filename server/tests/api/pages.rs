@@ -2,7 +2,7 @@
 
 use app::model::{Health, Role};
 
-use crate::helpers::{spawn_app, spawn_app_with, Backend};
+use crate::helpers::{spawn_app, spawn_app_with, Api, Backend};
 use crate::on_both_backends;
 
 async fn shell_is_server_rendered(backend: Backend) {
@@ -19,11 +19,11 @@ async fn shell_is_server_rendered(backend: Backend) {
 
 async fn theme_cookie_is_rendered(backend: Backend) {
     let app = spawn_app(backend).await;
-    let crate::helpers::Actor::Cookie(session) = app.setup_admin().await else { unreachable!() };
+    let admin = app.setup_admin().await;
     let html = app
         .client
         .get(app.url("/executions"))
-        .header("cookie", format!("{session}; pytask_theme=dark"))
+        .header("cookie", format!("{}; pytask_theme=dark", admin.cookie()))
         .send()
         .await
         .unwrap()
@@ -46,14 +46,7 @@ async fn unknown_page_is_404(backend: Backend) {
 async fn pages_render_their_data_on_the_server(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let response = app
-        .request(reqwest::Method::POST, "/api/scripts", Some(&admin))
-        .json(&serde_json::json!({"name": "Rendered <on> server", "tags": ["ssr"], "content": "print(1)"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let script: app::model::Script = response.json().await.unwrap();
+    let script = app.new_script(&admin, serde_json::json!({"name": "Rendered <on> server", "tags": ["ssr"], "content": "print(1)"})).await;
     let html = app.get_as(&admin, "/?tag=ssr").await.text().await.unwrap();
     assert!(html.contains("Rendered &lt;on&gt; server"), "the list is in the first HTML, escaped: {html}");
     let html = app.get_as(&admin, &format!("/scripts/{}", script.id)).await.text().await.unwrap();

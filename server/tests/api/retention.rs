@@ -3,16 +3,15 @@
 //! large prune in batches, also with two pruners at once. Runs are made directly in the
 //! database, on a `web` instance (no worker, no background pruning to race the test).
 
-use app::model::{ExecutionStatus, LogLine, LogStream, Script, Trigger};
+use app::model::{ExecutionStatus, LogLine, LogStream, Trigger};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 use server::db::entities::{execution, execution_log_chunk};
 use server::executions::logs;
 use server::executions::retention::{prune, Pruned, RetentionSettings, BATCH};
 
-use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::helpers::{spawn_app_with, Api, Backend, TestApp};
 use crate::on_both_backends;
 
 async fn app_with_scripts(backend: Backend, names: &[&str]) -> (TestApp, Vec<i64>) {
@@ -20,9 +19,7 @@ async fn app_with_scripts(backend: Backend, names: &[&str]) -> (TestApp, Vec<i64
     let admin = app.setup_admin().await;
     let mut ids = Vec::new();
     for name in names {
-        let response = app.request(Method::POST, "/api/scripts", Some(&admin)).json(&json!({ "name": name })).send().await.unwrap();
-        assert_eq!(response.status(), 201);
-        ids.push(response.json::<Script>().await.unwrap().id);
+        ids.push(app.new_script(&admin, json!({ "name": name })).await.id);
     }
     (app, ids)
 }

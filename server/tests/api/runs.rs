@@ -3,78 +3,21 @@
 //! environment, replay over WebSocket across reconnects, and runs left by a killed server.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use app::model::{Event, Execution, ExecutionStatus, LogLine, LogPage, LogStream, Script, Trigger};
+use app::model::{Event, Execution, ExecutionStatus, LogLine, LogStream, Trigger};
 use futures_util::StreamExt;
-use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{error_of, spawn_app, spawn_app_with, wait_for_pids, wait_gone, Actor, Backend, TestApp, TestDb};
+use crate::helpers::{
+    error_of, eventually, lines_of, next_event, pids_with, read_run, spawn_app, spawn_app_with, wait_for_pids, wait_gone, Actor, Api,
+    Backend, Server, TestApp, TestDb, PATIENCE,
+};
 use crate::on_both_backends;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn script(app: &TestApp, admin: &Actor, name: &str, content: &str) -> Script {
-    script_with(app, admin, json!({ "name": name, "content": content })).await
-}
-
-async fn script_with(app: &TestApp, admin: &Actor, body: serde_json::Value) -> Script {
-    let response = app.request(Method::POST, "/api/scripts", Some(admin)).json(&body).send().await.unwrap();
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
-}
-
-async fn start(app: &TestApp, admin: &Actor, script_id: i64) -> Execution {
-    let response = app.request(Method::POST, &format!("/api/scripts/{script_id}/execute"), Some(admin)).send().await.unwrap();
-    assert_eq!(response.status(), 201);
-    let run: Execution = response.json().await.unwrap();
-    assert_eq!(run.status, ExecutionStatus::Queued);
-    run
-}
-
-async fn get_run(app: &TestApp, admin: &Actor, id: i64) -> Execution {
-    app.get_as(admin, &format!("/api/executions/{id}")).await.json().await.unwrap()
-}
-
-/// Polls until the run is over (a slow first venv included).
-async fn finished(app: &TestApp, admin: &Actor, id: i64) -> Execution {
-    let begun = Instant::now();
-    loop {
-        let run = get_run(app, admin, id).await;
-        if run.status.is_final() {
-            return run;
-        }
-        assert!(begun.elapsed() < Duration::from_secs(120), "run {id} still {} after 2 min", run.status);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The whole stored log, through the paged API.
-async fn log_of(app: &TestApp, admin: &Actor, id: i64) -> Vec<LogLine> {
-    let mut lines = Vec::new();
-    let mut after = 0;
-    loop {
-        let page: LogPage = app.get_as(admin, &format!("/api/executions/{id}/logs?after={after}&limit=10000")).await.json().await.unwrap();
-        let done = page.lines.is_empty();
-        after = page.next_after;
-        lines.extend(page.lines);
-        if done {
-            return lines;
-        }
-    }
-}
-
-async fn run_to_end(app: &TestApp, admin: &Actor, name: &str, content: &str) -> (Execution, Vec<LogLine>) {
-    let script = script(app, admin, name, content).await;
-    let run = start(app, admin, script.id).await;
-    let run = finished(app, admin, run.id).await;
-    let log = log_of(app, admin, run.id).await;
-    (run, log)
-}
-
-fn texts(log: &[LogLine], stream: LogStream) -> Vec<&str> {
-    log.iter().filter(|l| l.stream == stream).map(|l| l.line.as_str()).collect()
+/// A script's body: its name and code.
+fn named(name: &str, content: &str) -> serde_json::Value {
+    json!({ "name": name, "content": content })
 }
 
 fn assert_numbered(log: &[LogLine]) {
@@ -86,34 +29,36 @@ async fn outcomes(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
 
-    let (run, log) = run_to_end(&app, &admin, "ok", "import sys\nprint('hello')\nprint('warning', file=sys.stderr)\nprint('bye')\n").await;
+    let (run, log) =
+        app.run_to_end(&admin, named("ok", "import sys\nprint('hello')\nprint('warning', file=sys.stderr)\nprint('bye')\n")).await;
     assert_eq!((run.status, run.exit_code, run.error.as_deref()), (ExecutionStatus::Succeeded, Some(0), None));
     assert_eq!(run.trigger, Trigger::Manual);
     assert!(run.started_at.is_some() && run.finished_at >= run.started_at);
-    assert_eq!(texts(&log, LogStream::Stdout), ["hello", "bye"]);
-    assert!(texts(&log, LogStream::Stderr).contains(&"warning"));
+    assert_eq!(lines_of(&log, LogStream::Stdout), ["hello", "bye"]);
+    assert!(lines_of(&log, LogStream::Stderr).contains(&"warning"));
     assert_numbered(&log);
     assert_eq!(run.log_lines, log.len() as i64);
 
-    let (run, _) = run_to_end(&app, &admin, "exit 3", "import sys\nsys.exit(3)\n").await;
+    let (run, _) = app.run_to_end(&admin, named("exit 3", "import sys\nsys.exit(3)\n")).await;
     assert_eq!((run.status, run.exit_code), (ExecutionStatus::Failed, Some(3)));
     assert!(run.error.unwrap().contains("code 3"));
 
-    let (run, log) = run_to_end(&app, &admin, "raises", "def f():\n    return 1 / 0\nf()\n").await;
+    let (run, log) = app.run_to_end(&admin, named("raises", "def f():\n    return 1 / 0\nf()\n")).await;
     assert_eq!((run.status, run.exit_code), (ExecutionStatus::Failed, Some(1)));
-    let stderr = texts(&log, LogStream::Stderr);
+    let stderr = lines_of(&log, LogStream::Stderr);
     assert!(stderr.contains(&"Traceback (most recent call last):"), "{stderr:?}");
     assert!(stderr.iter().any(|l| l.starts_with("ZeroDivisionError")), "{stderr:?}");
 
-    let (run, log) =
-        run_to_end(&app, &admin, "bytes", "import sys\nsys.stdout.buffer.write(b'bad \\xff\\xfe end\\nno newline at the end')\n").await;
+    let (run, log) = app
+        .run_to_end(&admin, named("bytes", "import sys\nsys.stdout.buffer.write(b'bad \\xff\\xfe end\\nno newline at the end')\n"))
+        .await;
     assert_eq!(run.status, ExecutionStatus::Succeeded);
-    assert_eq!(texts(&log, LogStream::Stdout), ["bad \u{fffd}\u{fffd} end", "no newline at the end"]);
+    assert_eq!(lines_of(&log, LogStream::Stdout), ["bad \u{fffd}\u{fffd} end", "no newline at the end"]);
 
     // A 1 MB line arrives whole, in pieces, in order.
-    let (run, log) = run_to_end(&app, &admin, "long", "import sys\nsys.stdout.write('ab' * 500000 + '\\n')\nprint('after')\n").await;
+    let (run, log) = app.run_to_end(&admin, named("long", "import sys\nsys.stdout.write('ab' * 500000 + '\\n')\nprint('after')\n")).await;
     assert_eq!(run.status, ExecutionStatus::Succeeded);
-    let stdout = texts(&log, LogStream::Stdout);
+    let stdout = lines_of(&log, LogStream::Stdout);
     assert!(stdout.len() > 2, "the long line is split");
     assert_eq!(stdout[..stdout.len() - 1].concat(), "ab".repeat(500_000));
     assert_eq!(stdout.last(), Some(&"after"));
@@ -122,12 +67,12 @@ async fn outcomes(backend: Backend) {
     // Nothing of the server's environment reaches the script: on its first run (the venv is
     // made first), nor on its next ones (started behind the start gate, or kept warm since the
     // last, whose pipe and variable are gone before the script's first line).
-    let env = script(&app, &admin, "env", "import os, json, sys\nprint(json.dumps(sorted(os.environ)))\nprint(os.getcwd())\nprint(repr(sys.stdin.read()))\nprint(os.environ['PYTASK_EXECUTION_ID'], os.environ['PYTASK_SCRIPT_NAME'])\n").await;
+    let env = app.new_script(&admin, named("env", "import os, json, sys\nprint(json.dumps(sorted(os.environ)))\nprint(os.getcwd())\nprint(repr(sys.stdin.read()))\nprint(os.environ['PYTASK_EXECUTION_ID'], os.environ['PYTASK_SCRIPT_NAME'])\n")).await;
     for _ in 0..3 {
-        let run = finished(&app, &admin, start(&app, &admin, env.id).await.id).await;
-        let log = log_of(&app, &admin, run.id).await;
+        let run = app.finished(&admin, app.execute(&admin, env.id).await.id).await;
+        let log = app.log_of(&admin, run.id).await;
         assert_eq!(run.status, ExecutionStatus::Succeeded, "{log:?}");
-        let stdout = texts(&log, LogStream::Stdout);
+        let stdout = lines_of(&log, LogStream::Stdout);
         let keys: Vec<String> = serde_json::from_str(stdout[0]).unwrap();
         // `PWD` is bubblewrap's, the working directory the run sees anyway.
         let allowed = [
@@ -147,14 +92,11 @@ async fn outcomes(backend: Backend) {
 
 /// Waits for a stored line that starts with `prefix` and gives back the rest of it.
 async fn line_starting(app: &TestApp, admin: &Actor, id: i64, prefix: &str) -> String {
-    let begun = Instant::now();
-    loop {
-        if let Some(line) = log_of(app, admin, id).await.into_iter().find(|l| l.line.starts_with(prefix)) {
-            return line.line[prefix.len()..].to_string();
-        }
-        assert!(begun.elapsed() < Duration::from_secs(120), "no line `{prefix}…` in run {id}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(PATIENCE, async || {
+        let line = app.log_of(admin, id).await.into_iter().find(|l| l.line.starts_with(prefix));
+        line.map(|l| l.line[prefix.len()..].to_string()).ok_or_else(|| format!("no line `{prefix}…` in run {id}"))
+    })
+    .await
 }
 
 const SPAWNS_CHILD: &str = r#"
@@ -175,20 +117,20 @@ async fn stop_ends_the_whole_tree(backend: Backend) {
         // its own namespace, not the host's.
         let marker = format!("child-{}", uuid::Uuid::new_v4());
         let content = SPAWNS_CHILD.replace("IGNORE_TERM", if ignore_term { "True" } else { "False" }).replace("MARKER", &marker);
-        let script = script(&app, &admin, &format!("tree {ignore_term}"), &content).await;
-        let run = start(&app, &admin, script.id).await;
+        let script = app.new_script(&admin, named(&format!("tree {ignore_term}"), &content)).await;
+        let run = app.execute(&admin, script.id).await;
         line_starting(&app, &admin, run.id, "ready").await;
         wait_for_pids(&marker).await;
-        let response = app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&admin)).send().await.unwrap();
+        let response = app.stop(&admin, run.id).await;
         assert_eq!(response.status(), 200);
-        let run = finished(&app, &admin, run.id).await;
+        let run = app.finished(&admin, run.id).await;
         assert_eq!(run.status, ExecutionStatus::Stopped);
         assert_eq!(run.error.as_deref(), Some("stopped by admin"));
         wait_gone(&marker).await;
-        let log = log_of(&app, &admin, run.id).await;
+        let log = app.log_of(&admin, run.id).await;
         assert!(log.iter().any(|l| l.stream == LogStream::Stderr && l.line.starts_with("[pytask] stopped by admin")), "the log says why");
 
-        let response = app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&admin)).send().await.unwrap();
+        let response = app.stop(&admin, run.id).await;
         assert_eq!(response.status(), 409, "stopping a finished run");
         assert!(error_of(response).await.message.contains("already over"));
     }
@@ -198,39 +140,39 @@ async fn stop_ends_the_whole_tree(backend: Backend) {
     let leaves = format!(
         "import subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{marker}'])\nprint(child.pid)\n"
     );
-    let (run, _) = run_to_end(&app, &admin, "leaves a child", &leaves).await;
+    let (run, _) = app.run_to_end(&admin, named("leaves a child", &leaves)).await;
     assert_eq!(run.status, ExecutionStatus::Succeeded);
     wait_gone(&marker).await;
 
     // A queued run that is stopped never starts.
-    let slow = script(&app, &admin, "slow", "import time\ntime.sleep(300)\n").await;
-    let runs: Vec<Execution> = futures_util::future::join_all((0..5).map(|_| start(&app, &admin, slow.id))).await;
+    let slow = app.new_script(&admin, named("slow", "import time\ntime.sleep(300)\n")).await;
+    let runs: Vec<Execution> = futures_util::future::join_all((0..5).map(|_| app.execute(&admin, slow.id))).await;
     // Four workers: four runs start, the fifth waits.
-    let begun = Instant::now();
-    let waiting = loop {
-        let now: Vec<Execution> = futures_util::future::join_all(runs.iter().map(|run| get_run(&app, &admin, run.id))).await;
+    let waiting = eventually(PATIENCE, async || {
+        let now: Vec<Execution> = futures_util::future::join_all(runs.iter().map(|run| app.run_of(&admin, run.id))).await;
         if now.iter().filter(|run| run.status == ExecutionStatus::Running).count() == 4 {
-            break now.into_iter().find(|run| run.status == ExecutionStatus::Queued).expect("the fifth run waits");
+            Ok(now.into_iter().find(|run| run.status == ExecutionStatus::Queued).expect("the fifth run waits"))
+        } else {
+            Err(format!("four runs did not start: {now:?}"))
         }
-        assert!(begun.elapsed() < Duration::from_secs(120), "four runs did not start: {now:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let response = app.request(Method::POST, &format!("/api/executions/{}/stop", waiting.id), Some(&admin)).send().await.unwrap();
+    })
+    .await;
+    let response = app.stop(&admin, waiting.id).await;
     assert_eq!(response.status(), 200);
-    let stopped = finished(&app, &admin, waiting.id).await;
+    let stopped = app.finished(&admin, waiting.id).await;
     assert_eq!((stopped.status, stopped.started_at), (ExecutionStatus::Stopped, None), "stopped while queued");
     for run in runs.iter().filter(|run| run.id != waiting.id) {
-        app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&admin)).send().await.unwrap();
-        assert_eq!(finished(&app, &admin, run.id).await.status, ExecutionStatus::Stopped);
+        app.stop(&admin, run.id).await;
+        assert_eq!(app.finished(&admin, run.id).await.status, ExecutionStatus::Stopped);
     }
 
     // Stopped the moment it is queued, while an idle worker is taking it: stopped either way
     // (before or after its process started), and nothing of it runs on.
     for _ in 0..5 {
-        let run = start(&app, &admin, slow.id).await;
-        let response = app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&admin)).send().await.unwrap();
+        let run = app.execute(&admin, slow.id).await;
+        let response = app.stop(&admin, run.id).await;
         assert_eq!(response.status(), 200);
-        let run = finished(&app, &admin, run.id).await;
+        let run = app.finished(&admin, run.id).await;
         assert_eq!(run.status, ExecutionStatus::Stopped, "{run:?}");
     }
     let left: Vec<Execution> = app
@@ -247,56 +189,50 @@ async fn limits(backend: Backend) {
     let app = spawn_app_with(backend, &["--run-memory-mb", "256", "--run-output-mb", "1", "--kill-grace-seconds", "1"]).await;
     let admin = app.setup_admin().await;
 
-    let timed = script_with(
-        &app,
-        &admin,
-        json!({ "name": "sleeper", "content": "import time\nprint('start')\ntime.sleep(60)\n", "timeout_seconds": 1 }),
-    )
-    .await;
-    let run = start(&app, &admin, timed.id).await;
-    let run = finished(&app, &admin, run.id).await;
+    let timed = app
+        .new_script(&admin, json!({ "name": "sleeper", "content": "import time\nprint('start')\ntime.sleep(60)\n", "timeout_seconds": 1 }))
+        .await;
+    let run = app.execute(&admin, timed.id).await;
+    let run = app.finished(&admin, run.id).await;
     assert_eq!(run.status, ExecutionStatus::TimedOut);
     assert_eq!(run.error.as_deref(), Some("timed out after 1 s"));
-    let log = log_of(&app, &admin, run.id).await;
-    assert_eq!(texts(&log, LogStream::Stdout), ["start"]);
-    assert!(texts(&log, LogStream::Stderr).iter().any(|l| l.starts_with("[pytask] timed out after 1 s")));
+    let log = app.log_of(&admin, run.id).await;
+    assert_eq!(lines_of(&log, LogStream::Stdout), ["start"]);
+    assert!(lines_of(&log, LogStream::Stderr).iter().any(|l| l.starts_with("[pytask] timed out after 1 s")));
 
     let (run, log) =
-        run_to_end(&app, &admin, "hungry", "print('allocating')\nblock = bytearray(512 * 1024 * 1024)\nprint('never')\n").await;
+        app.run_to_end(&admin, named("hungry", "print('allocating')\nblock = bytearray(512 * 1024 * 1024)\nprint('never')\n")).await;
     assert_eq!(run.status, ExecutionStatus::Failed);
     assert!(run.error.as_deref().unwrap().contains("memory limit of 256 MiB"), "{:?}", run.error);
-    assert!(texts(&log, LogStream::Stderr).iter().any(|l| l.starts_with("MemoryError")));
-    assert_eq!(texts(&log, LogStream::Stdout), ["allocating"]);
+    assert!(lines_of(&log, LogStream::Stderr).iter().any(|l| l.starts_with("MemoryError")));
+    assert_eq!(lines_of(&log, LogStream::Stdout), ["allocating"]);
 
     // 2 MB of output with a 1 MiB cap: cut, said so, and the run still finishes its work.
-    let (run, log) = run_to_end(&app, &admin, "chatty", "for i in range(20000):\n    print(f'{i:099d}')\nprint('the end')\n").await;
+    let (run, log) = app.run_to_end(&admin, named("chatty", "for i in range(20000):\n    print(f'{i:099d}')\nprint('the end')\n")).await;
     assert_eq!(run.status, ExecutionStatus::Succeeded);
-    let stored: usize = texts(&log, LogStream::Stdout).iter().map(|l| l.len() + 1).sum();
+    let stored: usize = lines_of(&log, LogStream::Stdout).iter().map(|l| l.len() + 1).sum();
     assert!((1_000_000..=1_048_576).contains(&stored), "{stored} bytes kept");
-    assert!(texts(&log, LogStream::Stderr).iter().any(|l| l.starts_with("[pytask] output cut")));
-    assert!(!texts(&log, LogStream::Stdout).contains(&"the end"));
+    assert!(lines_of(&log, LogStream::Stderr).iter().any(|l| l.starts_with("[pytask] output cut")));
+    assert!(!lines_of(&log, LogStream::Stdout).contains(&"the end"));
 }
 
 async fn refusals(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let inactive = script_with(&app, &admin, json!({ "name": "off", "is_active": false })).await;
-    let response = app.request(Method::POST, &format!("/api/scripts/{}/execute", inactive.id), Some(&admin)).send().await.unwrap();
+    let inactive = app.new_script(&admin, json!({ "name": "off", "is_active": false })).await;
+    let response = app.post(&admin, &format!("/api/scripts/{}/execute", inactive.id)).await;
     assert_eq!(response.status(), 409);
     assert!(error_of(response).await.message.contains("inactive"));
-    assert_eq!(app.request(Method::POST, "/api/scripts/999999/execute", Some(&admin)).send().await.unwrap().status(), 404);
-    assert_eq!(app.request(Method::POST, "/api/scripts/abc/execute", Some(&admin)).send().await.unwrap().status(), 400);
-    assert_eq!(app.request(Method::POST, "/api/executions/999999/stop", Some(&admin)).send().await.unwrap().status(), 404);
+    assert_eq!(app.post(&admin, "/api/scripts/999999/execute").await.status(), 404);
+    assert_eq!(app.post(&admin, "/api/scripts/abc/execute").await.status(), 400);
+    assert_eq!(app.stop(&admin, 999999).await.status(), 404);
 
     let viewer = app.add_user(&admin, "vic", app::model::Role::Viewer).await;
-    let script = script(&app, &admin, "fine", "print(1)\n").await;
-    assert_eq!(
-        app.request(Method::POST, &format!("/api/scripts/{}/execute", script.id), Some(&viewer)).send().await.unwrap().status(),
-        403
-    );
-    let run = start(&app, &admin, script.id).await;
-    assert_eq!(app.request(Method::POST, &format!("/api/executions/{}/stop", run.id), Some(&viewer)).send().await.unwrap().status(), 403);
-    finished(&app, &admin, run.id).await;
+    let script = app.new_script(&admin, named("fine", "print(1)\n")).await;
+    assert_eq!(app.post(&viewer, &format!("/api/scripts/{}/execute", script.id)).await.status(), 403);
+    let run = app.execute(&admin, script.id).await;
+    assert_eq!(app.stop(&viewer, run.id).await.status(), 403);
+    app.finished(&admin, run.id).await;
     assert_eq!(app.get_as(&viewer, &format!("/api/executions/{}/logs", run.id)).await.status(), 200, "viewers read logs");
 
     for (query, status) in
@@ -315,103 +251,64 @@ async fn refusals(backend: Backend) {
     assert!(text.lines().any(|l| l.ends_with(" stdout 1")), "{text}");
 
     // A venv whose Python cannot start: the run fails and says why.
-    let venv_python = app.data_dir.path().join(format!("scripts/{}/venv/bin/python", script.id));
+    let venv_python = app.venv_python(script.id);
     std::fs::remove_file(&venv_python).unwrap();
     std::fs::write(&venv_python, "not a program").unwrap();
-    let run = start(&app, &admin, script.id).await;
-    let run = finished(&app, &admin, run.id).await;
+    let run = app.execute(&admin, script.id).await;
+    let run = app.finished(&admin, run.id).await;
     assert_eq!(run.status, ExecutionStatus::Failed);
     assert!(run.error.as_deref().unwrap().contains("could not be started"), "{:?}", run.error);
-}
-
-async fn connect(app: &TestApp, admin: &Actor, path: &str) -> Socket {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{}{path}", app.addr).into_client_request().unwrap();
-    let Actor::Cookie(cookie) = admin else { panic!("sign in with a cookie") };
-    request.headers_mut().insert("cookie", cookie.parse().unwrap());
-    tokio_tungstenite::connect_async(request).await.expect("websocket opens").0
-}
-
-/// Reads events until `stop` says so, the server closes, or `max` log lines arrived.
-async fn read_events(socket: &mut Socket, max: usize) -> (Vec<i64>, Option<Event>) {
-    let mut seqs = Vec::new();
-    loop {
-        let Some(message) = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.expect("an event within a minute") else {
-            return (seqs, None);
-        };
-        let message = message.unwrap();
-        if message.is_close() {
-            return (seqs, None);
-        }
-        let Ok(text) = message.to_text() else { continue };
-        match serde_json::from_str::<Event>(text).unwrap() {
-            Event::LogOutput { seq, .. } => {
-                seqs.push(seq);
-                if seqs.len() == max {
-                    return (seqs, None);
-                }
-            }
-            finished @ Event::ExecutionFinished { .. } => return (seqs, Some(finished)),
-            _ => {}
-        }
-    }
 }
 
 async fn replay_across_reconnects(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let script = script(
-        &app,
-        &admin,
-        "counter",
-        "import time\nfor i in range(1, 401):\n    print(i)\n    if i % 20 == 0:\n        time.sleep(0.05)\n",
-    )
-    .await;
-    let run = start(&app, &admin, script.id).await;
+    let script = app
+        .new_script(
+            &admin,
+            named("counter", "import time\nfor i in range(1, 401):\n    print(i)\n    if i % 20 == 0:\n        time.sleep(0.05)\n"),
+        )
+        .await;
+    let run = app.execute(&admin, script.id).await;
 
     let mut seen = Vec::new();
     let mut after = 0;
     let mut finished_event = None;
     while finished_event.is_none() {
-        let mut socket = connect(&app, &admin, &format!("/ws/executions/{}?after={after}", run.id)).await;
-        let (seqs, end) = read_events(&mut socket, 37).await;
+        let mut socket = app.connect(&admin, &format!("/ws/executions/{}?after={after}", run.id)).await;
+        let (lines, end) = read_run(&mut socket, 37).await;
         drop(socket);
-        after = seqs.last().copied().unwrap_or(after);
-        seen.extend(seqs);
+        after = lines.last().map_or(after, |(seq, _)| *seq);
+        seen.extend(lines.into_iter().map(|(seq, _)| seq));
         finished_event = end;
     }
     // The first run also says it makes the environment: count every stored line.
-    let log = log_of(&app, &admin, run.id).await;
-    assert_eq!(texts(&log, LogStream::Stdout), (1..=400).map(|i| i.to_string()).collect::<Vec<_>>());
+    let log = app.log_of(&admin, run.id).await;
+    assert_eq!(lines_of(&log, LogStream::Stdout), (1..=400).map(|i| i.to_string()).collect::<Vec<_>>());
     let total = log.len() as i64;
     assert_eq!(seen, (1..=total).collect::<Vec<_>>(), "every line once, in order, across reconnects");
     assert!(matches!(finished_event, Some(Event::ExecutionFinished { status: ExecutionStatus::Succeeded, .. })));
 
     // After the end: the rest from any point, then the outcome, then a normal close.
-    let mut socket = connect(&app, &admin, &format!("/ws/executions/{}?after={}", run.id, total - 10)).await;
-    let (seqs, end) = read_events(&mut socket, usize::MAX).await;
-    assert_eq!(seqs, (total - 9..=total).collect::<Vec<_>>());
+    let mut socket = app.connect(&admin, &format!("/ws/executions/{}?after={}", run.id, total - 10)).await;
+    let (lines, end) = read_run(&mut socket, usize::MAX).await;
+    assert_eq!(lines.into_iter().map(|(seq, _)| seq).collect::<Vec<_>>(), (total - 9..=total).collect::<Vec<_>>());
     assert!(end.is_some());
     let close = socket.next().await;
     assert!(matches!(close, Some(Ok(message)) if message.is_close()), "closed after the outcome");
 
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{}/ws/executions/{}?after=-5", app.addr, run.id).into_client_request().unwrap();
-    let Actor::Cookie(cookie) = &admin else { unreachable!() };
-    request.headers_mut().insert("cookie", cookie.parse().unwrap());
-    match tokio_tungstenite::connect_async(request).await {
+    match app.try_connect(&admin, &format!("/ws/executions/{}?after=-5", run.id)).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 422),
-        other => panic!("a negative `after` is refused, got {:?}", other.map(|(_, r)| r.status())),
+        Err(other) => panic!("a negative `after` is refused, got {other}"),
+        Ok(_) => panic!("a negative `after` is refused, the WebSocket opened"),
     }
 
     // The script's socket sees its runs: started, lines, finished.
-    let mut socket = connect(&app, &admin, &format!("/ws/scripts/{}", script.id)).await;
-    let again = start(&app, &admin, script.id).await;
+    let mut socket = app.connect(&admin, &format!("/ws/scripts/{}", script.id)).await;
+    let again = app.execute(&admin, script.id).await;
     let mut lines = HashSet::new();
     loop {
-        let message = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.unwrap().unwrap().unwrap();
-        let Ok(text) = message.to_text() else { continue };
-        match serde_json::from_str::<Event>(text).unwrap() {
+        match next_event(&mut socket).await.expect("the script's feed stays open") {
             Event::LogOutput { execution_id, seq, .. } if execution_id == again.id => {
                 lines.insert(seq);
             }
@@ -433,18 +330,16 @@ async fn script_viewer_joining_mid_run(backend: Backend) {
     let content = format!(
         "import socket\nprint('before', flush=True)\nsocket.create_connection(('127.0.0.1', {port})).recv(1)\nprint('after')\nraise SystemExit(3)\n"
     );
-    let script = script(&app, &admin, "mid-run", &content).await;
-    let run = start(&app, &admin, script.id).await;
+    let script = app.new_script(&admin, named("mid-run", &content)).await;
+    let run = app.execute(&admin, script.id).await;
     line_starting(&app, &admin, run.id, "before").await;
-    let mut socket = connect(&app, &admin, &format!("/ws/scripts/{}", script.id)).await;
+    let mut socket = app.connect(&admin, &format!("/ws/scripts/{}", script.id)).await;
     let (mut waiting, _) = tokio::time::timeout(Duration::from_secs(60), listener.accept()).await.unwrap().unwrap();
     // The socket is subscribed once its upgrade is answered; the byte goes after that.
     tokio::io::AsyncWriteExt::write_all(&mut waiting, b"g").await.unwrap();
     let (mut lines, mut ends) = (Vec::new(), Vec::new());
     loop {
-        let message = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.unwrap().unwrap().unwrap();
-        let Ok(text) = message.to_text() else { continue };
-        match serde_json::from_str::<Event>(text).unwrap() {
+        match next_event(&mut socket).await.expect("the script's feed stays open") {
             Event::LogOutput { execution_id, script_id, line, .. } => lines.push((execution_id, script_id, line)),
             Event::ExecutionError { execution_id, script_id, error, .. } => ends.push((execution_id, script_id, error)),
             Event::ExecutionFinished { execution_id, script_id, status, exit_code, .. } => {
@@ -461,28 +356,22 @@ async fn script_viewer_joining_mid_run(backend: Backend) {
 async fn requirements_installed_first(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let script = script(&app, &admin, "needs six", "import six\nprint(six.__version__)\n").await;
-    let response = app
-        .request(Method::POST, &format!("/api/scripts/{}/dependencies", script.id), Some(&admin))
-        .json(&json!({ "name": "six", "version_spec": "==1.17.0" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let run = start(&app, &admin, script.id).await;
-    let run = finished(&app, &admin, run.id).await;
-    let log = log_of(&app, &admin, run.id).await;
+    let script = app.new_script(&admin, named("needs six", "import six\nprint(six.__version__)\n")).await;
+    assert_eq!(app.add_dependency(&admin, script.id, "six", "==1.17.0").await.status(), 201);
+    let run = app.execute(&admin, script.id).await;
+    let run = app.finished(&admin, run.id).await;
+    let log = app.log_of(&admin, run.id).await;
     assert_eq!(run.status, ExecutionStatus::Succeeded, "{log:?}");
     assert!(
-        texts(&log, LogStream::Stderr).iter().any(|l| l.contains("installing its requirements first (six==1.17.0)")),
+        lines_of(&log, LogStream::Stderr).iter().any(|l| l.contains("installing its requirements first (six==1.17.0)")),
         "the log says so"
     );
-    assert_eq!(texts(&log, LogStream::Stdout), ["1.17.0"]);
+    assert_eq!(lines_of(&log, LogStream::Stdout), ["1.17.0"]);
 
     // Ready now: the next run starts without installing.
-    let run = start(&app, &admin, script.id).await;
-    let run = finished(&app, &admin, run.id).await;
-    let log = log_of(&app, &admin, run.id).await;
+    let run = app.execute(&admin, script.id).await;
+    let run = app.finished(&admin, run.id).await;
+    let log = app.log_of(&admin, run.id).await;
     assert_eq!(run.status, ExecutionStatus::Succeeded);
     assert!(!log.iter().any(|l| l.line.contains("installing")), "{log:?}");
 }
@@ -491,144 +380,67 @@ async fn requirements_installed_first(backend: Backend) {
 async fn killed_server_leaves_a_lost_run(backend: Backend) {
     let data = tempfile::tempdir().unwrap();
     let db = TestDb::create(backend, data.path()).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let serve = || {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pytask"));
-        command
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--log",
-                "warn",
-                "--lost-after-seconds",
-                "3",
-                "--shutdown-grace-seconds",
-                "1",
-            ])
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(["--database-url", &db.url])
-            .env("PYTASK_ADMIN_USER", "admin")
-            .env("PYTASK_ADMIN_PASSWORD", crate::helpers::PASSWORD)
-            .stdout(std::process::Stdio::null());
-        command.spawn().expect("pytask starts")
-    };
-    let client = reqwest::Client::new();
-    let sign_in = || async {
-        let begun = Instant::now();
-        loop {
-            if let Ok(response) = client
-                .post(format!("{base}/api/auth/login"))
-                .json(&json!({"username": "admin", "password": crate::helpers::PASSWORD}))
-                .send()
-                .await
-            {
-                if response.status() == 200 {
-                    return crate::helpers::session_of(&response);
-                }
-            }
-            assert!(begun.elapsed() < Duration::from_secs(60), "the server did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    let cookie = |actor: &Actor| match actor {
-        Actor::Cookie(c) => c.clone(),
-        Actor::Token(_) => unreachable!(),
-    };
+    let serve = || Server::start(&db.url, data.path(), &["--lost-after-seconds", "3", "--shutdown-grace-seconds", "1"]);
     let mut server = serve();
-    let admin = sign_in().await;
-    let created: Script = client
-        .post(format!("{base}/api/scripts"))
-        .header("cookie", cookie(&admin))
-        .json(&json!({"name": "long", "content": "import os, time\nprint(os.getpid(), flush=True)\nfor i in range(100000):\n    print(i, flush=True)\n    time.sleep(0.02)\n"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let run: Execution = client
-        .post(format!("{base}/api/scripts/{}/execute", created.id))
-        .header("cookie", cookie(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let read_log = |admin: Actor, run_id: i64| {
-        let client = client.clone();
-        let url = format!("{base}/api/executions/{run_id}/logs?limit=10000");
-        async move { client.get(url).header("cookie", cookie(&admin)).send().await.unwrap().json::<LogPage>().await.unwrap().lines }
-    };
-    let begun = Instant::now();
-    let mut log = Vec::new();
-    while log.len() < 20 {
-        assert!(begun.elapsed() < Duration::from_secs(120), "the run did not print");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        log = read_log(admin.clone(), run.id).await;
-    }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    let admin = server.sign_in_admin().await;
+    let created = server
+        .new_script(
+            &admin,
+            named("long", "import os, time\nprint(os.getpid(), flush=True)\nfor i in range(100000):\n    print(i, flush=True)\n    time.sleep(0.02)\n"),
+        )
+        .await;
+    let run = server.execute(&admin, created.id).await;
+    eventually(PATIENCE, async || {
+        let printed = server.log_of(&admin, run.id).await.len();
+        if printed < 20 {
+            Err(format!("the run printed {printed} lines of 20"))
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
     // The run's processes (bubblewrap's and the script's) all name its working directory, in
     // the data directory; the killed server's sandbox took them with it.
     wait_gone(data.path().to_str().unwrap()).await;
     let kept = read_log_direct(&db.url, run.id).await;
     assert!(kept >= 20, "the stored lines survive the kill ({kept})");
 
-    let mut server = serve();
-    let admin = sign_in().await;
-    let begun = Instant::now();
-    let run = loop {
-        let run: Execution = client
-            .get(format!("{base}/api/executions/{}", run.id))
-            .header("cookie", cookie(&admin))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    server = serve();
+    let admin = server.sign_in_admin().await;
+    let run = eventually(Duration::from_secs(30), async || {
+        let run = server.run_of(&admin, run.id).await;
         if run.status.is_final() {
-            break run;
+            Ok(run)
+        } else {
+            Err("the run was not marked lost")
         }
-        assert!(begun.elapsed() < Duration::from_secs(30), "the run was not marked lost");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     assert_eq!(run.status, ExecutionStatus::Lost);
     assert!(run.error.as_deref().unwrap().contains("stopped without finishing"), "{:?}", run.error);
-    assert_eq!(read_log(admin.clone(), run.id).await.len() as i64, kept, "the lines it had are kept");
+    assert_eq!(server.log_of(&admin, run.id).await.len() as i64, kept, "the lines it had are kept");
     // The script run last gets a Python kept waiting at start (a warm interpreter's directory).
     let warm_dirs = || {
         std::fs::read_dir(data.path().join("runs"))
             .map(|dirs| dirs.flatten().filter(|d| d.file_name().to_string_lossy().starts_with("warm-")).count())
             .unwrap_or(0)
     };
-    let begun = Instant::now();
-    while warm_dirs() == 0 {
-        assert!(begun.elapsed() < Duration::from_secs(30), "no interpreter was warmed at start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(Duration::from_secs(30), async || if warm_dirs() == 0 { Err("no interpreter was warmed at start") } else { Ok(()) }).await;
 
     // SIGTERM mid-run: the run gets the grace period, is stopped, the log says why, exit 0.
-    let run: Execution = client
-        .post(format!("{base}/api/scripts/{}/execute", created.id))
-        .header("cookie", cookie(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let begun = Instant::now();
-    while read_log(admin.clone(), run.id).await.len() < 5 {
-        assert!(begun.elapsed() < Duration::from_secs(60), "the second run did not print");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
-    let status = server.wait().unwrap();
+    let run = server.execute(&admin, created.id).await;
+    eventually(Duration::from_secs(60), async || {
+        if server.log_of(&admin, run.id).await.len() < 5 {
+            Err("the second run did not print")
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    server.terminate();
+    let status = server.child.wait().unwrap();
     assert!(status.success(), "exit 0 after SIGTERM: {status:?}");
     let db_conn = sea_orm::Database::connect(&db.url).await.unwrap();
     use sea_orm::ConnectionTrait;
@@ -672,20 +484,9 @@ async fn held_run_of_a_dead_instance_is_lost(backend: Backend) {
     use server::db::entities::execution;
     let data = tempfile::tempdir().unwrap();
     let db = TestDb::create(backend, data.path()).await;
-    let client = reqwest::Client::new();
-    let server = crate::helpers::Server::start(&db.url, data.path(), &[]);
-    let admin = server.sign_in(&client).await;
-    let Actor::Cookie(cookie) = &admin else { unreachable!() };
-    let created: Script = client
-        .post(format!("{}/api/scripts", server.base))
-        .header("cookie", cookie)
-        .json(&json!({"name": "kept", "content": "print('ran')"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let server = Server::start(&db.url, data.path(), &[]);
+    let admin = server.sign_in_admin().await;
+    let created = server.new_script(&admin, named("kept", "print('ran')")).await;
     drop(server);
 
     let conn = sea_orm::Database::connect(&db.url).await.unwrap();
@@ -703,25 +504,12 @@ async fn held_run_of_a_dead_instance_is_lost(backend: Backend) {
     let plain = queued(None).insert(&conn).await.unwrap().id;
     let _ = conn.close().await;
 
-    let server = crate::helpers::Server::start(&db.url, data.path(), &[]);
-    let admin = server.sign_in(&client).await;
-    let Actor::Cookie(cookie) = &admin else { unreachable!() };
-    let read = |id: i64| {
-        let request = client.get(format!("{}/api/executions/{id}", server.base)).header("cookie", cookie);
-        async move { request.send().await.unwrap().json::<Execution>().await.unwrap() }
-    };
-    let held = read(held).await;
+    let server = Server::start(&db.url, data.path(), &[]);
+    let admin = server.sign_in_admin().await;
+    let held = server.run_of(&admin, held).await;
     assert_eq!(held.status, ExecutionStatus::Lost, "{held:?}");
     assert!(held.error.as_deref().unwrap_or_default().contains("gone-instance"), "{held:?}");
-    let begun = Instant::now();
-    let plain = loop {
-        let run = read(plain).await;
-        if run.status.is_final() {
-            break run;
-        }
-        assert!(begun.elapsed() < Duration::from_secs(120), "the kept run did not finish: {run:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let plain = server.finished(&admin, plain).await;
     assert_eq!(plain.status, ExecutionStatus::Succeeded, "{plain:?}");
 }
 
@@ -737,12 +525,44 @@ fn started_and(marker: &str) -> String {
     format!("import os\nprint(int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19]) / os.sysconf('SC_CLK_TCK'))\nprint('{marker}', os.environ['PYTASK_EXECUTION_ID'])\n")
 }
 
+/// When the process `pid` started, in seconds since boot, if it is a Python (not the sandbox
+/// around one).
+fn python_started(pid: i32) -> Option<f64> {
+    let command = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    if !command.starts_with("python") {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let ticks: f64 = stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()?;
+    // SAFETY: sysconf reads a constant of the system; it has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    Some(ticks / per_second as f64)
+}
+
+/// How long the newest Python kept warm in the app's data directory has been waiting, in
+/// seconds; `None` while none is kept.
+fn kept_python_age(app: &TestApp) -> Option<f64> {
+    let warm = app.data_dir.path().join("runs").join("warm-");
+    let started = pids_with(warm.to_str().unwrap()).into_iter().filter_map(python_started).reduce(f64::max)?;
+    Some(uptime() - started)
+}
+
+/// Waits until a Python has been kept warm for over a second: a run asked for then tells it
+/// apart from one started for the run by more than the 0.5 s its assertion allows.
+async fn kept_for_a_second(app: &TestApp) {
+    eventually(Duration::from_secs(30), async || match kept_python_age(app) {
+        Some(age) if age > 1.0 => Ok(()),
+        age => Err(format!("no Python kept warm for a second (the newest: {age:?} s)")),
+    })
+    .await
+}
+
 /// A run and, from its log, when its Python started and what it printed after.
 async fn run_reporting_start(app: &TestApp, admin: &Actor, script_id: i64) -> (Execution, f64, String) {
-    let run = finished(app, admin, start(app, admin, script_id).await.id).await;
-    let log = log_of(app, admin, run.id).await;
+    let run = app.finished(admin, app.execute(admin, script_id).await.id).await;
+    let log = app.log_of(admin, run.id).await;
     assert_eq!(run.status, ExecutionStatus::Succeeded, "{log:?}");
-    let stdout = texts(&log, LogStream::Stdout);
+    let stdout = lines_of(&log, LogStream::Stdout);
     (run.clone(), stdout[0].parse().unwrap(), stdout[1].to_string())
 }
 
@@ -752,26 +572,20 @@ async fn run_reporting_start(app: &TestApp, admin: &Actor, script_id: i64) -> (E
 async fn warm_interpreter_serves_the_next_run(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let s = script(&app, &admin, "warm", &started_and("first")).await;
+    let s = app.new_script(&admin, named("warm", &started_and("first"))).await;
     let (run, _, said) = run_reporting_start(&app, &admin, s.id).await;
     assert_eq!(said, format!("first {}", run.id));
 
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let current = get_script(&app, &admin, s.id).await;
-    let edit = app
-        .request(Method::PUT, &format!("/api/scripts/{}", s.id), Some(&admin))
-        .json(&json!({"updated_at": current.updated_at, "content": started_and("edited")}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(edit.status(), 200);
+    kept_for_a_second(&app).await;
+    let current = app.script_of(&admin, s.id).await;
+    app.update_script(&admin, s.id, json!({"updated_at": current.updated_at, "content": started_and("edited")})).await;
     let before = uptime();
     let (run, started, said) = run_reporting_start(&app, &admin, s.id).await;
     assert_eq!(said, format!("edited {}", run.id), "the script as it is now, with its own id");
     assert!(started < before - 0.5, "a Python started before the run was asked for ({started} vs {before})");
 
     // An install swaps the venv: the Python kept since the last run read the old one.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    eventually(Duration::from_secs(30), async || kept_python_age(&app).ok_or("no Python kept since the last run")).await;
     let warm_dirs = || -> std::collections::HashSet<std::ffi::OsString> {
         let runs = std::fs::read_dir(app.data_dir.path().join("runs")).unwrap();
         runs.flatten().map(|d| d.file_name()).filter(|name| name.to_string_lossy().starts_with("warm-")).collect()
@@ -779,25 +593,22 @@ async fn warm_interpreter_serves_the_next_run(backend: Backend) {
     let kept = warm_dirs();
     assert_eq!(kept.len(), 1, "one Python kept since the last run");
     let posted = uptime();
-    let mut events = connect(&app, &admin, &format!("/ws/scripts/{}", s.id)).await;
-    let install = app.request(Method::POST, &format!("/api/scripts/{}/dependencies/install", s.id), Some(&admin)).send().await.unwrap();
-    assert_eq!(install.status(), 202);
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(120), events.next()).await.expect("the install ends").unwrap().unwrap();
-        let Ok(text) = message.to_text() else { continue };
-        match serde_json::from_str::<Event>(text).unwrap() {
-            Event::InstallationFinished { .. } => break,
-            Event::InstallationError { error, .. } => panic!("{error}"),
-            _ => {}
-        }
-    }
-    let begun = Instant::now();
-    while warm_dirs().is_subset(&kept) {
-        assert!(begun.elapsed() < Duration::from_secs(30), "no Python was started from the new venv");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut events = app.connect(&admin, &format!("/ws/scripts/{}", s.id)).await;
+    let seen = app.install(&admin, &mut events, s.id).await;
+    assert!(matches!(seen.last(), Some(Event::InstallationFinished { .. })), "{seen:?}");
+    eventually(
+        Duration::from_secs(30),
+        async || {
+            if warm_dirs().is_subset(&kept) {
+                Err("no Python was started from the new venv")
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
     assert!(warm_dirs().is_disjoint(&kept), "the Python that read the old venv is ended");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    kept_for_a_second(&app).await;
     let before = uptime();
     let (run, started, said) = run_reporting_start(&app, &admin, s.id).await;
     assert_eq!(said, format!("edited {}", run.id));
@@ -813,36 +624,31 @@ async fn warm_interpreter_serves_the_next_run(backend: Backend) {
 async fn runs_record_their_network_and_isolation(backend: Backend) {
     let app = spawn_app_with(backend, &["--workers", "1", "--sandbox", "off"]).await;
     let admin = app.setup_admin().await;
-    let offline =
-        script_with(&app, &admin, json!({ "name": "offline", "content": "import time\ntime.sleep(300)\n", "network": false })).await;
-    let online = script(&app, &admin, "online", "print('hi')\n").await;
+    let offline = app.new_script(&admin, json!({ "name": "offline", "content": "import time\ntime.sleep(300)\n", "network": false })).await;
+    let online = app.new_script(&admin, named("online", "print('hi')\n")).await;
 
     // The one worker is idle: this run is handed to it.
-    let busy = start(&app, &admin, offline.id).await;
-    let begun = Instant::now();
-    let busy = loop {
-        let run = get_run(&app, &admin, busy.id).await;
+    let busy = app.execute(&admin, offline.id).await;
+    let busy = eventually(PATIENCE, async || {
+        let run = app.run_of(&admin, busy.id).await;
         if run.status == ExecutionStatus::Running {
-            break run;
+            Ok(run)
+        } else {
+            Err(format!("the run did not start: {run:?}"))
         }
-        assert!(begun.elapsed() < Duration::from_secs(120), "the run did not start: {run:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     assert_eq!((busy.network, busy.sandboxed), (Some(false), None), "known as it runs; isolation once over");
 
     // The worker is busy: this one waits in the queue and is claimed when the worker is free.
-    let waiting = start(&app, &admin, online.id).await;
+    let waiting = app.execute(&admin, online.id).await;
     assert_eq!(waiting.network, None, "not claimed yet");
-    let response = app.request(Method::POST, &format!("/api/executions/{}/stop", busy.id), Some(&admin)).send().await.unwrap();
+    let response = app.stop(&admin, busy.id).await;
     assert_eq!(response.status(), 200);
-    let busy = finished(&app, &admin, busy.id).await;
+    let busy = app.finished(&admin, busy.id).await;
     assert_eq!((busy.status, busy.network, busy.sandboxed), (ExecutionStatus::Stopped, Some(false), Some(false)), "{busy:?}");
-    let claimed = finished(&app, &admin, waiting.id).await;
+    let claimed = app.finished(&admin, waiting.id).await;
     assert_eq!((claimed.status, claimed.network, claimed.sandboxed), (ExecutionStatus::Succeeded, Some(true), Some(false)), "{claimed:?}");
-}
-
-async fn get_script(app: &TestApp, admin: &Actor, id: i64) -> Script {
-    app.get_as(admin, &format!("/api/scripts/{id}")).await.json().await.unwrap()
 }
 
 on_both_backends!(

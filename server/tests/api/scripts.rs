@@ -7,17 +7,11 @@ use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::json;
 use server::db::entities::{execution, script_tag, tag};
 
-use crate::helpers::{error_of, spawn_app, spawn_app_with, Actor, Backend, TestApp};
+use crate::helpers::{error_of, spawn_app, spawn_app_with, Actor, Api, Backend, TestApp};
 use crate::on_both_backends;
 
 async fn create(app: &TestApp, actor: &Actor, body: serde_json::Value) -> reqwest::Response {
-    app.request(Method::POST, "/api/scripts", Some(actor)).json(&body).send().await.unwrap()
-}
-
-async fn created(app: &TestApp, actor: &Actor, body: serde_json::Value) -> Script {
-    let response = create(app, actor, body).await;
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
+    app.send_json(Method::POST, actor, "/api/scripts", &body).await
 }
 
 async fn list(app: &TestApp, actor: &Actor, query: &str) -> Vec<String> {
@@ -28,10 +22,7 @@ async fn list(app: &TestApp, actor: &Actor, query: &str) -> Vec<String> {
 async fn crud_round_trip(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let script = created(
-        &app,
-        &admin,
-        json!({"name": "  Nightly report ", "description": "Sends the report", "content": "print('hi')\n", "tags": ["Reports", "daily", "reports"], "timeout_seconds": 60}),
+    let script = app.new_script(&admin, json!({"name": "  Nightly report ", "description": "Sends the report", "content": "print('hi')\n", "tags": ["Reports", "daily", "reports"], "timeout_seconds": 60}),
     )
     .await;
     assert_eq!(script.name, "Nightly report");
@@ -39,7 +30,7 @@ async fn crud_round_trip(backend: Backend) {
     assert!(script.is_active);
     assert_eq!(script.timeout_seconds, Some(60));
 
-    let read: Script = app.get_as(&admin, &format!("/api/scripts/{}", script.id)).await.json().await.unwrap();
+    let read = app.script_of(&admin, script.id).await;
     assert_eq!(read, script);
 
     let response = app
@@ -67,10 +58,10 @@ async fn crud_round_trip(backend: Backend) {
 async fn filters_combine(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    created(&app, &admin, json!({"name": "Backup DB", "tags": ["ops", "nightly"]})).await;
-    created(&app, &admin, json!({"name": "backup files", "tags": ["ops"], "is_active": false})).await;
-    created(&app, &admin, json!({"name": "Send report", "tags": ["nightly"]})).await;
-    created(&app, &admin, json!({"name": "100%_done", "tags": []})).await;
+    app.new_script(&admin, json!({"name": "Backup DB", "tags": ["ops", "nightly"]})).await;
+    app.new_script(&admin, json!({"name": "backup files", "tags": ["ops"], "is_active": false})).await;
+    app.new_script(&admin, json!({"name": "Send report", "tags": ["nightly"]})).await;
+    app.new_script(&admin, json!({"name": "100%_done", "tags": []})).await;
 
     assert_eq!(list(&app, &admin, "").await, ["100%_done", "Backup DB", "Send report", "backup files"]);
     assert_eq!(list(&app, &admin, "?q=BACKUP").await, ["Backup DB", "backup files"]);
@@ -90,8 +81,8 @@ async fn filters_combine(backend: Backend) {
 async fn names_are_unique_and_edits_never_overwrite(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let first = created(&app, &admin, json!({"name": "Alpha"})).await;
-    let second = created(&app, &admin, json!({"name": "Beta"})).await;
+    let first = app.new_script(&admin, json!({"name": "Alpha"})).await;
+    let second = app.new_script(&admin, json!({"name": "Beta"})).await;
     let taken = create(&app, &admin, json!({"name": " Alpha "})).await;
     assert_eq!(taken.status(), 409);
     let error = error_of(taken).await;
@@ -118,7 +109,7 @@ async fn names_are_unique_and_edits_never_overwrite(backend: Backend) {
     let error = error_of(stale).await;
     assert_eq!(error.field.as_deref(), Some("updated_at"));
     assert!(error.message.contains("reload"));
-    let now: Script = app.get_as(&admin, &format!("/api/scripts/{}", first.id)).await.json().await.unwrap();
+    let now = app.script_of(&admin, first.id).await;
     assert_eq!(now.content, "print(1)");
 }
 
@@ -145,7 +136,7 @@ async fn every_invalid_field_is_named(backend: Backend) {
         let error = error_of(response).await;
         if field == "content" {
             // Beyond the body limit of the test server the request itself is refused.
-            assert!(status == 422 || status == 413, "{status} {error:?}");
+            assert_eq!(status, 413, "{error:?}");
             continue;
         }
         assert_eq!(status, 422, "{body}: {error:?}");
@@ -159,15 +150,10 @@ async fn every_invalid_field_is_named(backend: Backend) {
 async fn delete_cascades(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let script = created(&app, &admin, json!({"name": "Doomed", "tags": ["solo"]})).await;
-    let keep = created(&app, &admin, json!({"name": "Kept", "tags": ["kept"]})).await;
+    let script = app.new_script(&admin, json!({"name": "Doomed", "tags": ["solo"]})).await;
+    let keep = app.new_script(&admin, json!({"name": "Kept", "tags": ["kept"]})).await;
     for (id, at) in [(script.id, "2026-01-01 00:00:00+00:00"), (keep.id, "2026-01-02 00:00:00+00:00")] {
-        app.db
-            .execute_unprepared(&format!(
-                "INSERT INTO executions (script_id, status, \"trigger\", queued_at, log_lines) VALUES ({id}, 'succeeded', 'manual', '{at}', 1)"
-            ))
-            .await
-            .unwrap();
+        app.insert_run(id, "succeeded", at).await;
     }
     let dir = app.data_dir.path().join("scripts").join(script.id.to_string());
     std::fs::create_dir_all(dir.join("venv")).unwrap();
@@ -185,7 +171,7 @@ async fn delete_cascades(backend: Backend) {
 async fn viewers_read_but_do_not_write(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let script = created(&app, &admin, json!({"name": "Shared"})).await;
+    let script = app.new_script(&admin, json!({"name": "Shared"})).await;
     let viewer = app.add_user(&admin, "vic", app::model::Role::Viewer).await;
     assert_eq!(list(&app, &viewer, "").await, ["Shared"]);
     assert_eq!(app.get_as(&viewer, &format!("/api/scripts/{}", script.id)).await.status(), 200);
@@ -194,38 +180,28 @@ async fn viewers_read_but_do_not_write(backend: Backend) {
     assert_eq!(delete.status(), 403);
 }
 
-async fn put(app: &TestApp, actor: &Actor, id: i64, body: serde_json::Value) -> reqwest::Response {
-    app.request(Method::PUT, &format!("/api/scripts/{id}"), Some(actor)).json(&body).send().await.unwrap()
-}
-
-async fn updated(app: &TestApp, actor: &Actor, id: i64, body: serde_json::Value) -> Script {
-    let response = put(app, actor, id, body).await;
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
-}
-
 /// `network` (SPEC "Isolation"): on unless asked otherwise, changed by itself, left alone by a
 /// change that does not name it.
 async fn network_is_on_by_default_and_kept_until_changed(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
-    let online = created(&app, &admin, json!({"name": "Online"})).await;
+    let online = app.new_script(&admin, json!({"name": "Online"})).await;
     assert!(online.network, "on by default");
-    let offline = created(&app, &admin, json!({"name": "Offline", "network": false})).await;
+    let offline = app.new_script(&admin, json!({"name": "Offline", "network": false})).await;
     assert!(!offline.network);
-    let read: Script = app.get_as(&admin, &format!("/api/scripts/{}", offline.id)).await.json().await.unwrap();
+    let read = app.script_of(&admin, offline.id).await;
     assert!(!read.network, "stored off");
 
-    let on = updated(&app, &admin, offline.id, json!({"updated_at": offline.updated_at, "network": true})).await;
+    let on = app.update_script(&admin, offline.id, json!({"updated_at": offline.updated_at, "network": true})).await;
     assert!(on.network);
     assert_eq!((on.name.as_str(), on.content.as_str(), on.is_active), ("Offline", offline.content.as_str(), true), "only network changed");
-    let renamed = updated(&app, &admin, on.id, json!({"updated_at": on.updated_at, "name": "Was offline"})).await;
+    let renamed = app.update_script(&admin, on.id, json!({"updated_at": on.updated_at, "name": "Was offline"})).await;
     assert!(renamed.network, "a change without `network` leaves it");
-    let off = updated(&app, &admin, on.id, json!({"updated_at": renamed.updated_at, "network": false})).await;
+    let off = app.update_script(&admin, on.id, json!({"updated_at": renamed.updated_at, "network": false})).await;
     assert!(!off.network);
-    let read: Script = app.get_as(&admin, &format!("/api/scripts/{}", off.id)).await.json().await.unwrap();
+    let read = app.script_of(&admin, off.id).await;
     assert_eq!(read, off);
-    let other: Script = app.get_as(&admin, &format!("/api/scripts/{}", online.id)).await.json().await.unwrap();
+    let other = app.script_of(&admin, online.id).await;
     assert!(other.network, "another script keeps its own setting");
 }
 
@@ -240,12 +216,13 @@ async fn network_of_the_wrong_type_is_named(backend: Backend) {
         assert_eq!((error.code.as_str(), error.field.as_deref()), ("invalid", Some("network")), "{bad}: {error:?}");
     }
     assert!(list(&app, &admin, "").await.is_empty(), "nothing was stored");
-    let script = created(&app, &admin, json!({"name": "Good network", "network": false})).await;
-    let response = put(&app, &admin, script.id, json!({"updated_at": script.updated_at, "network": "on"})).await;
+    let script = app.new_script(&admin, json!({"name": "Good network", "network": false})).await;
+    let change = json!({"updated_at": script.updated_at, "network": "on"});
+    let response = app.send_json(Method::PUT, &admin, &format!("/api/scripts/{}", script.id), &change).await;
     assert_eq!(response.status(), 422);
     let error = error_of(response).await;
     assert_eq!((error.code.as_str(), error.field.as_deref()), ("invalid", Some("network")), "{error:?}");
-    let read: Script = app.get_as(&admin, &format!("/api/scripts/{}", script.id)).await.json().await.unwrap();
+    let read = app.script_of(&admin, script.id).await;
     assert_eq!(read, script, "a refused change changes nothing");
 }
 
@@ -290,7 +267,7 @@ async fn pages_walk_the_list_by_name(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.setup_admin().await;
     for n in (0..7).rev() {
-        created(&app, &admin, json!({"name": format!("s{n}"), "tags": ["all"]})).await;
+        app.new_script(&admin, json!({"name": format!("s{n}"), "tags": ["all"]})).await;
     }
     assert_eq!(list(&app, &admin, "?limit=3").await, ["s0", "s1", "s2"]);
     assert_eq!(list(&app, &admin, "?limit=3&offset=3&tag=all").await, ["s3", "s4", "s5"]);
@@ -312,20 +289,16 @@ async fn whole_list_follows_every_change(backend: Backend) {
     // A web instance: no worker takes the hand-made queued run.
     let app = spawn_app_with(backend, &["--role", "web"]).await;
     let admin = app.setup_admin().await;
-    let a = created(&app, &admin, json!({"name": "A"})).await;
+    let a = app.new_script(&admin, json!({"name": "A"})).await;
     assert_eq!(whole(&app, &admin).await.len(), 1);
     assert_eq!(whole(&app, &admin).await.len(), 1, "served again from the cache");
-    let b = created(&app, &admin, json!({"name": "B"})).await;
+    let b = app.new_script(&admin, json!({"name": "B"})).await;
     assert_eq!(whole(&app, &admin).await.len(), 2);
-    let change = json!({"updated_at": a.updated_at, "tags": ["fresh"], "is_active": false});
-    assert_eq!(app.request(Method::PUT, &format!("/api/scripts/{}", a.id), Some(&admin)).json(&change).send().await.unwrap().status(), 200);
+    app.update_script(&admin, a.id, json!({"updated_at": a.updated_at, "tags": ["fresh"], "is_active": false})).await;
     let listed = whole(&app, &admin).await;
     assert_eq!((listed[0].tags.clone(), listed[0].is_active), (vec!["fresh".to_string()], false));
 
-    app.db
-        .execute_unprepared(&format!("INSERT INTO executions (script_id, status, \"trigger\", queued_at, log_lines) VALUES ({}, 'queued', 'manual', '2026-01-01 00:00:00+00:00', 0)", b.id))
-        .await
-        .unwrap();
+    app.insert_run(b.id, "queued", "2026-01-01 00:00:00+00:00").await;
     let run = |list: Vec<ScriptSummary>| list.into_iter().find(|s| s.id == b.id).unwrap().last_execution.map(|r| r.status);
     assert_eq!(run(whole(&app, &admin).await), Some(app::model::ExecutionStatus::Queued));
     app.db.execute_unprepared("UPDATE executions SET status = 'running', started_at = '2026-01-01 00:00:01+00:00'").await.unwrap();
@@ -333,9 +306,8 @@ async fn whole_list_follows_every_change(backend: Backend) {
     app.db.execute_unprepared("UPDATE executions SET status = 'succeeded', finished_at = '2026-01-01 00:00:02+00:00'").await.unwrap();
     assert_eq!(run(whole(&app, &admin).await), Some(app::model::ExecutionStatus::Succeeded));
     // A rename moves the row, as the database would order it.
-    let current: Script = app.get_as(&admin, &format!("/api/scripts/{}", a.id)).await.json().await.unwrap();
-    let rename = json!({"updated_at": current.updated_at, "name": "Z last"});
-    assert_eq!(app.request(Method::PUT, &format!("/api/scripts/{}", a.id), Some(&admin)).json(&rename).send().await.unwrap().status(), 200);
+    let current = app.script_of(&admin, a.id).await;
+    app.update_script(&admin, a.id, json!({"updated_at": current.updated_at, "name": "Z last"})).await;
     let names: Vec<String> = whole(&app, &admin).await.into_iter().map(|s| s.name).collect();
     assert_eq!(names, ["B", "Z last"]);
     assert_eq!(list(&app, &admin, "?limit=10").await, names, "the paged query orders alike");

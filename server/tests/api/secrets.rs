@@ -6,7 +6,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use crate::helpers::{Server, PASSWORD};
+use crate::helpers::{Actor, Api, Server, PASSWORD};
 
 /// Whom the server runs as when the test is root: root may read any process, so a server of
 /// root's would prove nothing.
@@ -37,10 +37,9 @@ async fn a_fresh_data_dir_is_private_and_the_server_cannot_be_inspected() {
             command.uid(NOBODY).gid(NOBODY);
         }
     });
-    let client = reqwest::Client::new();
     // Signing in proves the admin's password came from its file.
-    server.sign_in(&client).await;
-    let metrics = client.get(format!("{}/metrics", server.base)).bearer_auth("scrape-me").send().await.unwrap();
+    server.sign_in_admin().await;
+    let metrics = server.get_as(&Actor::Token("scrape-me".into()), "/metrics").await;
     assert_eq!(metrics.status(), 200, "the metrics token came from its file");
 
     let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
