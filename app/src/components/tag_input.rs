@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::api;
+use crate::client::use_loaded;
 use crate::model::TagCount;
 use crate::validate;
 
@@ -20,8 +20,7 @@ pub fn TagInput(
     #[prop(into)]
     error: Signal<Option<String>>,
 ) -> impl IntoView {
-    // Browser only: suggestions matter once someone types.
-    let known = LocalResource::new(api::scripts::tags);
+    let (known, _) = use_loaded::<Vec<TagCount>>("/api/tags");
     let text = RwSignal::new(String::new());
     let refused = RwSignal::new(None::<String>);
     let highlighted = RwSignal::new(None::<usize>);
