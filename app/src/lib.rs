@@ -4,11 +4,13 @@
 // Leptos views are nested types; the script page goes beyond the default depth of 128.
 #![recursion_limit = "256"]
 
-pub mod client;
+pub mod api;
+pub mod browser;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod cookies;
 pub mod error;
+pub mod hooks;
 pub mod live;
 pub mod model;
 pub mod pages;

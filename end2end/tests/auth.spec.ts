@@ -54,6 +54,22 @@ test('an admin adds a viewer, who sees no admin controls', async ({ page }) => {
   await expect(page.getByRole('switch', { name: 'Seen by viewers is active' })).toBeDisabled();
   await openHydrated(page, '/users');
   await expect(page.getByText('Only admins manage users')).toBeVisible();
+  await signOut(page);
+
+  // Deleting asks first; Escape keeps the user.
+  await signIn(page);
+  await openHydrated(page, '/users');
+  const row = page.getByRole('row', { name: /vera/ });
+  await row.getByRole('button', { name: 'Delete' }).click();
+  const dialog = page.getByRole('alertdialog', { name: 'Delete vera?' });
+  await expect(dialog).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByRole('cell', { name: 'vera' })).toBeVisible();
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await dialog.getByRole('button', { name: 'Delete user' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByRole('cell', { name: 'vera' })).toHaveCount(0);
 });
 
 test('a user creates an API token, sees its secret once, and revokes it', async ({ page, request }) => {
@@ -64,7 +80,7 @@ test('a user creates an API token, sees its secret once, and revokes it', async 
   const shown = page.getByRole('status').filter({ hasText: 'Copy it now' }).getByRole('code');
   const secret = (await shown.textContent())!.trim();
   expect(secret).toMatch(/^pt_[0-9a-f]{64}$/);
-  await expect(page.getByRole('cell', { name: 'e2e-ci' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'e2e-ci', exact: true })).toBeVisible();
   await page.screenshot({ path: 'end2end/screenshots/tokens.png', fullPage: true });
 
   const me = await request.get('/api/auth/me', { headers: { Authorization: `Bearer ${secret}` } });
@@ -74,9 +90,12 @@ test('a user creates an API token, sees its secret once, and revokes it', async 
   await page.reload();
   await hydrated(page);
   await expect(shown).toHaveCount(0);
-  page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('row', { name: /e2e-ci/ }).getByRole('button', { name: 'Revoke' }).click();
-  await expect(page.getByRole('cell', { name: 'e2e-ci' })).toHaveCount(0);
+  const dialog = page.getByRole('alertdialog', { name: 'Revoke the token “e2e-ci”?' });
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await dialog.getByRole('button', { name: 'Revoke token' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByRole('cell', { name: 'e2e-ci', exact: true })).toHaveCount(0);
   const after = await request.get('/api/auth/me', { headers: { Authorization: `Bearer ${secret}` } });
   expect(after.status()).toBe(401);
 });

@@ -160,12 +160,17 @@ test('suggest tags, filter the list, toggle, and delete with confirmation', asyn
   await expect(page.getByRole('switch', { name: 'Backup is active' })).not.toBeChecked();
   await hydrated(page);
 
-  // Delete asks first.
-  page.once('dialog', (dialog) => dialog.dismiss());
+  // Delete asks first, in the page; Cancel keeps the script.
   await page.getByRole('row', { name: /Backup/ }).getByRole('button', { name: 'Delete' }).click();
+  const dialog = page.getByRole('alertdialog', { name: 'Delete “Backup”?' });
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await page.screenshot({ path: 'end2end/screenshots/script-delete-confirm.png', fullPage: true });
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toHaveCount(0);
   await expect(page.getByRole('link', { name: 'Backup' })).toBeVisible();
-  page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('row', { name: /Backup/ }).getByRole('button', { name: 'Delete' }).click();
+  await dialog.getByRole('button', { name: 'Delete script' }).click();
+  await expect(dialog).toHaveCount(0);
   await expect(page.getByRole('link', { name: 'Backup' })).toHaveCount(0);
 });
 

@@ -29,7 +29,7 @@ pub fn CodeEditor(
     let ready = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
     #[cfg(feature = "hydrate")]
-    browser::mount(browser::Props { host, value, on_change, problems, read_only, ready, failure });
+    browser::mount(browser::Props { host, value, on_change, problems, read_only, label: label.clone(), ready, failure });
     #[cfg(not(feature = "hydrate"))]
     let _ = problems;
     view! {
@@ -145,6 +145,8 @@ mod browser {
         pub on_change: Callback<String>,
         pub problems: Signal<Vec<Problem>>,
         pub read_only: bool,
+        /// The accessible name screen readers announce for the editor.
+        pub label: String,
         pub ready: RwSignal<bool>,
         pub failure: RwSignal<Option<String>>,
     }
@@ -160,7 +162,7 @@ mod browser {
     }
 
     pub fn mount(props: Props) {
-        let Props { host, value, on_change, problems, read_only, ready, failure } = props;
+        let Props { host, value, on_change, problems, read_only, label, ready, failure } = props;
         let mounted: Rc<RefCell<Option<Mounted>>> = Rc::default();
 
         let slot = mounted.clone();
@@ -169,14 +171,14 @@ mod browser {
                 return true;
             }
             let Some(element) = host.get() else { return false };
-            let slot = slot.clone();
+            let (slot, label) = (slot.clone(), label.clone());
             spawn_local(async move {
                 if let Err(err) = wasm_bindgen_futures::JsFuture::from(load()).await {
                     failure.set(Some(describe(&err)));
                     return;
                 }
                 let element: web_sys::HtmlElement = element.unchecked_into();
-                *slot.borrow_mut() = Some(create(&element, value.get_untracked(), on_change, read_only));
+                *slot.borrow_mut() = Some(create(&element, value.get_untracked(), on_change, read_only, &label));
                 ready.set(true);
             });
             true
@@ -222,9 +224,10 @@ mod browser {
         });
     }
 
-    fn create(host: &web_sys::HtmlElement, text: String, on_change: Callback<String>, read_only: bool) -> Mounted {
+    fn create(host: &web_sys::HtmlElement, text: String, on_change: Callback<String>, read_only: bool, label: &str) -> Mounted {
         let options = json!({
             "value": text,
+            "ariaLabel": label,
             "language": "python",
             "theme": monaco_theme(effective_theme()),
             "readOnly": read_only,

@@ -3,11 +3,12 @@
 //! streamed live, and move the list in or out of the script's PEP 723 header.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::client::{self, Failure, Method};
+use crate::api::{self, Failure};
+use crate::components::loaded::Loaded;
+use crate::hooks::{use_debounced, Change, ChangeState};
 use crate::live::use_script_events;
-use crate::model::{Dependency, DependencyState, DependencyUpdate, Event, InlineMetadata, MetadataWrite, NewDependency, Source};
+use crate::model::{Dependency, DependencyState, DependencyUpdate, Event, InstallStarted, MetadataWrite, NewDependency, Source};
 
 /// What the progress panel shows of the last install.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,13 +30,25 @@ pub fn DependencyPanel(
     set_content: Callback<String>,
 ) -> impl IntoView {
     let refresh = RwSignal::new(0u32);
-    let deps = Resource::new(
-        move || (script_id, refresh.get()),
-        |(id, _)| client::get::<Vec<Dependency>>(&format!("/api/scripts/{id}/dependencies")),
-    );
+    let start_install: Change<(), InstallStarted> = Action::new(move |_: &()| api::deps::install(script_id));
+    let remove: Change<String, ()> = Action::new(move |name: &String| api::deps::remove(script_id, name));
+    let change: Change<(String, String), Dependency> = Action::new(move |(name, version_spec): &(String, String)| {
+        let name = name.clone();
+        let asked = api::deps::update(script_id, &name, &DependencyUpdate { version_spec: version_spec.clone() });
+        async move { asked.await.map_err(|refused| Failure { message: format!("{name}: {}", refused.message), ..refused }) }
+    });
+    // Read again after a change (a refused one too) and after an install.
+    let deps =
+        Resource::new(move || (script_id, refresh.get(), remove.version().get(), change.version().get()), |(id, ..)| api::deps::list(id));
     let reload = move || refresh.update(|n| *n += 1);
     let install = RwSignal::new(Install::Idle);
-    let failure = RwSignal::new(None::<String>);
+    let failure = Signal::derive(move || start_install.error().get().or_else(|| remove.error().get()).or_else(|| change.error().get()));
+    // The install was refused before it began: nothing is running.
+    Effect::new(move |_| {
+        if start_install.failure().get().is_some() {
+            install.set(Install::Idle);
+        }
+    });
 
     let live = use_script_events(script_id, move |event| match event {
         Event::InstallationStarted { .. } => install.set(Install::Running { lines: Vec::new() }),
@@ -61,35 +74,14 @@ pub fn DependencyPanel(
     });
 
     let start_install = move |_| {
-        failure.set(None);
         install.set(Install::Running { lines: Vec::new() });
-        spawn_local(async move {
-            let url = format!("/api/scripts/{script_id}/dependencies/install");
-            if let Err(err) = client::call::<(), serde_json::Value>(Method::Post, &url, None).await {
-                install.set(Install::Idle);
-                failure.set(Some(err.message));
-            }
-        });
+        start_install.dispatch(());
     };
     let remove = move |name: String| {
-        failure.set(None);
-        spawn_local(async move {
-            let url = format!("/api/scripts/{script_id}/dependencies/{name}");
-            match client::call_empty::<()>(Method::Delete, &url, None).await {
-                Ok(()) => reload(),
-                Err(err) => failure.set(Some(err.message)),
-            }
-        });
+        remove.dispatch(name);
     };
     let change = move |name: String, version_spec: String| {
-        failure.set(None);
-        spawn_local(async move {
-            let url = format!("/api/scripts/{script_id}/dependencies/{name}");
-            match client::call::<_, Dependency>(Method::Put, &url, Some(&DependencyUpdate { version_spec })).await {
-                Ok(_) => reload(),
-                Err(err) => failure.set(Some(format!("{name}: {}", err.message))),
-            }
-        });
+        change.dispatch((name, version_spec));
     };
     let installing = move || matches!(install.get(), Install::Running { .. });
 
@@ -112,24 +104,21 @@ pub fn DependencyPanel(
             <Show when=move || failure.get().is_some()>
                 <div class="alert error" role="alert">{move || failure.get()}</div>
             </Show>
-            <Transition fallback=|| view! { <p class="loading">"Loading dependencies…"</p> }>
-                {move || Suspend::new(async move {
-                    match deps.await {
-                        Err(err) => view! { <p class="field-error">{err.message}</p> }.into_any(),
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="muted empty-runs">"No dependencies: the script runs with Python's standard library. Add PyPI packages above, then Install."</p>
-                        }.into_any(),
-                        Ok(list) => view! {
-                            <table class="table deps-table">
-                                <thead><tr><th>"Package"</th><th>"Wanted"</th><th>"Installed"</th><th>"State"</th><th></th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|dep| view! { <DependencyRow dep can_edit remove change /> }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data=deps loading="Loading dependencies…" show={move |list: Vec<Dependency>| {
+                if list.is_empty() {
+                    return view! {
+                        <p class="muted empty-runs">"No dependencies: the script runs with Python's standard library. Add PyPI packages above, then Install."</p>
+                    }.into_any();
+                }
+                view! {
+                    <table class="table deps-table">
+                        <thead><tr><th>"Package"</th><th>"Wanted"</th><th>"Installed"</th><th>"State"</th><th></th></tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|dep| view! { <DependencyRow dep can_edit remove change /> }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }} />
             <InstallProgress install />
             {can_edit.then(|| view! { <InlineHeader script_id content set_content deps=Signal::derive(move || deps.get().and_then(Result::ok).unwrap_or_default()) on_added=Callback::new(move |_| reload()) /> })}
         </section>
@@ -204,9 +193,22 @@ fn AddDependency(script_id: i64, on_added: Callback<()>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let spec = RwSignal::new(String::new());
     let verdict = RwSignal::new(None::<Result<NewDependency, Failure>>);
-    let pending = RwSignal::new(false);
+    let add: Change<NewDependency, Dependency> = Action::new(move |wanted: &NewDependency| api::deps::add(script_id, wanted));
+    add.on_success(move |_| {
+        name.set(String::new());
+        spec.set(String::new());
+        verdict.set(None);
+        on_added.run(());
+    });
+    // The server's refusal of the add is its verdict on what is typed.
+    Effect::new(move |_| {
+        if let Some(refused) = add.failure().get() {
+            verdict.set(Some(Err(refused)));
+        }
+    });
+    let pending = add.pending();
 
-    client::use_debounced(
+    use_debounced(
         move || {
             let wanted = NewDependency { name: name.get(), version_spec: spec.get() };
             let empty = wanted.name.trim().is_empty() && wanted.version_spec.trim().is_empty();
@@ -216,29 +218,14 @@ fn AddDependency(script_id: i64, on_added: Callback<()>) -> impl IntoView {
             (!empty).then_some(wanted)
         },
         std::time::Duration::from_millis(250),
-        |wanted| client::call::<_, NewDependency>(Method::Post, "/api/requirements/check", Some(&wanted)),
+        |wanted| api::deps::check(&wanted),
         move |answer| verdict.set(Some(answer)),
     );
 
     let add = move || {
-        if pending.get_untracked() {
-            return;
+        if !pending.get_untracked() {
+            add.dispatch(NewDependency { name: name.get_untracked(), version_spec: spec.get_untracked() });
         }
-        pending.set(true);
-        let wanted = NewDependency { name: name.get_untracked(), version_spec: spec.get_untracked() };
-        spawn_local(async move {
-            let url = format!("/api/scripts/{script_id}/dependencies");
-            match client::call::<_, crate::model::Dependency>(Method::Post, &url, Some(&wanted)).await {
-                Ok(_) => {
-                    name.set(String::new());
-                    spec.set(String::new());
-                    verdict.set(None);
-                    on_added.run(());
-                }
-                Err(err) => verdict.set(Some(Err(err))),
-            }
-            pending.set(false);
-        });
     };
     let on_enter = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" {
@@ -291,7 +278,7 @@ fn InstallProgress(install: RwSignal<Install>) -> impl IntoView {
         };
         Some(view! {
             <div class="install-progress" aria-live="polite">
-                <pre class="progress-log">{lines.join("\n")}</pre>
+                <pre class="progress-log" role="log" aria-label="Install output">{lines.join("\n")}</pre>
                 {footer}
             </div>
         })
@@ -312,7 +299,7 @@ fn InlineHeader(
     let message = RwSignal::new(None::<String>);
 
     // Whenever the source has a header, see whether it declares packages the list lacks.
-    client::use_debounced(
+    use_debounced(
         move || {
             let content = content.get();
             let has_header = content.contains("# /// script");
@@ -322,7 +309,7 @@ fn InlineHeader(
             has_header.then_some(Source { content })
         },
         std::time::Duration::from_millis(500),
-        |source| client::call::<_, InlineMetadata>(Method::Post, "/api/code/metadata", Some(&source)),
+        |source| api::code::metadata(&source),
         move |meta| {
             if let Ok(meta) = meta {
                 let known = deps.get_untracked();
@@ -331,34 +318,41 @@ fn InlineHeader(
         },
     );
 
-    let take = move |_| {
-        let wanted = offer.get_untracked();
-        spawn_local(async move {
-            let url = format!("/api/scripts/{script_id}/dependencies");
+    // Each one added on its own: one refused does not keep the others out.
+    let take: Change<Vec<NewDependency>, Vec<String>> = Action::new(move |wanted: &Vec<NewDependency>| {
+        let asked: Vec<_> = wanted.iter().map(|dep| (dep.name.clone(), api::deps::add(script_id, dep))).collect();
+        async move {
             let mut refused = Vec::new();
-            for dep in wanted {
-                if let Err(err) = client::call::<_, Dependency>(Method::Post, &url, Some(&dep)).await {
-                    refused.push(format!("{}: {}", dep.name, err.message));
+            for (name, added) in asked {
+                if let Err(err) = added.await {
+                    refused.push(format!("{name}: {}", err.message));
                 }
             }
-            offer.set(Vec::new());
-            message.set((!refused.is_empty()).then(|| refused.join("; ")));
-            on_added.run(());
-        });
+            Ok(refused)
+        }
+    });
+    take.on_success(move |refused| {
+        offer.set(Vec::new());
+        message.set((!refused.is_empty()).then(|| refused.join("; ")));
+        on_added.run(());
+    });
+    let write: Change<MetadataWrite, Source> = Action::new(|change: &MetadataWrite| api::code::write_metadata(change));
+    write.on_success(move |source| {
+        set_content.run(source.content);
+        message.set(Some("The list is now in the script's `# /// script` header; save to keep it.".into()));
+    });
+    Effect::new(move |_| {
+        if let Some(refused) = write.failure().get() {
+            message.set(Some(refused.message));
+        }
+    });
+    let take = move |_| {
+        take.dispatch(offer.get_untracked());
     };
     let write = move |_| {
-        let change = MetadataWrite {
+        write.dispatch(MetadataWrite {
             content: content.get_untracked(),
             dependencies: deps.get_untracked().into_iter().map(|d| NewDependency { name: d.name, version_spec: d.version_spec }).collect(),
-        };
-        spawn_local(async move {
-            match client::call::<_, Source>(Method::Post, "/api/code/metadata/write", Some(&change)).await {
-                Ok(source) => {
-                    set_content.run(source.content);
-                    message.set(Some("The list is now in the script's `# /// script` header; save to keep it.".into()));
-                }
-                Err(err) => message.set(Some(err.message)),
-            }
         });
     };
 

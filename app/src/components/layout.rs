@@ -2,11 +2,11 @@
 //! user with their menu, the theme switch, and the admins' sandbox warning.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::client::{self, Failure, Method};
+use crate::api::{self, Failure};
+use crate::browser;
 use crate::components::sandbox_banner::SandboxBanner;
 use crate::session::use_current_user;
 use crate::theme::ThemeToggle;
@@ -44,15 +44,15 @@ pub fn Layout(children: Children) -> impl IntoView {
 
 #[component]
 fn UserMenu(username: String, role: &'static str) -> impl IntoView {
-    let signing_out = RwSignal::new(false);
-    let sign_out = move |_| {
-        signing_out.set(true);
-        spawn_local(async move {
-            // Whatever the answer, the session is unusable now: go to the sign-in page.
-            let _ = client::call_empty::<()>(Method::Post, "/api/auth/logout", None).await;
-            client::go_to("/login");
-        });
-    };
+    // Whatever the answer, the session is unusable now: go to the sign-in page.
+    let sign_out = Action::new(|_: &()| {
+        let signed_out = api::auth::logout();
+        async move {
+            let _ = signed_out.await;
+            browser::go_to("/login");
+        }
+    });
+    let signing_out = move || sign_out.pending().get() || sign_out.version().get() > 0;
     view! {
         <div class="user-menu">
             <A href="/settings/tokens" attr:class="user-chip" attr:title="Your API tokens">
@@ -60,8 +60,8 @@ fn UserMenu(username: String, role: &'static str) -> impl IntoView {
                 <span class="user-name">{username.clone()}</span>
                 <span class="role-badge">{role}</span>
             </A>
-            <button type="button" class="button ghost" on:click=sign_out disabled=move || signing_out.get()>
-                {move || if signing_out.get() { "Signing out…" } else { "Sign out" }}
+            <button type="button" class="button ghost" on:click=move |_| { sign_out.dispatch(()); } disabled=signing_out>
+                {move || if signing_out() { "Signing out…" } else { "Sign out" }}
             </button>
         </div>
     }

@@ -4,6 +4,7 @@ pub mod code_editor;
 pub mod confirm_dialog;
 pub mod dependencies;
 pub mod layout;
+pub mod loaded;
 pub mod log_view;
 pub mod runs;
 pub mod sandbox_banner;

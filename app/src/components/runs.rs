@@ -1,4 +1,4 @@
-//! Runs wherever they appear: starting and stopping one, its table row (the whole row opens the
+//! Runs wherever they appear: a run as a table row (the whole row opens the
 //! run), its duration, times and resource use in words, and the browser's clock they are
 //! measured against.
 
@@ -6,19 +6,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
-use crate::client::{self, Failure, Method};
 use crate::components::status_badge::StatusBadge;
 use crate::model::Execution;
-
-/// `POST /api/scripts/{id}/execute`: queues a run of the script as it is saved now.
-pub fn start_run(script_id: i64) -> impl std::future::Future<Output = Result<Execution, Failure>> + Send + 'static {
-    client::call::<_, Execution>(Method::Post, &format!("/api/scripts/{script_id}/execute"), Some(&serde_json::Map::new()))
-}
-
-/// `POST /api/executions/{id}/stop`: ends a queued or running run.
-pub fn stop_run(execution_id: i64) -> impl std::future::Future<Output = Result<Execution, Failure>> + Send + 'static {
-    client::call::<_, Execution>(Method::Post, &format!("/api/executions/{execution_id}/stop"), Some(&serde_json::Map::new()))
-}
 
 /// Whether a run table names the script of each run (not on the script's own page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,13 +4,13 @@
 //! repeats a time; a refusal shows under the field it is about. Presets fill the expression.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::client::{self, schedules, Failure};
+use crate::api::{self, Failure};
 use crate::components::layout::ErrorBox;
 use crate::components::runs::now;
 use crate::components::zone_picker::ZonePicker;
 use crate::components::zoned_time::{browser_zone, local_text, offset_text, relative_text};
+use crate::hooks::{use_debounced, Change, ChangeState};
 use crate::model::schedule::PREVIEW_COUNT_DEFAULT;
 use crate::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate};
 
@@ -35,6 +35,15 @@ enum Preview {
     Refused(Failure),
 }
 
+/// What a save asks for: the schedule as it was (none for a new one) and the form's values.
+#[derive(Debug, Clone)]
+struct Asked {
+    before: Option<Schedule>,
+    expression: String,
+    timezone: String,
+    active: bool,
+}
+
 #[component]
 pub fn ScheduleForm(
     script_id: i64,
@@ -42,7 +51,7 @@ pub fn ScheduleForm(
     editing: Option<Schedule>,
     /// Every zone the server knows; `None` while they load.
     #[prop(into)]
-    zones: Signal<Option<Result<Vec<String>, String>>>,
+    zones: Signal<Option<Result<Vec<String>, Failure>>>,
     on_saved: Callback<Schedule>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
@@ -54,8 +63,35 @@ pub fn ScheduleForm(
     let active = RwSignal::new(true);
     let preview = RwSignal::new(Preview::Empty);
     let checking = RwSignal::new(false);
-    let failure = RwSignal::new(None::<Failure>);
-    let pending = RwSignal::new(false);
+    let save: Change<Asked, Schedule> = Action::new(move |asked: &Asked| {
+        let Asked { before, expression, timezone, active } = asked.clone();
+        async move {
+            if expression.is_empty() {
+                let message = "Type a cron expression, or pick one of the presets below.".into();
+                return Err(Failure { status: 422, message, field: Some("cron_expression".into()) });
+            }
+            match before {
+                None => {
+                    api::schedules::create(
+                        script_id,
+                        &NewSchedule { cron_expression: expression, timezone: Some(timezone), is_active: active },
+                    )
+                    .await
+                }
+                Some(before) => {
+                    let change = ScheduleUpdate {
+                        cron_expression: (expression != before.cron_expression).then_some(expression),
+                        timezone: (timezone != before.timezone).then_some(timezone),
+                        is_active: None,
+                    };
+                    api::schedules::update(script_id, before.id, &change).await
+                }
+            }
+        }
+    });
+    save.on_success(move |saved| on_saved.run(saved));
+    let failure = save.failure();
+    let pending = save.pending();
 
     // A new schedule starts in the browser's zone when the server knows it (the server renders
     // UTC: it cannot know the visitor's zone). The list arrives once, before any zone can be
@@ -67,7 +103,7 @@ pub fn ScheduleForm(
         }
     });
 
-    client::use_debounced(
+    use_debounced(
         move || {
             let wanted = (expr.get().trim().to_string(), zone.get());
             let empty = wanted.0.is_empty();
@@ -78,7 +114,7 @@ pub fn ScheduleForm(
             (!empty).then_some(wanted)
         },
         CHECK_DELAY,
-        |(expr, zone)| schedules::describe(&expr, &zone, PREVIEW_COUNT_DEFAULT),
+        |(expr, zone)| api::schedules::describe(&expr, &zone, PREVIEW_COUNT_DEFAULT),
         move |answer| {
             checking.set(false);
             preview.set(match answer {
@@ -111,35 +147,11 @@ pub fn ScheduleForm(
         if pending.get_untracked() || !changed.get_untracked() {
             return;
         }
-        let expression = expr.get_untracked().trim().to_string();
-        if expression.is_empty() {
-            let message = "Type a cron expression, or pick one of the presets below.".into();
-            return failure.set(Some(Failure { status: 422, message, field: Some("cron_expression".into()) }));
-        }
-        let timezone = zone.get_untracked();
-        pending.set(true);
-        spawn_local(async move {
-            let result = match original.get_value() {
-                None => {
-                    let new = NewSchedule { cron_expression: expression, timezone: Some(timezone), is_active: active.get_untracked() };
-                    schedules::create(script_id, &new).await
-                }
-                Some(before) => {
-                    let change = ScheduleUpdate {
-                        cron_expression: (expression != before.cron_expression).then_some(expression),
-                        timezone: (timezone != before.timezone).then_some(timezone),
-                        is_active: None,
-                    };
-                    schedules::update(script_id, before.id, &change).await
-                }
-            };
-            pending.try_set(false);
-            match result {
-                Ok(saved) => on_saved.run(saved),
-                Err(refused) => {
-                    failure.try_set(Some(refused));
-                }
-            }
+        save.dispatch(Asked {
+            before: original.get_value(),
+            expression: expr.get_untracked().trim().to_string(),
+            timezone: zone.get_untracked(),
+            active: active.get_untracked(),
         });
     };
 
@@ -156,7 +168,7 @@ pub fn ScheduleForm(
                         aria-invalid=move || expr_error.get().is_some().to_string()
                         class:invalid=move || expr_error.get().is_some()
                         prop:value=move || expr.get()
-                        on:input=move |ev| { expr.set(event_target_value(&ev)); failure.set(None); } />
+                        on:input=move |ev| { expr.set(event_target_value(&ev)); save.clear(); } />
                     {move || expr_error.get().map(|message| view! { <span class="field-error" role="alert">{message}</span> })}
                     <p class="cron-legend muted small" id=hint_id>
                         <span>"minute"</span><span>"hour"</span><span>"day of month"</span><span>"month"</span><span>"day of week"</span>
@@ -165,7 +177,7 @@ pub fn ScheduleForm(
                         {PRESETS.iter().map(|(label, preset)| view! {
                             <button type="button" class="chip" title=*preset
                                 class:active=move || expr.with(|e| e.trim() == *preset)
-                                on:click=move |_| { expr.set(preset.to_string()); failure.set(None); }>
+                                on:click=move |_| { expr.set(preset.to_string()); save.clear(); }>
                                 {*label}
                             </button>
                         }).collect_view()}

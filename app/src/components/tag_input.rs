@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::client::use_loaded;
+use crate::api;
 use crate::model::TagCount;
 use crate::validate;
 
@@ -20,7 +20,8 @@ pub fn TagInput(
     #[prop(into)]
     error: Signal<Option<String>>,
 ) -> impl IntoView {
-    let (known, _) = use_loaded::<Vec<TagCount>>("/api/tags");
+    // Browser only: suggestions matter once someone types.
+    let known = LocalResource::new(api::scripts::tags);
     let text = RwSignal::new(String::new());
     let refused = RwSignal::new(None::<String>);
     let highlighted = RwSignal::new(None::<usize>);

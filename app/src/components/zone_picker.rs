@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use leptos::html;
 use leptos::prelude::*;
 
+use crate::api::Failure;
+
 use crate::components::runs::now;
 use crate::components::zoned_time::{offset_in, offset_text};
 
@@ -47,7 +49,7 @@ pub fn ZonePicker(
     value: RwSignal<String>,
     /// Every zone the server knows; `None` while they load.
     #[prop(into)]
-    zones: Signal<Option<Result<Vec<String>, String>>>,
+    zones: Signal<Option<Result<Vec<String>, Failure>>>,
     /// Tells the ids of several pickers on one page apart.
     id: String,
     /// Why the server refused the zone, if it did.
@@ -210,7 +212,7 @@ pub fn ZonePicker(
             <Show when=listing>
                 <div class="zone-menu">
                     {move || match zones.get() {
-                        Some(Err(message)) => view! { <p class="zone-note field-error">{format!("The zones could not be loaded: {message}")}</p> }.into_any(),
+                        Some(Err(failure)) => view! { <p class="zone-note field-error">{format!("The zones could not be loaded: {}", failure.message)}</p> }.into_any(),
                         _ => {
                             let shown = matches.get();
                             let none = shown.is_empty();

@@ -7,48 +7,30 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
-use crate::client::{self, Failure};
+use crate::api::{self, Failure};
 use crate::components::layout::{ErrorBox, Missing};
+use crate::components::loaded::{use_addressed, Loaded};
 use crate::components::log_view::{thousands, LogBuffer, LogView};
-use crate::components::runs::{cpu_text, exit_text, memory_text, now, span_text, start_run, stop_run, stopwatch_text, Time};
+use crate::components::runs::{cpu_text, exit_text, memory_text, now, span_text, stopwatch_text, Time};
 use crate::components::status_badge::StatusBadge;
+use crate::hooks::{Change, ChangeState};
 use crate::live::use_execution_events;
-use crate::model::{Event, Execution, ExecutionPage, ExecutionStatus, LogLine, Script};
+use crate::model::{Event, Execution, ExecutionStatus, LogLine, Script};
 use crate::session::use_current_user;
 
-/// The id in the address (`:id`), if it is a number.
-fn use_id() -> Memo<Option<i64>> {
-    let params = use_params_map();
-    Memo::new(move |_| params.read().get("id").and_then(|id| id.parse::<i64>().ok()))
-}
-
-fn no_such(what: &str) -> Failure {
-    Failure { status: 404, message: format!("there is no {what} at this address"), field: None }
+/// The script and its newest run.
+async fn script_and_latest(id: i64) -> Result<(Script, Option<Execution>), Failure> {
+    Ok((api::scripts::get_one(id).await?, api::executions::latest(id).await?))
 }
 
 #[component]
 pub fn ScriptExecutePage() -> impl IntoView {
-    let id = use_id();
-    let loaded = Resource::new(
-        move || id.get(),
-        |id| async move {
-            let id = id.ok_or_else(|| no_such("script"))?;
-            let script = client::get::<Script>(&format!("/api/scripts/{id}")).await?;
-            let latest = client::get::<ExecutionPage>(&format!("/api/executions?script_id={id}&per_page=1")).await?;
-            Ok::<_, Failure>((script, latest.items.into_iter().next()))
-        },
-    );
+    let loaded = use_addressed("script", script_and_latest);
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading the script…"</p> }>
-            {move || Suspend::new(async move {
-                match loaded.await {
-                    Ok((script, latest)) => view! { <Runner script latest /> }.into_any(),
-                    Err(failure) => view! { <Missing title="This script cannot be opened" failure home=("/", "All scripts") /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded data=loaded loading="Loading the script…"
+            show={|(script, latest)| view! { <Runner script latest /> }}
+            failed={|failure| view! { <Missing title="This script cannot be opened" failure home=("/", "All scripts") /> }.into_any()} />
     }
 }
 
@@ -60,19 +42,9 @@ fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
     let current = RwSignal::new(latest);
     let shown = Memo::new(move |_| current.with(|run| run.as_ref().map(|r| r.id)));
     let active = Memo::new(move |_| current.with(|run| run.as_ref().is_some_and(|r| !r.status.is_final())));
-    let starting = RwSignal::new(false);
-    let failure = RwSignal::new(None::<String>);
-    let start = move |_| {
-        starting.set(true);
-        failure.set(None);
-        spawn_local(async move {
-            match start_run(script_id).await {
-                Ok(run) => current.set(Some(run)),
-                Err(err) => failure.set(Some(err.message)),
-            }
-            starting.set(false);
-        });
-    };
+    let start: Change<i64, Execution> = Action::new(|script_id: &i64| api::executions::start(*script_id));
+    start.on_success(move |run| current.set(Some(run)));
+    let starting = start.pending();
     let blocked = move || {
         if !script.is_active {
             Some("This script is inactive: activate it on its page to run it")
@@ -98,7 +70,7 @@ fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
                 <a class="button ghost" href=format!("/scripts/{script_id}/schedules")>"Schedules"</a>
                 {move || shown.get().map(|id| view! { <a class="button ghost" href=format!("/executions/{id}")>{format!("Run #{id} details")}</a> })}
                 {can_edit.then(|| view! {
-                    <button type="button" class="button primary" on:click=start
+                    <button type="button" class="button primary" on:click=move |_| { start.dispatch(script_id); }
                         disabled=move || starting.get() || blocked().is_some()
                         title=move || blocked().unwrap_or("Run the saved script now")>
                         {move || match (starting.get(), current.with(Option::is_some)) {
@@ -113,7 +85,7 @@ fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
         {(!script.is_active).then(|| view! {
             <div class="alert">"This script is inactive, so it cannot run. Activate it on "<a href=format!("/scripts/{script_id}")>"its page"</a>" or on the dashboard."</div>
         })}
-        <ErrorBox error=failure />
+        <ErrorBox error=start.error() />
         {move || {
             shown.track();
             match current.get_untracked() {
@@ -132,39 +104,27 @@ fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
 
 #[component]
 pub fn ExecutionDetailPage() -> impl IntoView {
-    let id = use_id();
-    let loaded = Resource::new(
-        move || id.get(),
-        |id| async move {
-            let id = id.ok_or_else(|| no_such("run"))?;
-            client::get::<Execution>(&format!("/api/executions/{id}")).await
-        },
-    );
+    let loaded = use_addressed("run", api::executions::get_one);
     let can_edit = use_current_user().can_edit();
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading the run…"</p> }>
-            {move || Suspend::new(async move {
-                match loaded.await {
-                    Ok(execution) => view! {
-                        <Title text=format!("Run #{} · {}", execution.id, execution.script_name) />
-                        <div class="page-header">
-                            <div>
-                                <a class="back" href="/executions">"← Executions"</a>
-                                <h1>{format!("Run #{}", execution.id)}</h1>
-                                <p class="subtitle">
-                                    "Of "<a class="strong" href=format!("/scripts/{}", execution.script_id)>{execution.script_name.clone()}</a>
-                                </p>
-                            </div>
-                            <div class="header-actions">
-                                <a class="button" href=format!("/scripts/{}/execute", execution.script_id)>"Open the script's runner"</a>
-                            </div>
-                        </div>
-                        <RunPanel execution can_edit />
-                    }.into_any(),
-                    Err(failure) => view! { <Missing title="This run cannot be opened" failure home=("/executions", "All runs") /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded data=loaded loading="Loading the run…"
+            show={move |execution: Execution| view! {
+                <Title text=format!("Run #{} · {}", execution.id, execution.script_name) />
+                <div class="page-header">
+                    <div>
+                        <a class="back" href="/executions">"← Executions"</a>
+                        <h1>{format!("Run #{}", execution.id)}</h1>
+                        <p class="subtitle">
+                            "Of "<a class="strong" href=format!("/scripts/{}", execution.script_id)>{execution.script_name.clone()}</a>
+                        </p>
+                    </div>
+                    <div class="header-actions">
+                        <a class="button" href=format!("/scripts/{}/execute", execution.script_id)>"Open the script's runner"</a>
+                    </div>
+                </div>
+                <RunPanel execution can_edit />
+            }}
+            failed={|failure| view! { <Missing title="This run cannot be opened" failure home=("/executions", "All runs") /> }.into_any()} />
     }
 }
 
@@ -175,11 +135,10 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
     let id = execution.id;
     let run = RwSignal::new(execution);
     let log = LogBuffer::new();
-    let failure = RwSignal::new(None::<String>);
     let finished = Memo::new(move |_| run.with(|r| r.status.is_final()));
     let refresh = move || {
         spawn_local(async move {
-            if let Ok(fresh) = client::get::<Execution>(&format!("/api/executions/{id}")).await {
+            if let Ok(fresh) = api::executions::get_one(id).await {
                 run.try_set(fresh);
             }
         })
@@ -188,7 +147,7 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
     // may arrive after the run's end and must not step back from it.
     let read_network = move || {
         spawn_local(async move {
-            if let Ok(fresh) = client::get::<Execution>(&format!("/api/executions/{id}")).await {
+            if let Ok(fresh) = api::executions::get_one(id).await {
                 run.try_update(|r| r.network = r.network.or(fresh.network));
             }
         })
@@ -220,26 +179,23 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
         Effect::new(move |_| on_change.run(run.get()));
     }
 
-    let stopping = RwSignal::new(false);
-    let stop = move |_| {
-        stopping.set(true);
-        failure.set(None);
-        spawn_local(async move {
-            match stop_run(id).await {
-                // The socket may already have told the end; never step back from it.
-                Ok(stopped) => run.update(|r| {
-                    if !r.status.is_final() {
-                        *r = stopped;
-                    }
-                }),
-                Err(err) => {
-                    stopping.set(false);
-                    failure.set(Some(err.message));
-                    refresh();
-                }
+    let stop: Change<i64, Execution> = Action::new(|id: &i64| api::executions::stop(*id));
+    // The socket may already have told the end; never step back from it.
+    stop.on_success(move |stopped| {
+        run.update(|r| {
+            if !r.status.is_final() {
+                *r = stopped;
             }
-        });
-    };
+        })
+    });
+    // Refused (the run ended meanwhile, say): show the run as it is stored.
+    Effect::new(move |_| {
+        if stop.failure().get().is_some() {
+            refresh();
+        }
+    });
+    // Once asked, the button stays "Stopping…" until the run is over.
+    let stopping = move || stop.pending().get() || stop.value().with(|v| matches!(v, Some(Ok(_))));
 
     let clock = use_clock(finished);
     let elapsed = move || {
@@ -297,13 +253,13 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
             </div>
             <div class="run-actions">
                 {move || (can_edit && !finished.get()).then(|| view! {
-                    <button type="button" class="button danger" on:click=stop disabled=move || stopping.get()>
-                        {move || if stopping.get() { "Stopping…" } else { "■ Stop" }}
+                    <button type="button" class="button danger" on:click=move |_| { stop.dispatch(id); } disabled=stopping>
+                        {move || if stopping() { "Stopping…" } else { "■ Stop" }}
                     </button>
                 })}
             </div>
         </section>
-        <ErrorBox error=failure />
+        <ErrorBox error=stop.error() />
         {move || run.with(|r| r.error.clone()).map(|error| view! {
             <div class="alert error run-error" role="alert">
                 <strong>{move || run.with(|r| error_heading(r.status))}</strong>
@@ -324,7 +280,7 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
                         (true, _) => "",
                     }}
                 </span>
-                <a class="button small" href=format!("/api/executions/{id}/logs?format=text") download=""
+                <a class="button small" href=api::executions::log_text_url(id) download=""
                     title="The whole log as plain text">"Download log"</a>
             </div>
             <LogView log empty />

@@ -9,8 +9,9 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
-use crate::client::{self, schedules};
+use crate::api;
 use crate::components::layout::PageHeader;
+use crate::components::loaded::Loaded;
 use crate::components::runs::{RunHead, RunRow, ScriptColumn};
 use crate::model::execution::{PER_PAGE_DEFAULT, PER_PAGE_MAX};
 use crate::model::{ExecutionPage, ExecutionSort, ExecutionStatus, ScriptSummary};
@@ -46,14 +47,13 @@ impl View {
     }
 
     /// The query string of this view, defaults left out (so the plain page is plain `/executions`).
-    /// The page's address says `schedule`, the API's `schedule_id`.
-    fn query(&self, schedule_key: &str) -> String {
+    fn query(&self) -> String {
         let mut pairs = Vec::new();
         if let Some(id) = self.script_id {
             pairs.push(format!("script_id={id}"));
         }
         if let Some(id) = self.schedule_id {
-            pairs.push(format!("{schedule_key}={id}"));
+            pairs.push(format!("schedule={id}"));
         }
         if let Some(status) = self.status {
             pairs.push(format!("status={status}"));
@@ -72,17 +72,21 @@ impl View {
 
     /// The page's address of this view.
     fn url(&self) -> String {
-        match self.query("schedule") {
+        match self.query() {
             query if query.is_empty() => "/executions".to_string(),
             query => format!("/executions?{query}"),
         }
     }
 
-    /// The API call that lists this view's runs.
-    fn api_url(&self) -> String {
-        match self.query("schedule_id") {
-            query if query.is_empty() => "/api/executions".to_string(),
-            query => format!("/api/executions?{query}"),
+    /// What the API is asked for this view's runs.
+    fn filter(&self) -> api::executions::Filter {
+        api::executions::Filter {
+            script_id: self.script_id,
+            schedule_id: self.schedule_id,
+            status: self.status,
+            sort: self.sort,
+            page: (self.page > 1).then_some(self.page),
+            per_page: (self.per_page != PER_PAGE_DEFAULT).then_some(self.per_page),
         }
     }
 
@@ -103,9 +107,9 @@ pub fn ExecutionsPage() -> impl IntoView {
     let query = use_query_map();
     let view_now = Memo::new(move |_| View::from_query(&query.read()));
     let reloads = RwSignal::new(0u32);
-    let runs = Resource::new(move || (view_now.get(), reloads.get()), |(view, _)| client::get::<ExecutionPage>(&view.api_url()));
+    let runs = Resource::new(move || (view_now.get(), reloads.get()), |(view, _)| api::executions::list(&view.filter()));
     // Browser only: the list of every script is too long to send inside the page.
-    let (scripts, _) = client::use_loaded::<Vec<ScriptSummary>>("/api/scripts");
+    let scripts = LocalResource::new(|| api::scripts::list(&Default::default()));
     let navigate = use_navigate();
     let show = Callback::new(move |view: View| {
         navigate(&view.url(), NavigateOptions { scroll: false, ..Default::default() });
@@ -125,7 +129,7 @@ pub fn ExecutionsPage() -> impl IntoView {
             .or_else(|| runs.get().and_then(Result::ok).and_then(|page| page.items.first().map(|run| run.script_id)));
         let Some(script_id) = script_id else { return };
         leptos::task::spawn_local(async move {
-            if let Ok(list) = schedules::list(script_id).await {
+            if let Ok(list) = api::schedules::list(script_id).await {
                 if let Some(schedule) = list.into_iter().find(|s| s.id == schedule_id) {
                     schedule_name.try_set(Some((schedule_id, schedule.cron_expression)));
                 }
@@ -207,12 +211,10 @@ pub fn ExecutionsPage() -> impl IntoView {
                 <a class="button ghost small clear-filters" href="/executions">"Clear filters"</a>
             </Show>
         </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading runs…"</p> }>
-            {move || Suspend::new(async move {
+        <Loaded data=runs loading="Loading runs…" show={move |page: ExecutionPage| {
                 let view = view_now.get_untracked();
-                match runs.await {
-                    Err(failure) => view! { <div class="alert error" role="alert">{failure.message}</div> }.into_any(),
-                    Ok(page) if page.items.is_empty() && !view.filtered() && page.total == 0 => view! {
+                match page {
+                    page if page.items.is_empty() && !view.filtered() && page.total == 0 => view! {
                         <section class="empty-state">
                             <div class="empty-icon" aria-hidden="true">"▶"</div>
                             <h2>"No runs yet"</h2>
@@ -220,7 +222,7 @@ pub fn ExecutionsPage() -> impl IntoView {
                             <a class="button primary" href="/">"Go to the scripts"</a>
                         </section>
                     }.into_any(),
-                    Ok(page) if page.items.is_empty() => view! {
+                    page if page.items.is_empty() => view! {
                         <section class="empty-state">
                             <h2>"No run matches"</h2>
                             <p>{if page.total > 0 {
@@ -233,10 +235,9 @@ pub fn ExecutionsPage() -> impl IntoView {
                             <a class="button" href="/executions">"Show all runs"</a>
                         </section>
                     }.into_any(),
-                    Ok(page) => view! { <RunTable page view show /> }.into_any(),
+                    page => view! { <RunTable page view show /> }.into_any(),
                 }
-            })}
-        </Transition>
+            }} />
     }
 }
 
@@ -278,7 +279,7 @@ fn RunTable(page: ExecutionPage, view: View, show: Callback<View>) -> impl IntoV
 }
 
 /// The script choices. Until the list arrives the chosen script still shows, named after its runs.
-fn script_options(scripts: Option<Result<Vec<ScriptSummary>, String>>, chosen: Option<i64>, runs: Option<ExecutionPage>) -> AnyView {
+fn script_options(scripts: Option<Result<Vec<ScriptSummary>, api::Failure>>, chosen: Option<i64>, runs: Option<ExecutionPage>) -> AnyView {
     match scripts {
         Some(Ok(list)) => list
             .into_iter()
@@ -327,7 +328,7 @@ mod tests {
     fn the_plain_view_has_a_plain_address() {
         let view = View::from_query(&query(&[]));
         assert_eq!(view.url(), "/executions");
-        assert_eq!(view.api_url(), "/api/executions");
+        assert_eq!(view.filter(), api::executions::Filter::default());
         assert_eq!(view.per_page, PER_PAGE_DEFAULT);
     }
 
@@ -359,11 +360,11 @@ mod tests {
     }
 
     #[test]
-    fn the_schedule_filter_is_schedule_in_the_address_and_schedule_id_for_the_api() {
+    fn the_schedule_filter_is_schedule_in_the_address() {
         let view = View::from_query(&query(&[("schedule", "12"), ("status", "failed")]));
         assert_eq!(view.schedule_id, Some(12));
         assert_eq!(view.url(), "/executions?schedule=12&status=failed");
-        assert_eq!(view.api_url(), "/api/executions?schedule_id=12&status=failed");
+        assert_eq!(view.filter().schedule_id, Some(12));
         assert!(view.filtered());
     }
 

@@ -8,14 +8,15 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
-use crate::client::{self, schedules, Failure};
+use crate::api::{self, Failure};
 use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::layout::{ErrorBox, Missing};
+use crate::components::loaded::{use_addressed, Loaded};
 use crate::components::schedule_form::ScheduleForm;
 use crate::components::status_badge::StatusBadge;
 use crate::components::zoned_time::{relative_text, use_ticking_clock, ZonedTime};
+use crate::hooks::{Change, ChangeState};
 use crate::model::{Schedule, ScheduleUpdate, Script};
 use crate::session::use_current_user;
 
@@ -24,28 +25,18 @@ const TICK: std::time::Duration = std::time::Duration::from_secs(15);
 /// How long after a due time the list is read again: the run needs a moment to be queued.
 const FIRE_GRACE_SECONDS: i64 = 5;
 
+/// The script and its schedules.
+async fn script_and_schedules(id: i64) -> Result<(Script, Vec<Schedule>), Failure> {
+    Ok((api::scripts::get_one(id).await?, api::schedules::list(id).await?))
+}
+
 #[component]
 pub fn ScriptSchedulesPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").and_then(|id| id.parse::<i64>().ok()));
-    let loaded = Resource::new(
-        move || id.get(),
-        |id| async move {
-            let id = id.ok_or_else(|| Failure { status: 404, message: "there is no script at this address".into(), field: None })?;
-            let script = client::get::<Script>(&format!("/api/scripts/{id}")).await?;
-            let list = schedules::list(id).await?;
-            Ok::<_, Failure>((script, list))
-        },
-    );
+    let loaded = use_addressed("script", script_and_schedules);
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading the schedules…"</p> }>
-            {move || Suspend::new(async move {
-                match loaded.await {
-                    Ok((script, list)) => view! { <Schedules script list /> }.into_any(),
-                    Err(failure) => view! { <Missing title="This script cannot be opened" failure home=("/", "All scripts") /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded data=loaded loading="Loading the schedules…"
+            show={|(script, list)| view! { <Schedules script list /> }}
+            failed={|failure| view! { <Missing title="This script cannot be opened" failure home=("/", "All scripts") /> }.into_any()} />
     }
 }
 
@@ -59,12 +50,13 @@ struct Page {
     editing: RwSignal<Option<i64>>,
     /// The schedule the delete dialog asks about.
     deleting: RwSignal<Option<Schedule>>,
-    /// The last change that failed, in words (toggles; the forms show their own).
-    action_error: RwSignal<Option<String>>,
+    /// Pauses or resumes a schedule: (id, active, its expression to name it by if refused). The
+    /// forms and the delete dialog have their own.
+    toggle: Change<(i64, bool, String), Schedule>,
     /// The schedule just made or changed, marked for a moment.
     fresh: RwSignal<Option<i64>>,
     clock: RwSignal<DateTime<Utc>>,
-    zones: Signal<Option<Result<Vec<String>, String>>>,
+    zones: Signal<Option<Result<Vec<String>, Failure>>>,
 }
 
 impl Page {
@@ -77,7 +69,7 @@ impl Page {
 
     fn reload(self) {
         spawn_local(async move {
-            if let Ok(fresh) = schedules::list(self.script_id).await {
+            if let Ok(fresh) = api::schedules::list(self.script_id).await {
                 self.list.try_set(fresh);
             }
         });
@@ -88,21 +80,38 @@ impl Page {
 fn Schedules(script: Script, list: Vec<Schedule>) -> impl IntoView {
     let can_edit = use_current_user().can_edit();
     let script_id = script.id;
-    // Only editors need the zones (for the form); viewers are spared the download.
-    let zones = if can_edit { client::use_loaded::<Vec<String>>(schedules::TIMEZONES).0.into() } else { Signal::stored(None) };
+    // Only editors need the zones (for the form); viewers are spared the download. Browser only:
+    // the list is long and the form opens after the page does.
+    let zones = if can_edit {
+        let zones = LocalResource::new(api::schedules::timezones);
+        Signal::derive(move || zones.get())
+    } else {
+        Signal::stored(None)
+    };
+    let toggle: Change<(i64, bool, String), Schedule> = Action::new(move |(id, on, expression): &(i64, bool, String)| {
+        let (on, expression) = (*on, expression.clone());
+        let asked = api::schedules::update(script_id, *id, &ScheduleUpdate { is_active: Some(on), ..Default::default() });
+        async move {
+            asked.await.map_err(|refused| {
+                let verb = if on { "resumed" } else { "paused" };
+                Failure { message: format!("“{expression}” could not be {verb}: {}", refused.message), ..refused }
+            })
+        }
+    });
     let page = Page {
         script_id,
         can_edit,
         // An empty list opens the form at once: adding one is the only thing to do here.
         editing: RwSignal::new(None),
         deleting: RwSignal::new(None),
-        action_error: RwSignal::new(None),
+        toggle,
         fresh: RwSignal::new(None),
         clock: use_ticking_clock(TICK),
         zones,
         list: RwSignal::new(list),
     };
     let creating = RwSignal::new(can_edit && page.list.with_untracked(Vec::is_empty));
+    toggle.on_success(move |saved| page.replace(saved));
 
     // A due time passed: the schedule fired, so its next and last runs changed. (An inactive
     // script's schedules never fire: nothing to wait for.)
@@ -164,7 +173,7 @@ fn Schedules(script: Script, list: Vec<Schedule>) -> impl IntoView {
                     on_cancel=Callback::new(move |_| creating.set(false)) />
             </section>
         </Show>
-        <ErrorBox error=page.action_error />
+        <ErrorBox error=page.toggle.error() />
         {move || (!empty.get()).then(|| view! { <ScheduleTable page /> })}
         {move || page.deleting.get().map(|schedule| view! { <DeleteDialog schedule page /> })}
     }
@@ -236,25 +245,10 @@ fn ScheduleRow(id: i64, page: Page) -> impl IntoView {
     let editing = move || page.editing.get() == Some(id);
     // What the switch shows while the server is asked; then the stored state again, so a
     // refusal puts the switch back by itself.
-    let asked = RwSignal::new(None::<bool>);
-    let switching = move || asked.get().is_some();
-
+    let asked = move || page.toggle.input().with(|asked| asked.as_ref().filter(|(asked, ..)| *asked == id).map(|(_, on, _)| *on));
+    let switching = move || asked().is_some();
     let toggle = move |on: bool| {
-        asked.set(Some(on));
-        spawn_local(async move {
-            let change = ScheduleUpdate { is_active: Some(on), ..Default::default() };
-            match schedules::update(page.script_id, id, &change).await {
-                Ok(saved) => {
-                    page.action_error.set(None);
-                    page.replace(saved);
-                }
-                Err(refused) => {
-                    let verb = if on { "resumed" } else { "paused" };
-                    page.action_error.set(Some(format!("“{}” could not be {verb}: {}", expression(), refused.message)));
-                }
-            }
-            asked.try_set(None);
-        });
+        page.toggle.dispatch((id, on, expression()));
     };
     let saved = Callback::new(move |saved: Schedule| {
         page.fresh.set(Some(saved.id));
@@ -276,7 +270,7 @@ fn ScheduleRow(id: i64, page: Page) -> impl IntoView {
                     view! {
                         <label class="switch" title=move || if is_active() { "Active: fires at its times. Click to pause." } else { "Paused: never fires. Click to resume." }>
                             <input type="checkbox" role="switch" aria-label=move || format!("Schedule {} is active", expression())
-                                prop:checked=move || asked.get().unwrap_or_else(is_active) disabled=switching
+                                prop:checked=move || asked().unwrap_or_else(is_active) disabled=switching
                                 on:change=move |ev| toggle(event_target_checked(&ev)) />
                             <span class="slider"></span>
                         </label>
@@ -345,30 +339,21 @@ fn last_run(schedule: Option<Schedule>, clock: RwSignal<DateTime<Utc>>) -> AnyVi
 
 #[component]
 fn DeleteDialog(schedule: Schedule, page: Page) -> impl IntoView {
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
     let id = schedule.id;
-    let confirm = Callback::new(move |_| {
-        busy.set(true);
-        spawn_local(async move {
-            match schedules::delete(page.script_id, id).await {
-                Ok(()) => {
-                    page.list.update(|list| list.retain(|s| s.id != id));
-                    if page.editing.get_untracked() == Some(id) {
-                        page.editing.set(None);
-                    }
-                    page.deleting.set(None);
-                }
-                Err(refused) => {
-                    error.try_set(Some(refused.message));
-                    busy.try_set(false);
-                }
-            }
-        });
+    let delete: Change<(), ()> = Action::new(move |_: &()| api::schedules::delete(page.script_id, id));
+    delete.on_success(move |()| {
+        page.list.update(|list| list.retain(|s| s.id != id));
+        if page.editing.get_untracked() == Some(id) {
+            page.editing.set(None);
+        }
+        page.deleting.set(None);
     });
+    // Once deleted, the dialog stays busy until it is gone.
+    let busy = Signal::derive(move || delete.pending().get() || delete.value().with(|v| matches!(v, Some(Ok(_)))));
     view! {
         <ConfirmDialog title="Delete this schedule?".to_string() confirm_label="Delete schedule" busy_label="Deleting…"
-            busy error on_confirm=confirm on_cancel=Callback::new(move |_| page.deleting.set(None))>
+            busy error=delete.error() on_confirm=Callback::new(move |_| { delete.dispatch(()); })
+            on_cancel=Callback::new(move |_| page.deleting.set(None))>
             <p><code class="cron">{schedule.cron_expression.clone()}</code>" · "{schedule.timezone.clone()}</p>
             <p class="muted">{schedule.description.clone()}</p>
             <p>"It stops firing at once. Runs it already started stay in the run history. This cannot be undone."</p>

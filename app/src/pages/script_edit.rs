@@ -5,49 +5,42 @@
 //! the saved script (saving unsaved changes first, so the run is of the code on screen) and opens
 //! its live page. Below, the script's recent runs.
 
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::client::{self, Failure, Method};
+use crate::api::{self, Failure};
+use crate::browser;
 use crate::components::code_editor::CodeEditor;
 use crate::components::dependencies::DependencyPanel;
-use crate::components::layout::{ErrorBox, Field};
-use crate::components::runs::{start_run, RunHead, RunRow, ScriptColumn};
+use crate::components::layout::{ErrorBox, Field, Missing};
+use crate::components::loaded::Loaded;
+use crate::components::runs::{RunHead, RunRow, ScriptColumn};
 use crate::components::tag_input::TagInput;
-use crate::model::{CheckReport, ExecutionPage, NewScript, Problem, Script, ScriptUpdate, Severity, Source};
+use crate::hooks::{use_debounced, Change, ChangeState};
+use crate::model::{Execution, ExecutionPage, NewScript, Problem, Script, ScriptUpdate, Severity, Source};
 use crate::session::use_current_user;
 
 #[component]
 pub fn ScriptEditPage() -> impl IntoView {
+    // `/scripts/new` has no `:id`; `/scripts/:id` must name a number.
     let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").and_then(|id| id.parse::<i64>().ok()));
+    let id = Memo::new(move |_| params.read().get("id").map(|id| id.parse::<i64>().ok()));
     let loaded = Resource::new(
         move || id.get(),
         |id| async move {
             match id {
-                Some(id) => client::get::<Script>(&format!("/api/scripts/{id}")).await.map(Some),
                 None => Ok(None),
+                Some(Some(id)) => api::scripts::get_one(id).await.map(Some),
+                Some(None) => Err(Failure { status: 404, message: "there is no script at this address".into(), field: None }),
             }
         },
     );
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading the script…"</p> }>
-            {move || Suspend::new(async move {
-                match loaded.await {
-                    Ok(script) => view! { <ScriptForm script /> }.into_any(),
-                    Err(failure) => view! {
-                        <Title text="Script not found" />
-                        <div class="empty-state">
-                            <h1>"This script cannot be opened"</h1>
-                            <p>{failure.message}</p>
-                            <a class="button primary" href="/">"Back to scripts"</a>
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded data=loaded loading="Loading the script…"
+            show={|script| view! { <ScriptForm script /> }}
+            failed={|failure| view! { <Missing title="This script cannot be opened" failure home=("/", "Back to scripts") /> }.into_any()} />
     }
 }
 
@@ -107,6 +100,49 @@ enum AfterSave {
     Run,
 }
 
+/// A save: the draft, the version it is based on (none for a new script), and what follows.
+#[derive(Debug, Clone)]
+struct SaveAsked {
+    id: Option<i64>,
+    updated_at: Option<DateTime<Utc>>,
+    draft: Draft,
+    then: AfterSave,
+}
+
+/// Stores the draft: a change of the script at the version it was read, or a new script.
+async fn store(asked: SaveAsked) -> Result<(Script, AfterSave), Failure> {
+    let SaveAsked { id, updated_at, draft, then } = asked;
+    let timeout_seconds = draft.timeout_seconds()?;
+    let stored = match (id, updated_at) {
+        (Some(id), Some(updated_at)) => {
+            let change = ScriptUpdate {
+                updated_at,
+                name: Some(draft.name),
+                description: Some(draft.description),
+                content: Some(draft.content),
+                is_active: Some(draft.is_active),
+                tags: Some(draft.tags),
+                timeout_seconds: Some(timeout_seconds),
+                network: Some(draft.network),
+            };
+            api::scripts::update(id, &change).await?
+        }
+        _ => {
+            let new = NewScript {
+                name: draft.name,
+                description: draft.description,
+                content: draft.content,
+                is_active: draft.is_active,
+                tags: draft.tags,
+                timeout_seconds,
+                network: draft.network,
+            };
+            api::scripts::create(&new).await?
+        }
+    };
+    Ok((stored, then))
+}
+
 #[component]
 fn ScriptForm(script: Option<Script>) -> impl IntoView {
     let can_edit = use_current_user().can_edit();
@@ -115,85 +151,56 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
     let version = RwSignal::new(script.as_ref().map(|s| s.updated_at));
     let saved = RwSignal::new(Draft::of(&script));
     let draft = RwSignal::new(Draft::of(&script));
-    let failure = RwSignal::new(None::<Failure>);
     let notice = RwSignal::new(None::<String>);
-    let pending = RwSignal::new(false);
     let dirty = Memo::new(move |_| draft.get() != saved.get());
-    let field_error = move |field: &'static str| Signal::derive(move || failure.get().and_then(|f| f.for_field(field)));
 
     // A full page load, not the router: the editor and its timers end with the page.
-    let run = move || {
-        let Some(id) = id else { return };
-        pending.set(true);
-        notice.set(None);
-        spawn_local(async move {
-            match start_run(id).await {
-                Ok(_) => client::go_to(&format!("/scripts/{id}/execute")),
-                Err(err) => {
-                    pending.set(false);
-                    failure.set(Some(Failure { field: None, ..err }));
-                }
-            }
-        });
-    };
+    let run: Change<i64, Execution> = Action::new(|id: &i64| api::executions::start(*id));
+    run.on_success(move |started| browser::go_to(&format!("/scripts/{}/execute", started.script_id)));
+    let save: Change<SaveAsked, (Script, AfterSave)> = Action::new(|asked: &SaveAsked| store(asked.clone()));
+    save.on_success(move |(stored, then)| {
+        let stored_draft = Draft::of(&Some(stored.clone()));
+        saved.set(stored_draft.clone());
+        draft.set(stored_draft);
+        version.set(Some(stored.updated_at));
+        if id.is_none() {
+            browser::go_to(&format!("/scripts/{}", stored.id));
+        } else if then == AfterSave::Run {
+            run.dispatch(stored.id);
+        } else {
+            notice.set(Some("Saved".into()));
+        }
+    });
+    // Busy from the click until the next page replaces this one, when a run was started.
+    let pending = Signal::derive(move || {
+        save.pending().get()
+            || run.pending().get()
+            || run.value().with(|v| matches!(v, Some(Ok(_))))
+            || (id.is_none() && save.value().with(|v| matches!(v, Some(Ok(_)))))
+    });
+    let field_error = move |field: &'static str| save.field_error(field);
+    // Not tied to a field: the save's own failure (a conflict with a newer version above all) or
+    // the run's.
+    let form_error = Signal::derive(move || {
+        save.failure()
+            .get()
+            .filter(|f| f.field.is_none() || f.field.as_deref() == Some("updated_at"))
+            .map(|f| f.message)
+            .or_else(|| run.failure().get().map(|f| f.message))
+    });
+
     let save = move |then: AfterSave| {
         if pending.get_untracked() || !can_edit {
             return;
         }
-        let current = draft.get_untracked();
-        let timeout = match current.timeout_seconds() {
-            Ok(timeout) => timeout,
-            Err(err) => return failure.set(Some(err)),
-        };
-        pending.set(true);
         notice.set(None);
-        spawn_local(async move {
-            let result = match (id, version.get_untracked()) {
-                (Some(id), Some(updated_at)) => {
-                    let change = ScriptUpdate {
-                        updated_at,
-                        name: Some(current.name.clone()),
-                        description: Some(current.description.clone()),
-                        content: Some(current.content.clone()),
-                        is_active: Some(current.is_active),
-                        tags: Some(current.tags.clone()),
-                        timeout_seconds: Some(timeout),
-                        network: Some(current.network),
-                    };
-                    client::call::<_, Script>(Method::Put, &format!("/api/scripts/{id}"), Some(&change)).await
-                }
-                _ => {
-                    let new = NewScript {
-                        name: current.name.clone(),
-                        description: current.description.clone(),
-                        content: current.content.clone(),
-                        is_active: current.is_active,
-                        tags: current.tags.clone(),
-                        timeout_seconds: timeout,
-                        network: current.network,
-                    };
-                    client::call::<_, Script>(Method::Post, "/api/scripts", Some(&new)).await
-                }
-            };
-            pending.set(false);
-            match result {
-                Ok(stored) => {
-                    failure.set(None);
-                    let stored_draft = Draft::of(&Some(stored.clone()));
-                    saved.set(stored_draft.clone());
-                    draft.set(stored_draft);
-                    version.set(Some(stored.updated_at));
-                    if id.is_none() {
-                        client::go_to(&format!("/scripts/{}", stored.id));
-                    } else if then == AfterSave::Run {
-                        run();
-                    } else {
-                        notice.set(Some("Saved".into()));
-                    }
-                }
-                Err(err) => failure.set(Some(err)),
-            }
-        });
+        save.dispatch(SaveAsked { id, updated_at: version.get_untracked(), draft: draft.get_untracked(), then });
+    };
+    let start_run = move || {
+        if let Some(id) = id {
+            notice.set(None);
+            run.dispatch(id);
+        }
     };
 
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
@@ -213,7 +220,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
     });
 
     // A run is of the stored script: unsaved changes are saved first, never silently skipped.
-    let run_clicked = move |_| if dirty.get_untracked() { save(AfterSave::Run) } else { run() };
+    let run_clicked = move |_| if dirty.get_untracked() { save(AfterSave::Run) } else { start_run() };
 
     let text_input = move |field: fn(&mut Draft) -> &mut String| {
         move |ev: leptos::ev::Event| {
@@ -223,24 +230,10 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
     };
     let content = Memo::new(move |_| draft.with(|d| d.content.clone()));
     let problems = use_syntax_check(content);
-    let formatting = RwSignal::new(false);
-    let format = move |_| {
-        if formatting.get_untracked() {
-            return;
-        }
-        formatting.set(true);
-        let source = Source { content: content.get_untracked() };
-        spawn_local(async move {
-            match client::call::<_, Source>(Method::Post, "/api/code/format", Some(&source)).await {
-                Ok(formatted) => {
-                    failure.update(|f| *f = f.take().filter(|f| f.field.as_deref() != Some("content")));
-                    draft.update(|d| d.content = formatted.content);
-                }
-                Err(err) => failure.set(Some(Failure { field: Some("content".into()), ..err })),
-            }
-            formatting.set(false);
-        });
-    };
+    let format: Change<Source, Source> = Action::new(|source: &Source| api::code::format(source));
+    format.on_success(move |formatted| draft.update(|d| d.content = formatted.content));
+    let formatting = format.pending();
+    let code_error = Signal::derive(move || format.failure().get().map(|f| f.message).or_else(|| field_error("content").get()));
 
     view! {
         <Title text=title.clone() />
@@ -277,7 +270,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                     })}
                 </div>
             </div>
-            <ErrorBox error=Signal::derive(move || failure.get().filter(|f| f.field.is_none() || f.field.as_deref() == Some("updated_at")).map(|f| f.message)) />
+            <ErrorBox error=form_error />
             <div class="card form-grid">
                 <Field label="Name" error=field_error("name")>
                     <input type="text" name="name" required maxlength="100" prop:value=move || draft.with(|d| d.name.clone())
@@ -310,7 +303,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                     <h2>"Code"</h2>
                     <CheckState problems />
                     {can_edit.then(|| view! {
-                        <button type="button" class="button small" on:click=format disabled=move || formatting.get()
+                        <button type="button" class="button small" on:click=move |_| { format.dispatch(Source { content: content.get_untracked() }); } disabled=move || formatting.get()
                             title="Format with ruff">
                             {move || if formatting.get() { "Formatting…" } else { "Format" }}
                         </button>
@@ -319,8 +312,8 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                 <CodeEditor value=content label="Python source" read_only=!can_edit
                     on_change=Callback::new(move |text| draft.update(|d| d.content = text))
                     problems=Signal::derive(move || problems.get().unwrap_or_default()) />
-                <Show when=move || field_error("content").get().is_some()>
-                    <p class="field-error code-error" role="alert">{move || field_error("content").get()}</p>
+                <Show when=move || code_error.get().is_some()>
+                    <p class="field-error code-error" role="alert">{move || code_error.get()}</p>
                 </Show>
             </section>
         </form>
@@ -363,10 +356,10 @@ fn NetworkField(network: Signal<bool>, can_edit: bool, on_change: Callback<bool>
 /// until the first answer.
 fn use_syntax_check(content: Memo<String>) -> RwSignal<Option<Vec<Problem>>> {
     let problems = RwSignal::new(None);
-    client::use_debounced(
+    use_debounced(
         move || Some(Source { content: content.get() }),
         std::time::Duration::from_millis(400),
-        |source| client::call::<_, CheckReport>(Method::Post, "/api/code/check", Some(&source)),
+        |source| api::code::check(&source),
         // A failed check (offline, too large) says nothing about the code.
         move |report| {
             if let Ok(report) = report {
@@ -404,36 +397,34 @@ fn CheckState(problems: RwSignal<Option<Vec<Problem>>>) -> impl IntoView {
 /// The script's latest runs, newest first.
 #[component]
 fn RunHistory(script_id: i64) -> impl IntoView {
-    let runs = Resource::new(move || script_id, |id| client::get::<ExecutionPage>(&format!("/api/executions?script_id={id}&per_page=10")));
+    let runs = Resource::new(
+        move || script_id,
+        |id| api::executions::list(&api::executions::Filter { script_id: Some(id), per_page: Some(10), ..Default::default() }),
+    );
     view! {
-        <section class="card run-history">
+        <section class="card run-history" aria-labelledby="runs-title">
             <div class="section-header">
-                <h2>"Run history"</h2>
+                <h2 id="runs-title">"Run history"</h2>
             </div>
-            <Transition fallback=|| view! { <p class="loading">"Loading runs…"</p> }>
-                {move || Suspend::new(async move {
-                    match runs.await {
-                        Err(failure) => view! { <p class="field-error">{failure.message}</p> }.into_any(),
-                        Ok(page) if page.items.is_empty() => view! {
-                            <p class="muted empty-runs">"No runs yet. Each run of this script, by hand or on a schedule, will be listed here with its status and log."</p>
-                        }.into_any(),
-                        Ok(page) => {
-                            let more = (page.total > page.items.len() as u64).then(|| view! {
-                                <a class="more" href=format!("/executions?script_id={script_id}")>{format!("All {} runs →", page.total)}</a>
-                            });
-                            view! {
-                            <table class="table runs">
-                                <RunHead script=ScriptColumn::Hidden />
-                                <tbody>
-                                    {page.items.into_iter().map(|run| view! { <RunRow run script=ScriptColumn::Hidden /> }).collect_view()}
-                                </tbody>
-                            </table>
-                            {more}
-                        }.into_any()
-                        }
-                    }
-                })}
-            </Transition>
+            <Loaded data=runs loading="Loading runs…" show={move |page: ExecutionPage| {
+                if page.items.is_empty() {
+                    return view! {
+                        <p class="muted empty-runs">"No runs yet. Each run of this script, by hand or on a schedule, will be listed here with its status and log."</p>
+                    }.into_any();
+                }
+                let more = (page.total > page.items.len() as u64).then(|| view! {
+                    <a class="more" href=format!("/executions?script_id={script_id}")>{format!("All {} runs →", page.total)}</a>
+                });
+                view! {
+                    <table class="table runs">
+                        <RunHead script=ScriptColumn::Hidden />
+                        <tbody>
+                            {page.items.into_iter().map(|run| view! { <RunRow run script=ScriptColumn::Hidden /> }).collect_view()}
+                        </tbody>
+                    </table>
+                    {more}
+                }.into_any()
+            }} />
         </section>
     }
 }

@@ -2,28 +2,24 @@
 //! shared link opens the same view), the active switch, and quick actions; a page at a time.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
-use crate::client::{self, Method};
+use crate::api;
+use crate::components::confirm_dialog::{Ask, ConfirmChange};
 use crate::components::layout::ErrorBox;
-use crate::components::runs::start_run;
+use crate::components::loaded::Loaded;
 use crate::components::status_badge::StatusBadge;
-use crate::model::{Script, ScriptSummary, ScriptUpdate};
+use crate::hooks::{Change, ChangeState};
+use crate::model::{Execution, Script, ScriptSummary, ScriptUpdate};
 use crate::session::use_current_user;
 
 /// Scripts on one page of the list.
 const PAGE_SIZE: u64 = 50;
 
-/// `/?q=..&tag=a,b`: the address of a filtered view.
-fn view_url(base: &str, q: &str, tags: &[String]) -> String {
-    paged_url(base, q, tags, 1, &[])
-}
-
-/// The address of a filtered view's page (1-based), with extra `key=value` pairs.
-fn paged_url(base: &str, q: &str, tags: &[String], page: u64, extra: &[String]) -> String {
+/// `/?q=..&tag=a,b&page=n`: the address of a filtered view's page (1-based).
+fn page_url(q: &str, tags: &[String], page: u64) -> String {
     let mut pairs = Vec::new();
     if !q.is_empty() {
         pairs.push(format!("q={}", encode(q)));
@@ -34,14 +30,14 @@ fn paged_url(base: &str, q: &str, tags: &[String], page: u64, extra: &[String]) 
     if page > 1 {
         pairs.push(format!("page={page}"));
     }
-    pairs.extend(extra.iter().cloned());
     if pairs.is_empty() {
-        base.to_string()
+        "/".to_string()
     } else {
-        format!("{base}?{}", pairs.join("&"))
+        format!("/?{}", pairs.join("&"))
     }
 }
 
+/// A query value as in a URL, commas kept (they read better between tags).
 fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -64,18 +60,24 @@ pub fn ScriptsPage() -> impl IntoView {
             .unwrap_or_default()
     });
     let page = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse::<u64>().ok()).filter(|p| *p > 0).unwrap_or(1));
-    let reloads = RwSignal::new(0u32);
+    let toggle: Change<(i64, ScriptUpdate), Script> = Action::new(|(id, change): &(i64, ScriptUpdate)| api::scripts::update(*id, change));
+    let delete: Change<i64, ()> = Action::new(|id: &i64| api::scripts::delete(*id));
+    let run: Change<i64, Execution> = Action::new(|id: &i64| api::executions::start(*id));
+    let navigate = use_navigate();
+    run.on_success(move |run| navigate(&format!("/scripts/{}/execute", run.script_id), Default::default()));
+    let deleting = RwSignal::new(None::<ScriptSummary>);
+    // Read again after a change (a refused one too: the row shows what is stored).
     let scripts = Resource::new(
-        move || (q.get(), tags.get(), page.get(), reloads.get()),
-        |(q, tags, page, _)| async move {
+        move || (q.get(), tags.get(), page.get(), toggle.version().get(), delete.version().get()),
+        |(q, tags, page, _, _)| {
             // One more than a page tells whether there is a next one.
-            let window = [format!("limit={}", PAGE_SIZE + 1), format!("offset={}", (page - 1) * PAGE_SIZE)];
-            client::get::<Vec<ScriptSummary>>(&paged_url("/api/scripts", &q, &tags, 1, &window)).await
+            api::scripts::list(&api::scripts::Filter { q, tags, limit: Some(PAGE_SIZE + 1), offset: (page - 1) * PAGE_SIZE })
         },
     );
+    let action_error = Signal::derive(move || toggle.error().get().or_else(|| run.error().get()));
     let navigate = use_navigate();
     let show = move |q: String, tags: Vec<String>| {
-        navigate(&view_url("/", &q, &tags), NavigateOptions { replace: true, scroll: false, ..Default::default() })
+        navigate(&page_url(&q, &tags, 1), NavigateOptions { replace: true, scroll: false, ..Default::default() })
     };
     let show_tag = show.clone();
     let add_tag = Callback::new(move |tag: String| {
@@ -86,7 +88,6 @@ pub fn ScriptsPage() -> impl IntoView {
         show_tag(q.get_untracked(), current);
     });
     let show_chip = show.clone();
-    let action_error = RwSignal::new(None::<String>);
 
     view! {
         <Title text="Scripts" />
@@ -117,16 +118,14 @@ pub fn ScriptsPage() -> impl IntoView {
             }).collect_view()}
         </div>
         <ErrorBox error=action_error />
-        <Transition fallback=|| view! { <p class="loading">"Loading scripts…"</p> }>
-            {move || Suspend::new(async move {
+        <Loaded data=scripts loading="Loading scripts…" show={move |list: Vec<ScriptSummary>| {
                 let filtered = !q.get_untracked().is_empty() || !tags.get_untracked().is_empty();
-                match scripts.await {
-                    Err(failure) => view! { <div class="alert error">{failure.message}</div> }.into_any(),
-                    Ok(list) if list.is_empty() && !filtered => view! { <EmptyState can_edit /> }.into_any(),
-                    Ok(list) if list.is_empty() => view! {
+                match list {
+                    list if list.is_empty() && !filtered => view! { <EmptyState can_edit /> }.into_any(),
+                    list if list.is_empty() => view! {
                         <div class="empty-state"><h2>"No script matches"</h2><p>"Try another name, or remove a tag filter."</p></div>
                     }.into_any(),
-                    Ok(mut list) => {
+                    mut list => {
                         let page = page.get_untracked();
                         let has_next = list.len() as u64 > PAGE_SIZE;
                         list.truncate(PAGE_SIZE as usize);
@@ -139,23 +138,29 @@ pub fn ScriptsPage() -> impl IntoView {
                                     <thead><tr><th>"Script"</th><th>"Tags"</th><th>"Last run"</th><th>"Active"</th><th class="actions"></th></tr></thead>
                                     <tbody>
                                         {list.into_iter().map(|script| view! {
-                                            <ScriptRow script can_edit add_tag reloads action_error />
+                                            <ScriptRow script can_edit add_tag toggle run deleting />
                                         }).collect_view()}
                                     </tbody>
                                 </table>
                             </div>
                             {(page > 1 || has_next).then(|| view! {
                                 <nav class="pager" aria-label="Pages">
-                                    {(page > 1).then(|| view! { <a class="button small" href=paged_url("/", &q, &tags, page - 1, &[])>"← Previous"</a> })}
+                                    {(page > 1).then(|| view! { <a class="button small" href=page_url(&q, &tags, page - 1)>"← Previous"</a> })}
                                     <span class="muted small">{format!("Scripts {shown} · page {page}")}</span>
-                                    {has_next.then(|| view! { <a class="button small" href=paged_url("/", &q, &tags, page + 1, &[])>"Next →"</a> })}
+                                    {has_next.then(|| view! { <a class="button small" href=page_url(&q, &tags, page + 1)>"Next →"</a> })}
                                 </nav>
                             })}
                         }.into_any()
                     }
                 }
-            })}
-        </Transition>
+            }} />
+        <ConfirmChange asking=deleting change=delete ask={|script: &ScriptSummary| Ask {
+            title: format!("Delete “{}”?", script.name),
+            body: "The script goes with its runs, logs, schedules and environment. This cannot be undone.",
+            confirm_label: "Delete script",
+            busy_label: "Deleting…",
+            input: script.id,
+        }} />
     }
 }
 
@@ -176,45 +181,21 @@ fn ScriptRow(
     script: ScriptSummary,
     can_edit: bool,
     add_tag: Callback<String>,
-    reloads: RwSignal<u32>,
-    action_error: RwSignal<Option<String>>,
+    toggle: Change<(i64, ScriptUpdate), Script>,
+    run: Change<i64, Execution>,
+    deleting: RwSignal<Option<ScriptSummary>>,
 ) -> impl IntoView {
     let id = script.id;
     let name = script.name.clone();
     let version = script.updated_at;
     let toggle = move |active: bool| {
-        spawn_local(async move {
-            let change = ScriptUpdate { updated_at: version, is_active: Some(active), ..Default::default() };
-            match client::call::<_, Script>(Method::Put, &format!("/api/scripts/{id}"), Some(&change)).await {
-                Ok(_) => action_error.set(None),
-                Err(failure) => action_error.set(Some(failure.message)),
-            }
-            reloads.update(|n| *n += 1);
-        });
+        toggle.dispatch((id, ScriptUpdate { updated_at: version, is_active: Some(active), ..Default::default() }));
     };
-    let navigate = use_navigate();
     let run = move |_| {
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match start_run(id).await {
-                Ok(_) => navigate(&format!("/scripts/{id}/execute"), Default::default()),
-                Err(failure) => action_error.set(Some(failure.message)),
-            }
-        });
+        run.dispatch(id);
     };
-    let delete_name = name.clone();
-    let delete = move |_| {
-        if !client::confirm(&format!("Delete “{delete_name}” with its runs, logs and schedules? This cannot be undone.")) {
-            return;
-        }
-        spawn_local(async move {
-            match client::call_empty::<()>(Method::Delete, &format!("/api/scripts/{id}"), None).await {
-                Ok(()) => action_error.set(None),
-                Err(failure) => action_error.set(Some(failure.message)),
-            }
-            reloads.update(|n| *n += 1);
-        });
-    };
+    let row = script.clone();
+    let delete = move |_| deleting.set(Some(row.clone()));
     view! {
         <tr class:inactive=!script.is_active>
             <td class="script-cell">

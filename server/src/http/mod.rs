@@ -90,9 +90,9 @@ fn worker_router(state: AppState) -> Router {
 
 /// Lets pages call the API while the server renders them: the request goes through the same
 /// gate and handlers as one from the browser, without a network hop.
-fn loopback(api: Router<AppState>, state: AppState) -> app::client::Loopback {
+fn loopback(api: Router<AppState>, state: AppState) -> app::api::Loopback {
     let service = api.layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate)).with_state(state);
-    app::client::Loopback(std::sync::Arc::new(move |request: axum::http::Request<String>| {
+    app::api::Loopback(std::sync::Arc::new(move |request: axum::http::Request<String>| {
         let service = service.clone();
         Box::pin(async move {
             let mut request = request.map(Body::from);

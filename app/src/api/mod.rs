@@ -1,5 +1,16 @@
-//! The browser's calls to the REST API. Pages call these from event handlers and effects, which
-//! only ever run in the browser; the server build gets stand-ins that are never reached.
+//! The REST API as typed calls: one module per domain, each call a function with typed
+//! arguments and result and its route written once. Pages call these from actions, resources
+//! and effects; below them, the HTTP plumbing is written once for both builds: in the browser
+//! a `fetch`, while the server renders a page a call straight into its own router.
+
+pub mod auth;
+pub mod code;
+pub mod deps;
+pub mod executions;
+pub mod schedules;
+pub mod scripts;
+pub mod tokens;
+pub mod users;
 
 use std::future::Future;
 
@@ -28,6 +39,18 @@ pub enum Method {
     Post,
     Put,
     Delete,
+}
+
+#[cfg(any(feature = "hydrate", feature = "ssr"))]
+impl From<Method> for http::Method {
+    fn from(method: Method) -> Self {
+        match method {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
+            Method::Put => http::Method::PUT,
+            Method::Delete => http::Method::DELETE,
+        }
+    }
 }
 
 /// Sends a request with an optional JSON body and reads a JSON answer.
@@ -90,12 +113,7 @@ async fn send(method: Method, url: &str, body: Option<String>) -> Result<String,
         message: format!("the server cannot be reached ({err}); check your connection and try again"),
         field: None,
     };
-    let builder = match method {
-        Method::Get => RequestBuilder::new(url).method(gloo_net::http::Method::GET),
-        Method::Post => RequestBuilder::new(url).method(gloo_net::http::Method::POST),
-        Method::Put => RequestBuilder::new(url).method(gloo_net::http::Method::PUT),
-        Method::Delete => RequestBuilder::new(url).method(gloo_net::http::Method::DELETE),
-    };
+    let builder = RequestBuilder::new(url).method(method.into());
     let request = match body {
         Some(body) => builder.header("content-type", "application/json").body(body).map_err(offline)?,
         None => builder.build().map_err(offline)?,
@@ -105,7 +123,7 @@ async fn send(method: Method, url: &str, body: Option<String>) -> Result<String,
     let text = response.text().await.map_err(offline)?;
     if status == 401 && !url.starts_with("/api/auth/login") && !url.starts_with("/api/setup") {
         // The session ended (expired or signed out elsewhere): back to the sign-in page.
-        go_to(&format!("/login?next={}", current_path()));
+        crate::browser::go_to(&format!("/login?next={}", crate::browser::current_path()));
     }
     answer(status, text)
 }
@@ -118,15 +136,7 @@ async fn send(method: Method, url: &str, body: Option<String>) -> Result<String,
 
     let unavailable = |message: String| Failure { status: 0, message, field: None };
     let loopback = leptos::prelude::use_context::<Loopback>().ok_or_else(|| unavailable("no API on this server".into()))?;
-    let mut request = http::Request::builder()
-        .method(match method {
-            Method::Get => http::Method::GET,
-            Method::Post => http::Method::POST,
-            Method::Put => http::Method::PUT,
-            Method::Delete => http::Method::DELETE,
-        })
-        .uri(url)
-        .header(CONTENT_TYPE, "application/json");
+    let mut request = http::Request::builder().method(http::Method::from(method)).uri(url).header(CONTENT_TYPE, "application/json");
     if let Some(parts) = leptos::prelude::use_context::<http::request::Parts>() {
         for name in [COOKIE, AUTHORIZATION, HOST] {
             if let Some(value) = parts.headers.get(&name) {
@@ -163,103 +173,6 @@ fn answer(status: u16, text: String) -> Result<String, Failure> {
     })
 }
 
-/// Data loaded from the API once the page is live in the browser, and a function that loads
-/// it again (after a change). `None` while loading; an error in words.
-pub fn use_loaded<T>(url: &'static str) -> (leptos::prelude::RwSignal<Option<Result<T, String>>>, impl Fn() + Copy)
-where
-    T: DeserializeOwned + Send + Sync + 'static,
-{
-    use leptos::prelude::{Effect, RwSignal, Set};
-
-    let data = RwSignal::new(None);
-    let reload = move || leptos::task::spawn_local(async move { data.set(Some(get::<T>(url).await.map_err(|f| f.message))) });
-    Effect::new(move |_| reload());
-    (data, reload)
-}
-
-/// Asks the server about what the user is typing: `ask` runs `delay` after `input` last changed,
-/// and only the answer to the newest input reaches `answer` (an older one arriving late is
-/// dropped). `input` giving `None` cancels the question pending.
-pub fn use_debounced<I, O, Fut>(
-    input: impl Fn() -> Option<I> + 'static,
-    delay: std::time::Duration,
-    ask: impl Fn(I) -> Fut + Copy + 'static,
-    answer: impl Fn(O) + Copy + 'static,
-) where
-    I: 'static,
-    O: 'static,
-    Fut: Future<Output = O> + 'static,
-{
-    use leptos::prelude::{set_timeout, Effect, GetValue, SetValue, StoredValue};
-
-    let round = StoredValue::new(0u64);
-    Effect::new(move |_| {
-        let wanted = input();
-        let mine = round.get_value() + 1;
-        round.set_value(mine);
-        let Some(wanted) = wanted else { return };
-        set_timeout(
-            move || {
-                if round.try_get_value() != Some(mine) {
-                    return;
-                }
-                leptos::task::spawn_local(async move {
-                    let result = ask(wanted).await;
-                    if round.try_get_value() == Some(mine) {
-                        answer(result);
-                    }
-                });
-            },
-            delay,
-        );
-    });
-}
-
-/// Loads another page fully, so the server renders it with the new session.
-pub fn go_to(url: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().assign(url);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = url;
-}
-
-/// Asks the user to confirm a destructive action.
-pub fn confirm(question: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    return web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(false);
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = question;
-        false
-    }
-}
-
-pub fn copy_to_clipboard(text: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.navigator().clipboard().write_text(text);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = text;
-}
-
-#[cfg(feature = "hydrate")]
-fn current_path() -> String {
-    let location = web_sys::window().map(|w| w.location());
-    let path = location.as_ref().and_then(|l| l.pathname().ok()).unwrap_or_default();
-    let search = location.as_ref().and_then(|l| l.search().ok()).unwrap_or_default();
-    encode_uri_component(&format!("{path}{search}"))
-}
-
-#[cfg(feature = "hydrate")]
-#[wasm_bindgen::prelude::wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = encodeURIComponent)]
-    fn encode_uri_component(text: &str) -> String;
-}
-
 /// `text` as one component of a URL's query (RFC 3986 unreserved characters kept).
 pub fn encode(text: &str) -> String {
     text.bytes()
@@ -268,41 +181,4 @@ pub fn encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// The schedules API: a script's schedules and the cron preview.
-pub mod schedules {
-    use std::future::Future;
-
-    use super::{call, call_empty, encode, get, Failure, Method};
-    use crate::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate};
-
-    pub fn list(script_id: i64) -> impl Future<Output = Result<Vec<Schedule>, Failure>> + Send + 'static {
-        get(&format!("/api/scripts/{script_id}/schedules"))
-    }
-
-    pub fn create(script_id: i64, new: &NewSchedule) -> impl Future<Output = Result<Schedule, Failure>> + Send + 'static {
-        call(Method::Post, &format!("/api/scripts/{script_id}/schedules"), Some(new))
-    }
-
-    /// Changes the fields present in `change`, and only those.
-    pub fn update(
-        script_id: i64,
-        schedule_id: i64,
-        change: &ScheduleUpdate,
-    ) -> impl Future<Output = Result<Schedule, Failure>> + Send + 'static {
-        call(Method::Put, &format!("/api/scripts/{script_id}/schedules/{schedule_id}"), Some(change))
-    }
-
-    pub fn delete(script_id: i64, schedule_id: i64) -> impl Future<Output = Result<(), Failure>> + Send + 'static {
-        call_empty::<()>(Method::Delete, &format!("/api/scripts/{script_id}/schedules/{schedule_id}"), None)
-    }
-
-    /// What `expr` means in `zone` and its next `count` fire times from now.
-    pub fn describe(expr: &str, zone: &str, count: u32) -> impl Future<Output = Result<CronDescription, Failure>> + Send + 'static {
-        get(&format!("/api/cron/describe?expr={}&tz={}&count={count}", encode(expr), encode(zone)))
-    }
-
-    /// Every IANA zone name the server evaluates schedules in, sorted.
-    pub const TIMEZONES: &str = "/api/cron/timezones";
 }
