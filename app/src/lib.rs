@@ -84,8 +84,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=ScriptsPage />
                     <Route path=path!("/scripts/new") view=ScriptEditPage />
-                    <Route path=path!("/scripts/:id") view=ScriptEditPage />
                     // Async: the status (404 for an unknown id) is known before the first byte.
+                    <Route path=path!("/scripts/:id") view=ScriptEditPage ssr=SsrMode::Async />
                     <Route path=path!("/scripts/:id/execute") view=ScriptExecutePage ssr=SsrMode::Async />
                     <Route path=path!("/scripts/:id/schedules") view=ScriptSchedulesPage ssr=SsrMode::Async />
                     <Route path=path!("/executions") view=ExecutionsPage />

@@ -45,6 +45,11 @@ pub fn get_one(id: i64) -> impl Future<Output = Result<Script, Failure>> + Send 
     get(&format!("/api/scripts/{id}"))
 }
 
+/// The script with `id` and `more` of it (`more` reads it), both asked at once.
+pub async fn with<T>(id: i64, more: impl Future<Output = Result<T, Failure>>) -> Result<(Script, T), Failure> {
+    futures::future::try_join(get_one(id), more).await
+}
+
 pub fn create(new: &NewScript) -> impl Future<Output = Result<Script, Failure>> + Send + 'static {
     call(Method::Post, "/api/scripts", Some(new))
 }

@@ -173,13 +173,17 @@ mod browser {
             let Some(element) = host.get() else { return false };
             let (slot, label) = (slot.clone(), label.clone());
             spawn_local(async move {
-                if let Err(err) = wasm_bindgen_futures::JsFuture::from(load()).await {
-                    failure.set(Some(describe(&err)));
+                let loaded = wasm_bindgen_futures::JsFuture::from(load()).await;
+                // Monaco loads for a while: the component may be gone by then (its page left or
+                // rendered anew), and with it everything here but `slot`.
+                let Some(text) = value.try_get_untracked() else { return };
+                if let Err(err) = loaded {
+                    failure.try_set(Some(describe(&err)));
                     return;
                 }
                 let element: web_sys::HtmlElement = element.unchecked_into();
-                *slot.borrow_mut() = Some(create(&element, value.get_untracked(), on_change, read_only, &label));
-                ready.set(true);
+                *slot.borrow_mut() = Some(create(&element, text, on_change, read_only, &label));
+                ready.try_set(true);
             });
             true
         });

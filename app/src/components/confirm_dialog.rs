@@ -70,32 +70,32 @@ pub fn ConfirmDialog(
     }
 }
 
-/// What a `ConfirmChange` asks: the dialog's words, and what the change is then given.
-pub struct Ask<I> {
-    pub title: String,
-    /// What will happen, in a sentence or two.
-    pub body: &'static str,
-    pub confirm_label: &'static str,
-    pub busy_label: &'static str,
-    pub input: I,
-}
-
-/// While `asking` holds an item, the dialog that asks before `change` is made to it (`ask` gives
-/// the words and the change's input). It closes once the change succeeds; a failure shows in it.
+/// While `asking` holds an item, the dialog that asks before `change` is made to it: `title` asks
+/// about the item, `body` says what will happen, `verb` names the button (as "Delete script", and
+/// "Deleting…" while it runs), `input` gives the change's input. It closes once the change
+/// succeeds; a failure shows in it.
 #[component]
-pub fn ConfirmChange<T, I, O>(asking: RwSignal<Option<T>>, change: Change<I, O>, ask: fn(&T) -> Ask<I>) -> impl IntoView
+pub fn ConfirmChange<T, I, O>(
+    asking: RwSignal<Option<T>>,
+    change: Change<I, O>,
+    title: fn(&T) -> String,
+    body: &'static str,
+    verb: (&'static str, &'static str),
+    input: fn(&T) -> I,
+) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
     I: Clone + Send + Sync + 'static,
     O: Clone + Send + Sync + 'static,
 {
     change.on_success(move |_| asking.set(None));
+    let (confirm_label, busy_label) = verb;
     move || {
         asking.get().map(|item| {
-            let Ask { title, body, confirm_label, busy_label, input } = ask(&item);
+            let asked = input(&item);
             view! {
-                <ConfirmDialog title confirm_label busy_label busy=change.pending() error=change.error()
-                    on_confirm=Callback::new(move |_| { change.dispatch(input.clone()); })
+                <ConfirmDialog title=title(&item) confirm_label busy_label busy=change.pending() error=change.error()
+                    on_confirm=Callback::new(move |_| { change.dispatch(asked.clone()); })
                     on_cancel=Callback::new(move |_| asking.set(None))>
                     <p>{body}</p>
                 </ConfirmDialog>

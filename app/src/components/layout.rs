@@ -94,6 +94,45 @@ pub fn Field(label: &'static str, #[prop(into, optional)] error: MaybeProp<Strin
     }
 }
 
+/// A required text (or password) input in a `Field`, bound to `value`.
+#[component]
+pub fn TextField(
+    label: &'static str,
+    value: RwSignal<String>,
+    #[prop(into, optional)] error: MaybeProp<String>,
+    /// The input's type: "text" unless given ("password").
+    #[prop(optional)]
+    kind: Option<&'static str>,
+    #[prop(optional)] name: Option<&'static str>,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] placeholder: Option<&'static str>,
+    #[prop(optional)] autofocus: bool,
+) -> impl IntoView {
+    view! {
+        <Field label error>
+            <input type=kind.unwrap_or("text") name=name autocomplete=autocomplete placeholder=placeholder required autofocus=autofocus
+                bind:value=value />
+        </Field>
+    }
+}
+
+/// A form's submit button, disabled and saying `busy_label` while the form's change is under way.
+#[component]
+pub fn SubmitButton(
+    label: &'static str,
+    busy_label: &'static str,
+    #[prop(into)] busy: Signal<bool>,
+    /// Classes beside "button primary" ("wide").
+    #[prop(optional)]
+    class: &'static str,
+) -> impl IntoView {
+    view! {
+        <button type="submit" class=format!("button primary {class}") disabled=move || busy.get()>
+            {move || if busy.get() { busy_label } else { label }}
+        </button>
+    }
+}
+
 /// An error box for problems not tied to one field.
 #[component]
 pub fn ErrorBox(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {

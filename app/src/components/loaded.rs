@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::api::Failure;
+use crate::components::layout::Missing;
 
 /// `data` once it has come: `show` with it, or its failure (in an error box, or as `failed`
 /// shows it). The previous view stays while it is read again.
@@ -46,27 +47,58 @@ where
     }
 }
 
-/// The number in the address's `:id`, if it is one.
-pub fn use_id() -> Memo<Option<i64>> {
-    let params = use_params_map();
-    Memo::new(move |_| params.read().get("id").and_then(|id| id.parse::<i64>().ok()))
+/// What a page's address (its `:id`) can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Script,
+    Run,
 }
 
-/// What the address's `:id` names, as `fetch` reads it; a 404 in words (`what` names the kind)
-/// when the address holds no number.
-pub fn use_addressed<T, Fut>(what: &'static str, fetch: impl Fn(i64) -> Fut + Copy + Send + Sync + 'static) -> Resource<Result<T, Failure>>
+impl Subject {
+    /// The page for an address that names no such thing this user may see (a 404 from the
+    /// server), with the way back to the list.
+    pub fn missing(self, failure: Failure) -> AnyView {
+        let (title, home) = match self {
+            Subject::Script => ("This script cannot be opened", ("/", "All scripts")),
+            Subject::Run => ("This run cannot be opened", ("/executions", "All runs")),
+        };
+        view! { <Missing title failure home /> }.into_any()
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Subject::Script => "script",
+            Subject::Run => "run",
+        }
+    }
+}
+
+/// A page about what its address names: `fetch` reads what the page needs of it, `show` shows
+/// that; an address naming nothing (or nothing this user may see) is `Subject::missing`.
+#[component]
+pub fn Addressed<T, V, F, G, Fut>(subject: Subject, loading: &'static str, fetch: G, show: F) -> impl IntoView
 where
     T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+    G: Fn(i64) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<T, Failure>> + Send + 'static,
 {
     let id = use_id();
-    Resource::new(
+    let data = Resource::new(
         move || id.get(),
         move |id| async move {
             match id {
                 Some(id) => fetch(id).await,
-                None => Err(Failure { status: 404, message: format!("there is no {what} at this address"), field: None }),
+                None => Err(Failure { status: 404, message: format!("there is no {} at this address", subject.noun()), field: None }),
             }
         },
-    )
+    );
+    view! { <Loaded data loading show failed={move |failure| subject.missing(failure)} /> }
+}
+
+/// The number in the address's `:id`, if it is one.
+pub fn use_id() -> Memo<Option<i64>> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("id").and_then(|id| id.parse::<i64>().ok()))
 }

@@ -16,9 +16,22 @@ pub enum ScriptColumn {
     Hidden,
 }
 
+/// Runs as a table, newest first as given: one row each, a click on a row opens its run.
+#[component]
+pub fn RunsTable(runs: Vec<Execution>, script: ScriptColumn) -> impl IntoView {
+    view! {
+        <table class="table runs">
+            <RunHead script />
+            <tbody>
+                {runs.into_iter().map(|run| view! { <RunRow run script /> }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
 /// One run as a table row; a click anywhere on it (but on its links) opens the run.
 #[component]
-pub fn RunRow(run: Execution, script: ScriptColumn) -> impl IntoView {
+fn RunRow(run: Execution, script: ScriptColumn) -> impl IntoView {
     let href = format!("/executions/{}", run.id);
     let navigate = use_navigate();
     let open = {
@@ -50,7 +63,7 @@ pub fn RunRow(run: Execution, script: ScriptColumn) -> impl IntoView {
 
 /// The header row matching `RunRow`.
 #[component]
-pub fn RunHead(script: ScriptColumn) -> impl IntoView {
+fn RunHead(script: ScriptColumn) -> impl IntoView {
     view! {
         <thead><tr>
             <th>"Run"</th>

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{self, Failure};
 use crate::browser;
-use crate::components::layout::{ErrorBox, Field};
+use crate::components::layout::{ErrorBox, SubmitButton, TextField};
 use crate::hooks::{Change, ChangeState};
 use crate::model::{Credentials, UserInfo};
 use crate::validate;
@@ -31,17 +31,9 @@ pub fn LoginPage() -> impl IntoView {
         <AuthCard title="Sign in" heading="Sign in" subtitle="Sign in to run and schedule your team's scripts.">
             <form class="form" on:submit=submit>
                 <ErrorBox error=Signal::derive(move || sign_in.failure().get().map(|f| f.message)) />
-                <Field label="User name">
-                    <input type="text" name="username" autocomplete="username" required autofocus
-                        bind:value=username />
-                </Field>
-                <Field label="Password">
-                    <input type="password" name="password" autocomplete="current-password" required
-                        bind:value=password />
-                </Field>
-                <button type="submit" class="button primary wide" disabled=busy>
-                    {move || if busy() { "Signing in…" } else { "Sign in" }}
-                </button>
+                <TextField label="User name" value=username name="username" autocomplete="username" autofocus=true />
+                <TextField label="Password" value=password kind="password" name="password" autocomplete="current-password" />
+                <SubmitButton label="Sign in" busy_label="Signing in…" busy=Signal::derive(busy) class="wide" />
             </form>
         </AuthCard>
     }
@@ -85,18 +77,10 @@ pub fn SetupPage() -> impl IntoView {
         <AuthCard title="Welcome" heading="Welcome to PyTask" subtitle="Create the first admin account. It can add the rest of your team afterwards.">
             <form class="form" on:submit=submit>
                 <ErrorBox error=create.error() />
-                <Field label="User name" error=create.field_error("username")>
-                    <input type="text" name="username" autocomplete="username" required autofocus bind:value=username />
-                </Field>
-                <Field label="Password" error=create.field_error("password")>
-                    <input type="password" name="password" autocomplete="new-password" required bind:value=password />
-                </Field>
-                <Field label="Repeat the password" error=create.field_error("repeat")>
-                    <input type="password" name="repeat" autocomplete="new-password" required bind:value=repeat />
-                </Field>
-                <button type="submit" class="button primary wide" disabled=busy>
-                    {move || if busy() { "Creating…" } else { "Create admin and sign in" }}
-                </button>
+                <TextField label="User name" value=username error=create.field_error("username") name="username" autocomplete="username" autofocus=true />
+                <TextField label="Password" value=password error=create.field_error("password") kind="password" name="password" autocomplete="new-password" />
+                <TextField label="Repeat the password" value=repeat error=create.field_error("repeat") kind="password" name="repeat" autocomplete="new-password" />
+                <SubmitButton label="Create admin and sign in" busy_label="Creating…" busy=Signal::derive(busy) class="wide" />
             </form>
         </AuthCard>
     }

@@ -8,9 +8,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 
-use crate::api::{self, Failure};
-use crate::components::layout::{ErrorBox, Missing};
-use crate::components::loaded::{use_addressed, Loaded};
+use crate::api;
+use crate::components::layout::ErrorBox;
+use crate::components::loaded::{Addressed, Subject};
 use crate::components::log_view::{thousands, LogBuffer, LogView};
 use crate::components::runs::{cpu_text, exit_text, memory_text, now, span_text, stopwatch_text, Time};
 use crate::components::status_badge::StatusBadge;
@@ -19,18 +19,11 @@ use crate::live::use_execution_events;
 use crate::model::{Event, Execution, ExecutionStatus, LogLine, Script};
 use crate::session::use_current_user;
 
-/// The script and its newest run.
-async fn script_and_latest(id: i64) -> Result<(Script, Option<Execution>), Failure> {
-    Ok((api::scripts::get_one(id).await?, api::executions::latest(id).await?))
-}
-
 #[component]
 pub fn ScriptExecutePage() -> impl IntoView {
-    let loaded = use_addressed("script", script_and_latest);
     view! {
-        <Loaded data=loaded loading="Loading the script…"
-            show={|(script, latest)| view! { <Runner script latest /> }}
-            failed={|failure| view! { <Missing title="This script cannot be opened" failure home=("/", "All scripts") /> }.into_any()} />
+        <Addressed subject=Subject::Script loading="Loading the script…" fetch={|id| api::scripts::with(id, api::executions::latest(id))}
+            show={|(script, latest)| view! { <Runner script latest /> }} />
     }
 }
 
@@ -104,10 +97,9 @@ fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
 
 #[component]
 pub fn ExecutionDetailPage() -> impl IntoView {
-    let loaded = use_addressed("run", api::executions::get_one);
     let can_edit = use_current_user().can_edit();
     view! {
-        <Loaded data=loaded loading="Loading the run…"
+        <Addressed subject=Subject::Run loading="Loading the run…" fetch=api::executions::get_one
             show={move |execution: Execution| view! {
                 <Title text=format!("Run #{} · {}", execution.id, execution.script_name) />
                 <div class="page-header">
@@ -123,8 +115,7 @@ pub fn ExecutionDetailPage() -> impl IntoView {
                     </div>
                 </div>
                 <RunPanel execution can_edit />
-            }}
-            failed={|failure| view! { <Missing title="This run cannot be opened" failure home=("/executions", "All runs") /> }.into_any()} />
+            }} />
     }
 }
 

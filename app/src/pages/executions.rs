@@ -12,7 +12,7 @@ use leptos_router::NavigateOptions;
 use crate::api;
 use crate::components::layout::PageHeader;
 use crate::components::loaded::Loaded;
-use crate::components::runs::{RunHead, RunRow, ScriptColumn};
+use crate::components::runs::{RunsTable, ScriptColumn};
 use crate::model::execution::{PER_PAGE_DEFAULT, PER_PAGE_MAX};
 use crate::model::{ExecutionPage, ExecutionSort, ExecutionStatus, ScriptSummary};
 
@@ -252,12 +252,7 @@ fn RunTable(page: ExecutionPage, view: View, show: Callback<View>) -> impl IntoV
     let sizes = view.clone();
     view! {
         <div class="card table-card">
-            <table class="table runs">
-                <RunHead script=ScriptColumn::Shown />
-                <tbody>
-                    {page.items.into_iter().map(|run| view! { <RunRow run script=ScriptColumn::Shown /> }).collect_view()}
-                </tbody>
-            </table>
+            <RunsTable runs=page.items script=ScriptColumn::Shown />
         </div>
         <nav class="pager" aria-label="Pages">
             {has_previous.then(|| view! { <a class="button small" href=at(page.page - 1)>"← Previous"</a> })}

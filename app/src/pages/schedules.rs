@@ -11,8 +11,8 @@ use leptos_meta::Title;
 
 use crate::api::{self, Failure};
 use crate::components::confirm_dialog::ConfirmDialog;
-use crate::components::layout::{ErrorBox, Missing};
-use crate::components::loaded::{use_addressed, Loaded};
+use crate::components::layout::ErrorBox;
+use crate::components::loaded::{Addressed, Subject};
 use crate::components::schedule_form::ScheduleForm;
 use crate::components::status_badge::StatusBadge;
 use crate::components::zoned_time::{relative_text, use_ticking_clock, ZonedTime};
@@ -25,18 +25,11 @@ const TICK: std::time::Duration = std::time::Duration::from_secs(15);
 /// How long after a due time the list is read again: the run needs a moment to be queued.
 const FIRE_GRACE_SECONDS: i64 = 5;
 
-/// The script and its schedules.
-async fn script_and_schedules(id: i64) -> Result<(Script, Vec<Schedule>), Failure> {
-    Ok((api::scripts::get_one(id).await?, api::schedules::list(id).await?))
-}
-
 #[component]
 pub fn ScriptSchedulesPage() -> impl IntoView {
-    let loaded = use_addressed("script", script_and_schedules);
     view! {
-        <Loaded data=loaded loading="Loading the schedules…"
-            show={|(script, list)| view! { <Schedules script list /> }}
-            failed={|failure| view! { <Missing title="This script cannot be opened" failure home=("/", "All scripts") /> }.into_any()} />
+        <Addressed subject=Subject::Script loading="Loading the schedules…" fetch={|id| api::scripts::with(id, api::schedules::list(id))}
+            show={|(script, list)| view! { <Schedules script list /> }} />
     }
 }
 

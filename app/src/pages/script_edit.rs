@@ -14,9 +14,9 @@ use crate::api::{self, Failure};
 use crate::browser;
 use crate::components::code_editor::CodeEditor;
 use crate::components::dependencies::DependencyPanel;
-use crate::components::layout::{ErrorBox, Field, Missing};
-use crate::components::loaded::Loaded;
-use crate::components::runs::{RunHead, RunRow, ScriptColumn};
+use crate::components::layout::{ErrorBox, Field};
+use crate::components::loaded::{Loaded, Subject};
+use crate::components::runs::{RunsTable, ScriptColumn};
 use crate::components::tag_input::TagInput;
 use crate::hooks::{use_debounced, Change, ChangeState};
 use crate::model::{Execution, ExecutionPage, NewScript, Problem, Script, ScriptUpdate, Severity, Source};
@@ -40,7 +40,7 @@ pub fn ScriptEditPage() -> impl IntoView {
     view! {
         <Loaded data=loaded loading="Loading the script…"
             show={|script| view! { <ScriptForm script /> }}
-            failed={|failure| view! { <Missing title="This script cannot be opened" failure home=("/", "Back to scripts") /> }.into_any()} />
+            failed={|failure| Subject::Script.missing(failure)} />
     }
 }
 
@@ -416,12 +416,7 @@ fn RunHistory(script_id: i64) -> impl IntoView {
                     <a class="more" href=format!("/executions?script_id={script_id}")>{format!("All {} runs →", page.total)}</a>
                 });
                 view! {
-                    <table class="table runs">
-                        <RunHead script=ScriptColumn::Hidden />
-                        <tbody>
-                            {page.items.into_iter().map(|run| view! { <RunRow run script=ScriptColumn::Hidden /> }).collect_view()}
-                        </tbody>
-                    </table>
+                    <RunsTable runs=page.items script=ScriptColumn::Hidden />
                     {more}
                 }.into_any()
             }} />

@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
 use crate::api;
-use crate::components::confirm_dialog::{Ask, ConfirmChange};
+use crate::components::confirm_dialog::ConfirmChange;
 use crate::components::layout::ErrorBox;
 use crate::components::loaded::Loaded;
 use crate::components::status_badge::StatusBadge;
@@ -154,13 +154,9 @@ pub fn ScriptsPage() -> impl IntoView {
                     }
                 }
             }} />
-        <ConfirmChange asking=deleting change=delete ask={|script: &ScriptSummary| Ask {
-            title: format!("Delete “{}”?", script.name),
-            body: "The script goes with its runs, logs, schedules and environment. This cannot be undone.",
-            confirm_label: "Delete script",
-            busy_label: "Deleting…",
-            input: script.id,
-        }} />
+        <ConfirmChange asking=deleting change=delete verb=("Delete script", "Deleting…")
+            title={|script: &ScriptSummary| format!("Delete “{}”?", script.name)} input={|script: &ScriptSummary| script.id}
+            body="The script goes with its runs, logs, schedules and environment. This cannot be undone." />
     }
 }
 

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 
 use crate::api;
 use crate::browser;
-use crate::components::confirm_dialog::{Ask, ConfirmChange};
-use crate::components::layout::{ErrorBox, Field, PageHeader};
+use crate::components::confirm_dialog::ConfirmChange;
+use crate::components::layout::{ErrorBox, Field, PageHeader, SubmitButton, TextField};
 use crate::components::loaded::Loaded;
 use crate::hooks::{Change, ChangeState};
 use crate::model::{CreatedToken, NewToken, TokenInfo};
@@ -72,13 +72,9 @@ pub fn TokensPage() -> impl IntoView {
                 }.into_any()
             }} />
         </div>
-        <ConfirmChange asking=revoking change=revoke ask={|token: &TokenInfo| Ask {
-            title: format!("Revoke the token “{}”?", token.name),
-            body: "Anything using it stops working at once. This cannot be undone.",
-            confirm_label: "Revoke token",
-            busy_label: "Revoking…",
-            input: token.id,
-        }} />
+        <ConfirmChange asking=revoking change=revoke verb=("Revoke token", "Revoking…")
+            title={|token: &TokenInfo| format!("Revoke the token “{}”?", token.name)} input={|token: &TokenInfo| token.id}
+            body="Anything using it stops working at once. This cannot be undone." />
     }
 }
 
@@ -93,9 +89,7 @@ fn NewTokenForm(create: Change<NewToken, CreatedToken>) -> impl IntoView {
     };
     view! {
         <form class="card form-row" on:submit=submit>
-            <Field label="Token name" error=create.field_error("name")>
-                <input type="text" placeholder="e.g. ci-pipeline" required bind:value=name />
-            </Field>
+            <TextField label="Token name" value=name error=create.field_error("name") placeholder="e.g. ci-pipeline" />
             <Field label="Expires" error=create.field_error("expires_in_days")>
                 <select on:change=move |ev| days.set(event_target_value(&ev))>
                     <option value="30">"in 30 days"</option>
@@ -104,9 +98,7 @@ fn NewTokenForm(create: Change<NewToken, CreatedToken>) -> impl IntoView {
                     <option value="">"never"</option>
                 </select>
             </Field>
-            <button type="submit" class="button primary" disabled=move || create.pending().get()>
-                {move || if create.pending().get() { "Creating…" } else { "Create token" }}
-            </button>
+            <SubmitButton label="Create token" busy_label="Creating…" busy=create.pending() />
             <ErrorBox error=create.error() />
         </form>
     }

@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api;
-use crate::components::confirm_dialog::{Ask, ConfirmChange};
-use crate::components::layout::{ErrorBox, Field, PageHeader};
+use crate::components::confirm_dialog::ConfirmChange;
+use crate::components::layout::{ErrorBox, Field, PageHeader, SubmitButton, TextField};
 use crate::components::loaded::Loaded;
 use crate::hooks::{Change, ChangeState};
 use crate::model::{NewUser, Role, UserInfo, UserUpdate};
@@ -46,13 +46,9 @@ pub fn UsersPage() -> impl IntoView {
                 </table>
             }} />
         </div>
-        <ConfirmChange asking=removing change=remove ask={|user: &UserInfo| Ask {
-            title: format!("Delete {}?", user.username),
-            body: "Their sessions and API tokens stop working at once. This cannot be undone.",
-            confirm_label: "Delete user",
-            busy_label: "Deleting…",
-            input: user.id,
-        }} />
+        <ConfirmChange asking=removing change=remove verb=("Delete user", "Deleting…")
+            title={|user: &UserInfo| format!("Delete {}?", user.username)} input={|user: &UserInfo| user.id}
+            body="Their sessions and API tokens stop working at once. This cannot be undone." />
     }
     .into_any()
 }
@@ -125,20 +121,14 @@ fn AddUserForm(add: Change<NewUser, UserInfo>) -> impl IntoView {
     };
     view! {
         <form class="card form-row" on:submit=submit>
-            <Field label="User name" error=add.field_error("username")>
-                <input type="text" autocomplete="off" required bind:value=username />
-            </Field>
-            <Field label="Password" error=add.field_error("password")>
-                <input type="password" autocomplete="new-password" required bind:value=password />
-            </Field>
+            <TextField label="User name" value=username error=add.field_error("username") autocomplete="off" />
+            <TextField label="Password" value=password error=add.field_error("password") kind="password" autocomplete="new-password" />
             <Field label="Role" error=add.field_error("role")>
                 <select on:change=move |ev| { if let Ok(r) = event_target_value(&ev).parse() { role.set(r) } }>
                     {Role::ALL.iter().map(|r| view! { <option value=r.as_str() selected=*r == Role::Editor>{r.as_str()}</option> }).collect_view()}
                 </select>
             </Field>
-            <button type="submit" class="button primary" disabled=move || add.pending().get()>
-                {move || if add.pending().get() { "Adding…" } else { "Add user" }}
-            </button>
+            <SubmitButton label="Add user" busy_label="Adding…" busy=add.pending() />
             <ErrorBox error=add.error() />
         </form>
     }

@@ -51,8 +51,24 @@ async fn pages_render_their_data_on_the_server(backend: Backend) {
     assert!(html.contains("Rendered &lt;on&gt; server"), "the list is in the first HTML, escaped: {html}");
     let html = app.get_as(&admin, &format!("/scripts/{}", script.id)).await.text().await.unwrap();
     assert!(html.contains("print(1)"), "{html}");
-    let html = app.get_as(&admin, "/scripts/999999").await.text().await.unwrap();
+    let response = app.get_as(&admin, "/scripts/999999").await;
+    assert_eq!(response.status(), 404);
+    let html = response.text().await.unwrap();
     assert!(html.contains("there is no script 999999"), "{html}");
+    let response = app.get_as(&admin, "/scripts/abc").await;
+    assert_eq!(response.status(), 404, "an address that names no number names no script");
+    assert!(response.text().await.unwrap().contains("there is no script at this address"));
+
+    // The admin pages too: a shared link shows the users and the tokens in the first HTML.
+    app.add_user(&admin, "rendered_user", Role::Viewer).await;
+    let html = app.get_as(&admin, "/users").await.text().await.unwrap();
+    assert!(html.contains("rendered_user"), "{html}");
+    app.token(&admin, "rendered-token").await;
+    let html = app.get_as(&admin, "/settings/tokens").await.text().await.unwrap();
+    assert!(html.contains("rendered-token"), "{html}");
+    let run = app.execute(&admin, script.id).await;
+    let html = app.get_as(&admin, &format!("/executions/{}", run.id)).await.text().await.unwrap();
+    assert!(html.contains(&format!("Run #{}", run.id)), "{html}");
 }
 
 /// Runs that are not isolated are never silent (SPEC "Isolation"): every page an admin opens says
