@@ -36,7 +36,8 @@ with warnings.catch_warnings(record=True) as caught:
     except SyntaxError as err:
         end_line = getattr(err, "end_lineno", None)
         end_column = getattr(err, "end_offset", None)
-        if end_line is not None and end_line < 1: end_line, end_column = None, None
+        # Python may give an end it does not know as -1 (an unexpected indent before odd text).
+        if end_line is None or end_column is None or end_line < 1 or end_column < 1: end_line, end_column = None, None
         problem("error", err.lineno, err.offset, end_line, end_column, f"{type(err).__name__}: {err.msg}")
     except (ValueError, RecursionError, MemoryError) as err:
         problem("error", 1, 1, None, None, f"{type(err).__name__}: {err}")

@@ -35,6 +35,12 @@ async fn syntax_errors_have_line_and_column(backend: Backend) {
     assert_eq!(report.problems[0].line, 2);
     assert!(report.problems[0].message.starts_with("IndentationError"), "{report:?}");
 
+    // Found by the sweep: Python ends this error at column -1, which is no column at all.
+    let report = check(&app, &admin, " \u{f4f5e}H\u{9856f}\u{b6}").await;
+    let [problem] = report.problems.as_slice() else { panic!("one problem: {report:?}") };
+    assert!(problem.message.starts_with("IndentationError"), "{problem:?}");
+    assert_eq!((problem.line, problem.end_column), (1, None), "{problem:?}");
+
     // Only compiled, never run: the file would appear if it were.
     let marker = app.data_dir.path().join("ran");
     let report = check(&app, &admin, &format!("open({:?}, 'w').write('x')\n", marker.display().to_string())).await;
