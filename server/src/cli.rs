@@ -1,12 +1,14 @@
 //! `pytask user add|list|passwd|token`: user management from the shell, through the same
 //! services as the API, so the same rules hold (valid names, Argon2id, never the last admin).
+//! `pytask secrets rotate-key`: the variables and secrets re-encrypted with a new key.
 
 use std::io::{BufRead, IsTerminal};
 
 use app::model::{NewToken, NewUser, UserUpdate};
 
 use crate::auth::{tokens, users, AuthError};
-use crate::config::{Config, UserCommand};
+use crate::config::{Config, SecretsCommand, UserCommand};
+use crate::env::{self, SecretKey};
 use crate::{db, private, StartError};
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +21,10 @@ pub enum CliError {
     NoSuchUser(String),
     #[error("cannot read the password: {0}")]
     Read(std::io::Error),
+    #[error(transparent)]
+    Key(#[from] env::crypto::KeyError),
+    #[error(transparent)]
+    Env(#[from] env::EnvError),
 }
 
 pub async fn run(config: Config, action: UserCommand) -> Result<(), CliError> {
@@ -58,6 +64,33 @@ pub async fn run(config: Config, action: UserCommand) -> Result<(), CliError> {
             println!("{}", created.secret);
         }
     }
+    Ok(())
+}
+
+pub async fn secrets(config: Config, action: SecretsCommand) -> Result<(), CliError> {
+    let SecretsCommand::RotateKey { new_key_file } = action;
+    private::create_dir(&config.data_dir).map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+    let db = db::connect(&config.database()).await.map_err(StartError::from)?;
+    let old = SecretKey::load_or_generate(config.secret_key_file.as_deref(), &config.data_dir)?;
+    let new = SecretKey::load(&new_key_file)?;
+    let count = env::store::rotate(&db, &old, &new).await?;
+    eprintln!("{count} values re-encrypted with {} (the key check included)", new_key_file.display());
+    if config.secret_key_file.is_some() {
+        eprintln!("start every instance with PYTASK_SECRET_KEY_FILE={}; the old key opens nothing now", new_key_file.display());
+        return Ok(());
+    }
+    // The generated key in the data directory is where the instances look: it becomes the new
+    // one (written aside, then renamed over it, so it is never half written).
+    let generated = config.data_dir.join(env::crypto::GENERATED);
+    let aside = config.data_dir.join(format!(".{}.new", env::crypto::GENERATED));
+    let replace = || -> std::io::Result<()> {
+        let _ = std::fs::remove_file(&aside);
+        std::fs::copy(&new_key_file, &aside)?;
+        std::fs::set_permissions(&aside, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        std::fs::rename(&aside, &generated)
+    };
+    replace().map_err(|source| env::crypto::KeyError::Write { path: generated.clone(), source })?;
+    eprintln!("{} now holds the new key; start the instances again", generated.display());
     Ok(())
 }
 

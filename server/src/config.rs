@@ -34,6 +34,23 @@ pub enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
+    /// Manage the key that encrypts variables and secrets.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-encrypt every variable and secret with the key in NEW_KEY_FILE, in one transaction.
+    /// Stop every instance first; start them again with PYTASK_SECRET_KEY_FILE=NEW_KEY_FILE (a
+    /// key generated in the data directory is replaced by the new one instead).
+    RotateKey {
+        /// The new key: 32 bytes in base64 on one line (`openssl rand -base64 32 > FILE`).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -163,6 +180,11 @@ pub struct Config {
     /// --admin-password.
     #[arg(long, env = "PYTASK_ADMIN_PASSWORD_FILE", value_name = "PATH", global = true)]
     pub admin_password_file: Option<PathBuf>,
+
+    /// The key that encrypts variables and secrets: 32 bytes in base64 on one line. Every
+    /// instance needs the same. Unset: <data dir>/secret.key, generated at first start.
+    #[arg(long, env = "PYTASK_SECRET_KEY_FILE", value_name = "PATH", global = true)]
+    pub secret_key_file: Option<PathBuf>,
 
     /// The Python interpreter that checks scripts' syntax and that venvs are made from.
     #[arg(long, env = "PYTASK_PYTHON", default_value = "python3", global = true)]

@@ -5,6 +5,7 @@
 //! - `cli`: `pytask user …`.
 //! - `config`: the command line and the typed `Config`.
 //! - `db`: connection, migrations, SeaORM entities.
+//! - `env`: variables and secrets given to runs, sealed at rest, masked in output.
 //! - `http`: the router, the API's error type and extractors, health and OpenAPI.
 //! - `private`: what keeps the server's secrets from the host's other processes and users.
 //! - `sandbox`: the bubblewrap sandbox and cgroup every run and install is made in.
@@ -18,6 +19,7 @@ pub mod code;
 pub mod config;
 pub mod db;
 pub mod deps;
+pub mod env;
 pub mod events;
 pub mod executions;
 pub mod http;
@@ -53,6 +55,10 @@ pub enum StartError {
     AdminHalfSet,
     #[error("cannot register this instance in the database: {0}")]
     Register(sea_orm::DbErr),
+    #[error(transparent)]
+    SecretKey(#[from] env::crypto::KeyError),
+    #[error("{0}")]
+    Secrets(#[from] env::EnvError),
 }
 
 /// A built server, bound to its port but not yet serving. Tests build it on port 0.
@@ -69,7 +75,8 @@ impl App {
         // Installed before anything is recorded: a count made earlier would be lost.
         telemetry::metrics::handle();
         bootstrap_admin(&config, &db).await?;
-        let state = AppState::new(config, db);
+        let secret_key = secret_key(&config, &db).await?;
+        let state = AppState::new(config, db, secret_key);
         let role = state.config.role;
         let role_name = match role {
             config::InstanceRole::All => "all",
@@ -139,6 +146,16 @@ impl App {
 /// Makes the data directory, private when it is new, before anything is written into it.
 fn create_data_dir(config: &Config) -> Result<(), StartError> {
     private::create_data_dir(&config.data_dir).map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })
+}
+
+/// The key that seals variables and secrets, checked against every stored value: an instance
+/// with another key than the one they were written with stops here, never runs a script without
+/// its secret.
+async fn secret_key(config: &Config, db: &sea_orm::DatabaseConnection) -> Result<std::sync::Arc<env::SecretKey>, StartError> {
+    let key = env::SecretKey::load_or_generate(config.secret_key_file.as_deref(), &config.data_dir)?;
+    let count = env::store::verify(db, &key).await?;
+    tracing::info!(key = %key.path.display(), variables = count, "variables and secrets are sealed with this key");
+    Ok(std::sync::Arc::new(key))
 }
 
 /// Creates the admin named by the configuration when there is no user yet, so an automated

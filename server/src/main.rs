@@ -26,6 +26,7 @@ fn main() -> ExitCode {
             Command::Serve => server::serve(cli.config).await.map_err(|err| err.to_string()),
             Command::Migrate => server::migrate(cli.config).await.map_err(|err| err.to_string()),
             Command::User { action } => server::cli::run(cli.config, action).await.map_err(|err| err.to_string()),
+            Command::Secrets { action } => server::cli::secrets(cli.config, action).await.map_err(|err| err.to_string()),
         }
     });
     match result {

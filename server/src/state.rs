@@ -12,6 +12,7 @@ use crate::code::CodeTools;
 use crate::config::Config;
 use crate::deps::service::Installer;
 use crate::deps::uv::Uv;
+use crate::env::SecretKey;
 use crate::events::relay::Outbox;
 use crate::events::EventBus;
 use crate::executions::retention::{Retention, RetentionSettings};
@@ -48,10 +49,12 @@ pub struct AppState {
     pub retention: Retention,
     /// Slots for open WebSockets, `--max-websockets` of them.
     pub websockets: WebSocketSlots,
+    /// Seals and opens variables and secrets.
+    pub secret_key: Arc<SecretKey>,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: DatabaseConnection) -> AppState {
+    pub fn new(config: Config, db: DatabaseConnection, secret_key: Arc<SecretKey>) -> AppState {
         let leptos = LeptosOptions::builder()
             .output_name("pytask")
             .site_root(config.site_root.to_string_lossy().as_ref())
@@ -73,7 +76,7 @@ impl AppState {
         let events = outbox.clone().map_or_else(EventBus::default, EventBus::relayed);
         let installer = Installer { db: db.clone(), uv, data_dir: config.data_dir.clone(), events, installs: Arc::default() };
         let instance: Arc<str> = format!("pytask-{}", uuid::Uuid::new_v4().simple()).into();
-        let runner = Runner::new(db.clone(), installer.clone(), RunSettings::from_config(&config, sandbox), instance);
+        let runner = Runner::new(db.clone(), installer.clone(), RunSettings::from_config(&config, sandbox), instance, secret_key.clone());
         let grace = std::time::Duration::from_secs(config.schedule_grace_seconds);
         let scheduler = Scheduler::new(db.clone(), runner.clone(), grace);
         let retention = Retention::new(db.clone(), RetentionSettings::from_config(&config));
@@ -92,6 +95,7 @@ impl AppState {
             throttle: Arc::default(),
             setup_lock: Arc::default(),
             has_users: Arc::default(),
+            secret_key,
         }
     }
 }

@@ -163,6 +163,7 @@ pub struct Loopback(pub std::sync::Arc<dyn Fn(http::Request<String>) -> Loopback
 #[cfg(feature = "ssr")]
 pub type LoopbackAnswer = std::pin::Pin<Box<dyn std::future::Future<Output = (u16, String)> + Send>>;
 
+#[cfg(any(feature = "hydrate", feature = "ssr"))]
 fn answer(status: u16, text: String) -> Result<String, Failure> {
     if (200..300).contains(&status) {
         return Ok(text);

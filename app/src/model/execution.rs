@@ -33,6 +33,10 @@ pub struct Execution {
     pub peak_memory_bytes: Option<i64>,
     /// CPU time of all its processes, in seconds; absent as `peak_memory_bytes`.
     pub cpu_seconds: Option<f64>,
+    /// How many times a secret's value (or an encoded form of it) was replaced by `***` in the
+    /// run's output and error so far.
+    #[serde(default)]
+    pub masked: i64,
 }
 
 /// Order of `GET /api/executions`.

@@ -2,6 +2,7 @@
 
 pub mod code;
 pub mod dependency;
+pub mod env;
 pub mod event;
 pub mod execution;
 pub mod health;
@@ -15,6 +16,7 @@ pub use code::{CheckReport, Problem, Severity, Source};
 pub use dependency::{
     Dependency, DependencyCheck, DependencyState, DependencyUpdate, InlineMetadata, InstallStarted, MetadataWrite, NewDependency,
 };
+pub use env::{EnvScope, EnvValue, EnvVar};
 pub use event::{Event, InstalledPackage};
 pub use execution::{Execution, ExecutionPage, ExecutionSort, LogLine, LogPage};
 pub use health::Health;

@@ -35,7 +35,10 @@ impl Identity {
         if self.user.role == Role::Admin {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("only admins may manage users".into()))
+            Err(ApiError::Forbidden(format!(
+                "only admins may do this (users, global variables and secrets); your role is `{}`",
+                self.user.role
+            )))
         }
     }
 }

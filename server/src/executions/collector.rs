@@ -2,17 +2,19 @@
 //! the server's own `[pytask]` notes, and the collector that numbers lines, applies the output
 //! cap, publishes each batch and stores it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::{LogLine, LogStream};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use tokio::io::AsyncReadExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::logs::{self, LineSplitter};
 use super::queue;
 use super::retry::retry;
+use crate::env::Masker;
 use crate::events::EventBus;
 use crate::telemetry::metrics;
 
@@ -27,20 +29,25 @@ pub struct Piece {
     stream: LogStream,
     line: String,
     at: DateTime<Utc>,
-    /// Written by the server, not the script: not counted against the output cap.
+    /// Written by the server, not the script: not counted against the output cap, and masked
+    /// by the collector (a script's lines are masked by their reader, `read_stream`).
     system: bool,
+    /// Secrets its reader masked in it.
+    masked: usize,
 }
 
 impl Piece {
     pub fn system(line: String) -> Piece {
-        Piece { stream: LogStream::Stderr, line, at: Utc::now(), system: true }
+        Piece { stream: LogStream::Stderr, line, at: Utc::now(), system: true, masked: 0 }
     }
 }
 
 /// Where a run's lines go: the collector, through a bounded channel (a slow database slows the
-/// reading, and so the script, rather than filling memory).
+/// reading, and so the script, rather than filling memory); and the secrets they are masked for,
+/// which grow once the run's environment is read.
 pub struct Log {
     pub sink: mpsc::Sender<Vec<Piece>>,
+    pub masks: watch::Sender<Arc<Masker>>,
 }
 
 impl Log {
@@ -49,9 +56,15 @@ impl Log {
     }
 }
 
-pub async fn read_stream(stream: Option<impl tokio::io::AsyncRead + Unpin>, kind: LogStream, sink: mpsc::Sender<Vec<Piece>>) {
+/// Reads a stream of the script into lines, each masked for `masks`, to `sink`.
+pub async fn read_stream(
+    stream: Option<impl tokio::io::AsyncRead + Unpin>,
+    kind: LogStream,
+    sink: mpsc::Sender<Vec<Piece>>,
+    masks: Arc<Masker>,
+) {
     let Some(mut stream) = stream else { return };
-    let mut splitter = LineSplitter::default();
+    let mut splitter = LineSplitter::masking(masks);
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         let read = match stream.read(&mut buffer).await {
@@ -60,13 +73,19 @@ pub async fn read_stream(stream: Option<impl tokio::io::AsyncRead + Unpin>, kind
         };
         let at = Utc::now();
         let mut pieces = Vec::new();
-        splitter.push(&buffer[..read], &mut |line| pieces.push(Piece { stream: kind, line, at, system: false }));
+        splitter.push(&buffer[..read], &mut |line| pieces.push(Piece { stream: kind, line, at, system: false, masked: 0 }));
+        if let Some(last) = pieces.last_mut() {
+            last.masked = splitter.take_masked();
+        }
         if !pieces.is_empty() && sink.send(pieces).await.is_err() {
             return;
         }
     }
     let mut pieces = Vec::new();
-    splitter.finish(&mut |line| pieces.push(Piece { stream: kind, line, at: Utc::now(), system: false }));
+    splitter.finish(&mut |line| pieces.push(Piece { stream: kind, line, at: Utc::now(), system: false, masked: 0 }));
+    if let Some(last) = pieces.last_mut() {
+        last.masked = splitter.take_masked();
+    }
     if !pieces.is_empty() {
         let _ = sink.send(pieces).await;
     }
@@ -75,6 +94,8 @@ pub async fn read_stream(stream: Option<impl tokio::io::AsyncRead + Unpin>, kind
 #[derive(Debug, Default)]
 pub struct Collected {
     pub memory_error: bool,
+    /// Secrets masked in the lines.
+    pub masked: usize,
 }
 
 /// Numbers the lines and handles them a batch at a time: published to this instance's viewers at
@@ -88,6 +109,7 @@ pub async fn collect(
     id: i64,
     script_id: i64,
     mut incoming: mpsc::Receiver<Vec<Piece>>,
+    masks: watch::Receiver<Arc<Masker>>,
     cap: u64,
 ) -> Collected {
     let mut seq = 0i64;
@@ -100,8 +122,11 @@ pub async fn collect(
         let mut batch: Vec<LogLine> = Vec::new();
         let mut size = 0usize;
         let mut take = |pieces: Vec<Piece>, batch: &mut Vec<LogLine>, size: &mut usize| {
-            for piece in pieces {
-                if !piece.system {
+            for mut piece in pieces {
+                collected.masked += piece.masked;
+                if piece.system {
+                    collected.masked += masks.borrow().mask(&mut piece.line);
+                } else {
                     if cut {
                         continue;
                     }

@@ -13,7 +13,7 @@
 //! `/dev/null`, as it is for an ungated run. Any other Python started from the venv (uv's, a
 //! user's) passes straight through.
 
-use std::ffi::OsString;
+use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -66,8 +66,9 @@ pub fn site_packages(venv: &Path) -> std::io::Result<PathBuf> {
 /// Lets the script run, with `env` added to its environment (the run's own variables, which a
 /// warm interpreter started before the run existed could not be given). A Python that died
 /// before it reached the gate makes this a no-op: its exit is what the worker sees next.
-pub async fn open(mut stdin: ChildStdin, env: &[(&str, OsString)]) {
-    let mut word = b"1".to_vec();
+pub async fn open<'a>(mut stdin: ChildStdin, env: impl IntoIterator<Item = (&'a str, &'a OsStr)>) {
+    // It may hold secrets: zeroed once sent.
+    let mut word = zeroize::Zeroizing::new(b"1".to_vec());
     for (name, value) in env {
         word.extend_from_slice(name.as_bytes());
         word.push(b'=');
@@ -127,6 +128,7 @@ mod tests {
             script,
             workdir: dir,
             env,
+            user_env: &[],
             limits,
             gated,
         })
@@ -140,7 +142,7 @@ mod tests {
         // Long enough for the interpreter to be up and waiting.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         assert!(!dir.path().join("ran").exists(), "the script ran before the gate opened");
-        open(child.stdin.take().unwrap(), &[("PYTASK_EXECUTION_ID", "7 = é".into())]).await;
+        open(child.stdin.take().unwrap(), [("PYTASK_EXECUTION_ID", OsStr::new("7 = é"))]).await;
         assert!(child.wait().await.unwrap().success());
         assert_eq!(std::fs::read_to_string(dir.path().join("ran")).unwrap(), "(None, '', '7 = é')");
     }

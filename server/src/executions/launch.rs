@@ -12,6 +12,7 @@ use super::RunError;
 use crate::deps::service::venv_dir;
 use crate::deps::uv::venv_python;
 use crate::sandbox::cgroup::{CgroupLimits, RunCgroup};
+use zeroize::Zeroizing;
 
 /// A run's process, started: its group (the child's pid, kept before the child is reaped), the
 /// gate's pipe if it waits behind one, and its working directory, removed once this is dropped
@@ -48,7 +49,7 @@ pub struct Target {
 /// own; its script is written when a run takes it (`WarmPool::take`).
 pub fn launch_warm(settings: &RunSettings, script_id: i64, network: bool) -> Result<Launched, RunError> {
     let workdir = settings.data_dir.join("runs").join(format!("warm-{}", uuid::Uuid::new_v4()));
-    start(settings, Target { script_id, network }, workdir, None, Vec::new(), true)
+    start(settings, Target { script_id, network }, workdir, None, Vec::new(), &[], true)
 }
 
 /// Where a launched Python reads its script from, once its gate opens.
@@ -59,14 +60,15 @@ pub fn script_path(launched: &Launched) -> PathBuf {
 const SCRIPT: &str = "script.py";
 
 /// The script's Python started in `workdir` (with `content` as its script, if given), in its
-/// sandbox unless `--sandbox off`, behind the gate if `gated`. An `Err` is why it could not
-/// start, in words.
+/// sandbox unless `--sandbox off`, behind the gate if `gated` (then `variables` and `user_env`
+/// come through the gate instead). An `Err` is why it could not start, in words.
 pub fn start(
     settings: &RunSettings,
     target: Target,
     workdir: PathBuf,
     content: Option<&str>,
     variables: Vec<(&'static str, OsString)>,
+    user_env: &[(String, Zeroizing<String>)],
     gated: bool,
 ) -> Result<Launched, RunError> {
     // Refused before anything is made: with `--sandbox required` and no sandbox, nothing runs.
@@ -104,7 +106,8 @@ pub fn start(
     env.extend(variables);
     let isolation =
         sandboxed.then(|| Isolation { sandbox: &settings.sandbox, venv: &venv, network: target.network, cgroup: cgroup.as_ref() });
-    let launch = Launch { python: &python, script: &script_path, workdir: &workdir, env, limits: settings.limits, gated, isolation };
+    let launch =
+        Launch { python: &python, script: &script_path, workdir: &workdir, env, user_env, limits: settings.limits, gated, isolation };
     let mut child = process::spawn(launch).map_err(|source| RunError::Spawn { python: python.clone(), source })?;
     // Kept now: once the child is reaped, `child.id()` is gone, and the group still needs it.
     let group = child.id();

@@ -5,24 +5,43 @@
 //! reads the chunks whose `last_seq > N` in order and skips the lines ≤ N of the first one, so it
 //! is exact from any seq while a million lines cost a few hundred inserts, not a million.
 
+use std::sync::Arc;
+
 use app::model::{LogLine, LogStream};
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::sea_query::{Expr, Func, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::db::entities::execution_log_chunk;
+use crate::env::Masker;
 
 /// Longest piece of a line stored as one log line; a longer line continues in the next ones.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
 
 /// Cuts a byte stream into lines: at `\n` (a `\r\n` loses its `\r`), or at `MAX_LINE_BYTES`
 /// on a character boundary. Invalid UTF-8 becomes U+FFFD.
+///
+/// With a `Masker`, the run's secrets are replaced in each line before it is handed on, and a
+/// line cut at the limit is masked whole first, then cut so that the part kept back holds any
+/// secret the cut could split: a secret is never divided between two log lines.
 #[derive(Default)]
 pub struct LineSplitter {
     pending: Vec<u8>,
+    masker: Option<Arc<Masker>>,
+    masked: usize,
 }
 
 impl LineSplitter {
+    pub fn masking(masker: Arc<Masker>) -> LineSplitter {
+        let masker = (!masker.is_empty()).then_some(masker);
+        LineSplitter { masker, ..LineSplitter::default() }
+    }
+
+    /// How many secrets it has masked since last asked.
+    pub fn take_masked(&mut self) -> usize {
+        std::mem::take(&mut self.masked)
+    }
+
     /// Feeds bytes read from the stream; hands every complete line to `emit`.
     pub fn push(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(String)) {
         while !bytes.is_empty() {
@@ -34,16 +53,27 @@ impl LineSplitter {
                     if self.pending.last() == Some(&b'\r') {
                         self.pending.pop();
                     }
-                    emit(decode(std::mem::take(&mut self.pending)));
+                    let mut line = std::mem::take(&mut self.pending);
+                    self.mask(&mut line);
+                    emit(decode(line));
                     bytes = &bytes[end + 1..];
                 }
                 None => {
                     self.pending.extend_from_slice(window);
                     bytes = &bytes[window.len()..];
                     if self.pending.len() >= MAX_LINE_BYTES {
-                        let cut = char_boundary(&self.pending);
-                        let rest = self.pending.split_off(cut);
-                        emit(decode(std::mem::replace(&mut self.pending, rest)));
+                        let mut pending = std::mem::take(&mut self.pending);
+                        self.mask(&mut pending);
+                        // What could be the start of a secret that goes on in bytes not read yet.
+                        let hold = self.masker.as_ref().map_or(0, |m| m.longest().saturating_sub(1)).min(MAX_LINE_BYTES / 2);
+                        if pending.len() < MAX_LINE_BYTES {
+                            // Masking shortened it: there is room again.
+                            self.pending = pending;
+                            continue;
+                        }
+                        let cut = char_boundary(&pending[..pending.len() - hold]);
+                        self.pending = pending.split_off(cut);
+                        emit(decode(pending));
                     }
                 }
             }
@@ -53,7 +83,15 @@ impl LineSplitter {
     /// The stream ended: what is left is the last line (without a newline).
     pub fn finish(&mut self, emit: &mut impl FnMut(String)) {
         if !self.pending.is_empty() {
-            emit(decode(std::mem::take(&mut self.pending)));
+            let mut line = std::mem::take(&mut self.pending);
+            self.mask(&mut line);
+            emit(decode(line));
+        }
+    }
+
+    fn mask(&mut self, line: &mut Vec<u8>) {
+        if let Some(masker) = &self.masker {
+            self.masked += masker.mask_bytes(line);
         }
     }
 }
@@ -185,6 +223,27 @@ mod tests {
     #[test]
     fn invalid_utf8_is_replaced() {
         assert_eq!(split(&[b"ok \xff\xfe end\n"]), ["ok \u{fffd}\u{fffd} end"]);
+    }
+
+    /// A secret written one byte at a time, or across the point where a long line is cut, is
+    /// masked whole: never half of it in one log line and half in the next.
+    #[test]
+    fn secrets_are_masked_across_reads_and_cuts() {
+        let secret = "tok3n-secret-value";
+        for offset in (MAX_LINE_BYTES - 40)..(MAX_LINE_BYTES + 5) {
+            let mut splitter = LineSplitter::masking(Arc::new(Masker::new([secret])));
+            let text = format!("{}{secret}{}\nafter {secret}\n", "a".repeat(offset), "b".repeat(10));
+            let mut out = Vec::new();
+            for byte in text.as_bytes().chunks(7) {
+                splitter.push(byte, &mut |line| out.push(line));
+            }
+            splitter.finish(&mut |line| out.push(line));
+            let joined = out.join("|");
+            assert!(!joined.contains("tok3n") && !joined.contains("value"), "offset {offset}: a piece of the secret is left");
+            assert_eq!(splitter.take_masked(), 2, "offset {offset}");
+            assert_eq!(out.last().unwrap(), "after ***");
+            assert!(out.iter().all(|line| line.len() <= MAX_LINE_BYTES));
+        }
     }
 
     #[test]

@@ -67,6 +67,10 @@ pub enum RunError {
     /// The script's environment could not be checked or prepared.
     #[error(transparent)]
     Environment(crate::deps::DepsError),
+    #[error("the run's variables and secrets could not be read: {0}")]
+    Env(crate::env::EnvError),
+    #[error("the run's variables and secrets take {kib} KiB, more than the {max} KiB a process environment is given here; remove some")]
+    EnvTooLarge { kib: usize, max: usize },
 }
 
 impl From<ExecutionError> for crate::http::error::ApiError {

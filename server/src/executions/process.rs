@@ -12,6 +12,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use nix::sys::signal::{killpg, Signal};
 use rustix::process::{setrlimit, Resource, Rlimit};
 use tokio::process::{Child, Command};
+use zeroize::Zeroizing;
 
 use crate::sandbox::cgroup::{self, RunCgroup};
 use crate::sandbox::{launcher, Sandbox, Spec};
@@ -30,8 +31,10 @@ pub struct Launch<'a> {
     pub python: &'a Path,
     pub script: &'a Path,
     pub workdir: &'a Path,
-    /// The whole environment of the process.
+    /// The whole environment of the process but the user's variables.
     pub env: Vec<(&'static str, OsString)>,
+    /// The run's variables and secrets (names checked when set: none is one of `env`'s).
+    pub user_env: &'a [(String, Zeroizing<String>)],
     pub limits: Limits,
     /// Started behind the gate (`gate`): stdin is then the pipe that opens it.
     pub gated: bool,
@@ -63,6 +66,7 @@ pub fn spawn(launch: Launch<'_>) -> std::io::Result<Child> {
         .current_dir(launch.workdir)
         .env_clear()
         .envs(launch.env)
+        .envs(launch.user_env.iter().map(|(name, value)| (name.as_str(), value.as_str())))
         .stdin(if launch.gated { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

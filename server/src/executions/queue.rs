@@ -74,6 +74,7 @@ pub async fn enqueue(
         sandboxed: None,
         peak_memory_bytes: None,
         cpu_seconds: None,
+        masked: 0,
     })
 }
 
@@ -202,12 +203,14 @@ pub struct Outcome {
     pub usage: ResourceUsage,
     /// Whether it ran in a sandbox.
     pub sandboxed: bool,
+    /// Secret values replaced in its output and error.
+    pub masked: i64,
 }
 
 impl Outcome {
     /// An outcome whose usage and isolation are filled in once the run's sandbox is read.
     pub fn new(status: ExecutionStatus, exit_code: Option<i32>, error: Option<String>) -> Outcome {
-        Outcome { status, exit_code, error, usage: ResourceUsage::default(), sandboxed: false }
+        Outcome { status, exit_code, error, usage: ResourceUsage::default(), sandboxed: false, masked: 0 }
     }
 }
 
@@ -228,6 +231,7 @@ pub async fn finish(
         .col_expr(execution::Column::Sandboxed, Expr::value(outcome.sandboxed))
         .col_expr(execution::Column::PeakMemoryBytes, Expr::value(outcome.usage.peak_memory_bytes))
         .col_expr(execution::Column::CpuSeconds, Expr::value(outcome.usage.cpu_seconds))
+        .col_expr(execution::Column::Masked, Expr::value(outcome.masked))
         .filter(execution::Column::Id.eq(id))
         .filter(execution::Column::Status.eq(ExecutionStatus::Running))
         .filter(execution::Column::WorkerId.eq(instance))

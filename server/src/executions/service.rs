@@ -78,6 +78,7 @@ fn to_api(run: execution::Model, script_name: Option<String>) -> Execution {
         sandboxed: run.sandboxed,
         peak_memory_bytes: run.peak_memory_bytes,
         cpu_seconds: run.cpu_seconds,
+        masked: run.masked,
     }
 }
 

@@ -23,6 +23,7 @@ use super::settings::RunSettings;
 use super::RunError;
 use crate::deps::service::venv_dir;
 use crate::deps::uv::venv_python;
+use zeroize::Zeroizing;
 
 /// A kept interpreter unused this long is ended: it holds ~10 MB for a script not run lately.
 pub const IDLE: Duration = Duration::from_secs(10 * 60);
@@ -89,7 +90,14 @@ impl WarmPool {
     /// The run's Python in its fresh working directory: a warm one if `gated` and one is kept
     /// for the script, else started now, behind the gate if `gated`. An `Err` is why it could
     /// not start, in words.
-    pub fn launch(&self, settings: &RunSettings, claimed: &Claimed, gated: bool) -> Result<Launched, RunError> {
+    /// `user_env` (the run's variables and secrets) is given at the spawn when not `gated`.
+    pub fn launch(
+        &self,
+        settings: &RunSettings,
+        claimed: &Claimed,
+        gated: bool,
+        user_env: &[(String, Zeroizing<String>)],
+    ) -> Result<Launched, RunError> {
         let (Some(name), Some(content)) = (&claimed.name, &claimed.content) else {
             return Err(RunError::ScriptDeleted);
         };
@@ -98,7 +106,7 @@ impl WarmPool {
         if gated {
             return self.behind_gate(settings, target, content, workdir);
         }
-        launch::start(settings, target, workdir, Some(content), launch::run_variables(claimed.id, name), false)
+        launch::start(settings, target, workdir, Some(content), launch::run_variables(claimed.id, name), user_env, false)
     }
 
     /// The script's warm Python if one is kept, else one started now behind the gate in
@@ -106,7 +114,7 @@ impl WarmPool {
     fn behind_gate(&self, settings: &RunSettings, target: Target, content: &str, workdir: PathBuf) -> Result<Launched, RunError> {
         match self.take(settings, target.script_id, target.network, content) {
             Some(launched) => Ok(launched),
-            None => launch::start(settings, target, workdir, Some(content), Vec::new(), true),
+            None => launch::start(settings, target, workdir, Some(content), Vec::new(), &[], true),
         }
     }
 

@@ -19,6 +19,7 @@ use super::health;
 use crate::auth::routes as auth;
 use crate::code::routes as code;
 use crate::deps::routes as deps;
+use crate::env::routes as env;
 use crate::executions::routes as executions;
 use crate::schedules::routes as schedules;
 use crate::scripts::routes as scripts;
@@ -143,7 +144,11 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(schedules::list, schedules::create))
                 .routes(routes!(schedules::update, schedules::delete))
                 .routes(routes!(schedules::describe))
-                .routes(routes!(schedules::timezones)),
+                .routes(routes!(schedules::timezones))
+                .routes(routes!(env::list_global))
+                .routes(routes!(env::set_global, env::delete_global))
+                .routes(routes!(env::list_script))
+                .routes(routes!(env::set_script, env::delete_script)),
         )
         .split_for_parts();
     // Not an `#[openapi(modifiers)]`: those run before `routes!` has added the paths.

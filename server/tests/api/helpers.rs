@@ -553,6 +553,10 @@ impl Server {
     ) -> Server {
         let port = free_port();
         let mut command = std::process::Command::new(binary);
+        // Instances of one database share the key that seals its variables, as they must.
+        if !extra.contains(&"--secret-key-file") {
+            command.arg("--secret-key-file").arg(Server::shared_key_file());
+        }
         command
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log", "warn"])
             .arg("--data-dir")
@@ -564,6 +568,17 @@ impl Server {
             .stdout(std::process::Stdio::null());
         adjust(&mut command);
         Server::serving(command.spawn().expect("pytask starts"), port)
+    }
+
+    /// One key file for every server process this test process starts: its instances of a database
+    /// must open each other's sealed values.
+    fn shared_key_file() -> &'static Path {
+        static KEY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        KEY.get_or_init(|| {
+            let path = std::env::temp_dir().join(format!("pytask-test-key-{}", std::process::id()));
+            std::fs::write(&path, "dGhlIHRlc3RzJyBzaGFyZWQga2V5LCAzMiBieXRlcyE=\n").unwrap();
+            path
+        })
     }
 
     /// A server process already started, that serves on `port`.

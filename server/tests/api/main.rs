@@ -7,6 +7,7 @@ mod auth;
 mod code;
 mod connections;
 mod deps;
+mod env;
 mod errors;
 mod executions;
 mod health;

@@ -31,6 +31,8 @@ pub struct Model {
     pub peak_memory_bytes: Option<i64>,
     /// CPU time of all its processes, from its cgroup.
     pub cpu_seconds: Option<f64>,
+    /// Secret values replaced by `***` in its output and error.
+    pub masked: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 
 pub mod api_token;
 pub mod dependency;
+pub mod env_var;
 pub mod execution;
 pub mod execution_log_chunk;
 pub mod instance;

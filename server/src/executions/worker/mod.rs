@@ -26,6 +26,7 @@ use super::RunError;
 use crate::db::entities::execution;
 use crate::deps::service::Installer;
 use crate::deps::DepsError;
+use crate::env::SecretKey;
 use crate::events::relay::Bell;
 use crate::events::EventBus;
 
@@ -56,10 +57,18 @@ pub struct Runner {
     closing: watch::Sender<bool>,
     /// Pythons started for the scripts run last here, waiting for their next run.
     pub warm: Arc<WarmPool>,
+    /// Opens the variables and secrets each run is given.
+    pub secret_key: Arc<SecretKey>,
 }
 
 impl Runner {
-    pub fn new(db: DatabaseConnection, installer: Installer, settings: RunSettings, instance: Arc<str>) -> Runner {
+    pub fn new(
+        db: DatabaseConnection,
+        installer: Installer,
+        settings: RunSettings,
+        instance: Arc<str>,
+        secret_key: Arc<SecretKey>,
+    ) -> Runner {
         let settings = Arc::new(settings);
         let warm = Arc::new(WarmPool::new(settings.warm_interpreters));
         // A Python kept for a script whose venv an install just changed is replaced, so the
@@ -83,6 +92,7 @@ impl Runner {
             works: Arc::default(),
             running: Arc::default(),
             closing: watch::channel(false).0,
+            secret_key,
         }
     }
 

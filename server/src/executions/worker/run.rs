@@ -3,7 +3,8 @@
 //! its output read into the log, stop / timeout / shutdown ended as a whole process tree, and
 //! the final status written.
 
-use std::sync::PoisonError;
+use std::ffi::OsStr;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use app::model::{Event, ExecutionStatus, LogStream, ResourceUsage};
@@ -15,6 +16,7 @@ use super::{EndRequest, Runner};
 use crate::deps::service::{self as deps, venv_dir};
 use crate::deps::uv::venv_python;
 use crate::deps::DepsError;
+use crate::env::{self, Masker, RunEnv};
 use crate::events::EventBus;
 use crate::executions::collector::{collect, read_stream, Log, Piece, SAYS};
 use crate::executions::gate;
@@ -89,10 +91,13 @@ impl Runner {
     ) -> Outcome {
         let id = claimed.id;
         let (sink, lines) = mpsc::channel::<Vec<Piece>>(64);
-        let collector = tokio::spawn(collect(self.db.clone(), self.events.clone(), id, claimed.script_id, lines, self.settings.output_cap));
-        let log = Log { sink };
+        let (masks, masks_seen) = watch::channel(Arc::new(Masker::default()));
+        let collector =
+            tokio::spawn(collect(self.db.clone(), self.events.clone(), id, claimed.script_id, lines, masks_seen, self.settings.output_cap));
+        let log = Log { sink, masks };
         let mut trace = Trace::default();
         let outcome = self.run_logged(claimed, start, &log, &mut end, prelaunched, &mut trace).await;
+        let masker = log.masks.borrow().clone();
         drop(log);
         let collected = collector.await.unwrap_or_default();
         let mut outcome = match outcome {
@@ -112,7 +117,23 @@ impl Runner {
             Err(error) => Outcome::new(ExecutionStatus::Failed, None, Some(error.to_string())),
         };
         (outcome.usage, outcome.sandboxed) = (trace.usage, trace.sandboxed);
+        // An install's or the script's error may quote a secret too.
+        let in_error = outcome.error.as_mut().map_or(0, |error| masker.mask(error));
+        outcome.masked = i64::try_from(collected.masked + in_error).unwrap_or(i64::MAX);
         outcome
+    }
+
+    /// The run's variables and secrets, read now (so a change made a moment ago is in them); its
+    /// output is masked for the secrets from here on.
+    async fn run_env(&self, script_id: i64, log: &Log) -> Result<RunEnv, RunError> {
+        let env = env::store::for_run(&self.db, &self.secret_key, script_id).await.map_err(RunError::Env)?;
+        if env.size() > ENV_MAX_BYTES {
+            return Err(RunError::EnvTooLarge { kib: env.size().div_ceil(1024), max: ENV_MAX_BYTES / 1024 });
+        }
+        if !env.secrets.is_empty() {
+            log.masks.send_modify(|masker| *masker = Arc::new(masker.with(env.secrets.iter().map(|s| s.as_str()))));
+        }
+        Ok(env)
     }
 
     /// Everything between claim and outcome, writing into `log`: the process made ready, its
@@ -141,11 +162,17 @@ impl Runner {
             return Err(RunError::HandedOverStopped);
         }
         if let Some(pipe) = gate_pipe {
-            gate::open(pipe, &launch::run_variables(claimed.id, claimed.name.as_deref().unwrap_or_default())).await;
+            // Read at the last moment: a warm Python was started before the run existed. On an
+            // error the pipe closes unopened and the Python exits before the script.
+            let user = self.run_env(claimed.script_id, log).await?;
+            let own = launch::run_variables(claimed.id, claimed.name.as_deref().unwrap_or_default());
+            let own = own.iter().map(|(name, value)| (*name, value.as_os_str()));
+            gate::open(pipe, own.chain(user.vars.iter().map(|(name, value)| (name.as_str(), OsStr::new(value.as_str()))))).await;
         }
+        let masker = log.masks.borrow().clone();
         let readers = [
-            tokio::spawn(read_stream(child.stdout.take(), LogStream::Stdout, log.sink.clone())),
-            tokio::spawn(read_stream(child.stderr.take(), LogStream::Stderr, log.sink.clone())),
+            tokio::spawn(read_stream(child.stdout.take(), LogStream::Stdout, log.sink.clone(), masker.clone())),
+            tokio::spawn(read_stream(child.stderr.take(), LogStream::Stderr, log.sink.clone(), masker)),
         ];
         let (status, ended) = self.watch(claimed, &mut child, cgroup.as_ref(), log, end).await;
         // Children the script left behind die with it, and their copies of the pipes close.
@@ -202,7 +229,9 @@ impl Runner {
         if !gated && start.confirm(&self.events, claimed).await.is_none() {
             return Err(RunError::HandedOverStopped);
         }
-        Ok(Ready::Launched(Box::new(self.warm.launch(&self.settings, claimed, gated)?)))
+        // Without the gate, the variables go in at the spawn, so they are read just before it.
+        let user = if gated { RunEnv::default() } else { self.run_env(script_id, log).await? };
+        Ok(Ready::Launched(Box::new(self.warm.launch(&self.settings, claimed, gated, &user.vars)?)))
     }
 
     /// Waits for the process to end, or ends it: at its timeout, when asked (here or, through
@@ -277,6 +306,8 @@ impl Runner {
                     if self.environment_ready(script_id, true).await? {
                         return Ok(());
                     }
+                    // The install's output is masked like the script's.
+                    self.run_env(script_id, log).await?;
                     let wanted = deps::requirements(&self.db, script_id).await.map_err(RunError::Environment)?;
                     if wanted.is_empty() {
                         log.say("first run: making the script's environment".into()).await;
@@ -380,6 +411,10 @@ fn outcome_of(status: std::process::ExitStatus, ended: Option<Ended>, limits: &p
         }
     }
 }
+
+/// The most a run's variables and secrets may take in its environment: room is left within the
+/// kernel's limit for the arguments of the programs a script starts.
+const ENV_MAX_BYTES: usize = 1024 * 1024;
 
 /// A run's process, or why it never started.
 enum Ready {
