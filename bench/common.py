@@ -35,6 +35,10 @@ def wait_healthy(port, proc):
     raise SystemExit("the server did not start within 30 s")
 
 
+# 32 bytes in base64: the bench's own, public, key (its data is thrown away).
+BENCH_KEY = "cHl0YXNrIGJlbmNoIGtleSwgbm90IGEgc2VjcmV0ISE=\n"
+
+
 class App:
     """The release server on a free port with its own data dir, signed in as the bench admin."""
 
@@ -48,7 +52,13 @@ class App:
             link = os.path.join(data_dir, "uv-cache")
             if not os.path.exists(link):
                 os.symlink(uv_cache, link)
-        self.proc = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{self.port}", "--data-dir", data_dir, *args],
+        # Every instance of one database needs the key its variables were sealed with: the
+        # bench's apps share one (fixed, so a PostgreSQL database reused by the next bench opens too).
+        key = os.path.join(os.path.dirname(os.path.abspath(data_dir)), "bench-secret.key")
+        with open(key, "w") as f:
+            f.write(BENCH_KEY)
+        self.proc = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{self.port}", "--data-dir", data_dir,
+                                      "--secret-key-file", key, *args],
                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_healthy(self.port, self.proc)
         self.cookie = None
