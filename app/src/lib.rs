@@ -28,6 +28,7 @@ use leptos_router::{
 use crate::components::layout::Layout;
 use crate::pages::{
     auth::{LoginPage, SetupPage},
+    env::EnvPage,
     execution::{ExecutionDetailPage, ScriptExecutePage},
     executions::ExecutionsPage,
     not_found::NotFound,
@@ -94,6 +95,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/setup") view=SetupPage />
                     <Route path=path!("/users") view=UsersPage />
                     <Route path=path!("/settings/tokens") view=TokensPage />
+                    <Route path=path!("/settings/env") view=EnvPage />
                 </Routes>
             </Layout>
         </Router>

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod code;
 pub mod deps;
+pub mod env;
 pub mod executions;
 pub mod schedules;
 pub mod scripts;

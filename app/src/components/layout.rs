@@ -26,6 +26,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <nav class="mainnav" aria-label="Main">
                         <A href="/" exact=true>"Scripts"</A>
                         <A href="/executions">"Executions"</A>
+                        <A href="/settings/env" attr:title="Variables and secrets every script's runs get">"Variables"</A>
                         {user.is_admin().then(|| view! { <A href="/users">"Users"</A> })}
                     </nav>
                 })}

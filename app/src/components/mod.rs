@@ -3,6 +3,7 @@
 pub mod code_editor;
 pub mod confirm_dialog;
 pub mod dependencies;
+pub mod env_panel;
 pub mod layout;
 pub mod loaded;
 pub mod log_view;

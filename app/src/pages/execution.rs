@@ -2,13 +2,14 @@
 //! shows the script's run in progress, else its latest. `/executions/:id`: any run with all its
 //! facts (its isolation and what it used among them) and its full log. Both keep the run current
 //! from its WebSocket (status, exit code, error, and every log line once, in order, across
-//! reconnects).
+//! reconnects), and say how many secrets' values its output hides.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 
 use crate::api;
+use crate::components::env_panel::LockIcon;
 use crate::components::layout::ErrorBox;
 use crate::components::loaded::{Addressed, Subject};
 use crate::components::log_view::{thousands, LogBuffer, LogView};
@@ -264,6 +265,12 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
                     {move || match log.len() { 1 => "1 line".to_string(), n => format!("{} lines", thousands(n)) }}
                 </span>
                 <span class="legend small"><span class="swatch stdout"></span>"stdout"<span class="swatch stderr"></span>"stderr"</span>
+                {move || masked_text(run.with(|r| r.masked)).map(|text| view! {
+                    <span class="masked-note small" role="status"
+                        title="Wherever a secret's value (or an encoding of it) appeared in the output or the error, *** stands instead">
+                        <LockIcon />{text}
+                    </span>
+                })}
                 <span class="live-state small" class:on=move || live.get()>
                     {move || match (finished.get(), live.get()) {
                         (false, true) => "● live",
@@ -303,6 +310,15 @@ fn UsageFacts(run: RwSignal<Execution>) -> impl IntoView {
                 <dd class="mono">{move || run.with(|r| cpu_text(r.cpu_seconds))}</dd>
             </div>
         </dl>
+    }
+}
+
+/// How many secrets' values the output hides, in words; nothing when none.
+fn masked_text(masked: i64) -> Option<String> {
+    match masked {
+        ..=0 => None,
+        1 => Some("1 secret value masked in this output".into()),
+        n => Some(format!("{} secret values masked in this output", thousands(n as usize))),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per page of the app.
 
 pub mod auth;
+pub mod env;
 pub mod execution;
 pub mod executions;
 pub mod not_found;

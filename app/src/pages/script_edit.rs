@@ -3,17 +3,18 @@
 //! version is refused by the server and said so; leaving with unsaved changes asks first. The
 //! source is checked by the server's Python as it is typed, and "Format" runs ruff. "Run" starts
 //! the saved script (saving unsaved changes first, so the run is of the code on screen) and opens
-//! its live page. Below, the script's recent runs.
+//! its live page. Below, its dependencies, its variables and secrets, and its recent runs.
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{self, Failure};
+use crate::api::{self, env::Owner, Failure};
 use crate::browser;
 use crate::components::code_editor::CodeEditor;
 use crate::components::dependencies::DependencyPanel;
+use crate::components::env_panel::EnvPanel;
 use crate::components::layout::{ErrorBox, Field};
 use crate::components::loaded::{Loaded, Subject};
 use crate::components::runs::{RunsTable, ScriptColumn};
@@ -325,6 +326,13 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
             None => view! {
                 <section class="card deps"><div class="section-header"><h2>"Dependencies"</h2></div>
                     <p class="muted empty-runs">"Save the script first; then add the PyPI packages it needs."</p></section>
+            }.into_any(),
+        }}
+        {match id {
+            Some(id) => view! { <EnvPanel owner=Owner::Script(id) /> }.into_any(),
+            None => view! {
+                <section class="card env-panel"><div class="section-header"><h2>"Variables & secrets"</h2></div>
+                    <p class="muted empty-runs">"Save the script first; then give it the settings, passwords and keys it reads from its environment."</p></section>
             }.into_any(),
         }}
         {id.map(|id| view! { <RunHistory script_id=id /> })}
