@@ -14,7 +14,8 @@ pub struct ErrorDetail {
     /// Stable, machine-readable: `bad_request`, `unauthorized`, `bad_credentials`,
     /// `invalid_token`, `forbidden`, `not_found`, `method_not_allowed`, `request_timeout`,
     /// `conflict`, `invalid`, `payload_too_large`, `unsupported_media_type`,
-    /// `too_many_requests`, `unavailable`, `too_many_websockets`, `internal`.
+    /// `too_many_requests`, `busy`, `misdirected_host`, `unavailable`, `too_many_websockets`,
+    /// `internal`.
     pub code: String,
     /// A sentence for the person who caused the error.
     pub message: String,

@@ -78,6 +78,32 @@ pub enum UserCommand {
     },
 }
 
+/// The address users reach the server at: scheme and authority only (`https://host[:port]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl {
+    pub https: bool,
+    /// `host` or `host:port`, lower-cased, as browsers send it in `Host` and `Origin`.
+    pub authority: String,
+}
+
+fn parse_public_url(value: &str) -> Result<PublicUrl, String> {
+    let url = url::Url::parse(value.trim()).map_err(|err| format!("not a URL ({err}); e.g. https://tasks.example.com"))?;
+    let https = match url.scheme() {
+        "https" => true,
+        "http" => false,
+        other => return Err(format!("the scheme must be http or https, not {other}")),
+    };
+    let Some(host) = url.host_str() else { return Err("the URL has no host".into()) };
+    if url.path() != "/" || url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err("give the scheme and host only (and a port if any), e.g. https://tasks.example.com".into());
+    }
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    Ok(PublicUrl { https, authority: authority.to_ascii_lowercase() })
+}
+
 /// A secret compared byte for byte: empty or with blanks is surely a mistake in a file or unit.
 fn parse_token(value: &str) -> Result<String, String> {
     if value.is_empty() || value.chars().any(char::is_whitespace) {
@@ -167,6 +193,36 @@ pub struct Config {
     /// Hours a sign-in lasts before the user must sign in again.
     #[arg(long, env = "PYTASK_SESSION_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u32).range(1..=8760), global = true)]
     pub session_hours: u32,
+
+    /// Minutes a sign-in may go unused before it ends (0: only --session-hours ends it).
+    #[arg(long, env = "PYTASK_SESSION_IDLE_MINUTES", default_value_t = 720, value_parser = clap::value_parser!(u32).range(0..=525_600), global = true)]
+    pub session_idle_minutes: u32,
+
+    /// WebSockets one user (or API token's user) may hold open at once on this instance, within
+    /// --max-websockets; beyond it an upgrade is refused with 429.
+    #[arg(long, env = "PYTASK_MAX_WEBSOCKETS_PER_USER", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_websockets_per_user: u32,
+
+    /// Runs of one script that may wait in the queue at once; beyond it a new run is refused
+    /// with 429 (a schedule's run is skipped and logged).
+    #[arg(long, env = "PYTASK_MAX_QUEUED_PER_SCRIPT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_queued_per_script: u32,
+
+    /// Proxies whose `X-Forwarded-For`, `-Proto` and `-Host` are believed, as CIDRs separated by
+    /// commas (e.g. `127.0.0.1/32,10.0.0.0/8`). Those headers from anyone else are ignored.
+    #[arg(long, env = "PYTASK_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDR", global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// The address users reach this server at (e.g. `https://tasks.example.com`): its host is
+    /// allowed, and with https the cookies are `Secure` and `__Host-` and HSTS is sent.
+    #[arg(long, env = "PYTASK_PUBLIC_URL", value_parser = parse_public_url, global = true)]
+    pub public_url: Option<PublicUrl>,
+
+    /// Host names (with an optional `:port`) requests may be addressed to, separated by commas;
+    /// any other `Host` is refused with 421 (DNS rebinding). Always allowed: the --public-url's
+    /// host, and the bind address with `localhost`, `127.0.0.1` and `[::1]` on its port.
+    #[arg(long, env = "PYTASK_ALLOWED_HOSTS", value_delimiter = ',', value_name = "HOST", global = true)]
+    pub allowed_hosts: Vec<String>,
 
     /// With --admin-password: create this admin at start when there is no user yet (for automation).
     #[arg(long, env = "PYTASK_ADMIN_USER", global = true)]

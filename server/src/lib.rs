@@ -175,9 +175,27 @@ async fn bootstrap_admin(config: &Config, db: &sea_orm::DatabaseConnection) -> R
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let app = App::build(config).await?;
     tracing::info!(addr = %app.local_addr(), "PyTask Manager is listening on http://{}", app.local_addr());
+    announce_setup(&app).await;
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// With no user yet, says how to create the first admin, with the setup code a browser not on
+/// this machine must give (see `auth::setup_code`).
+async fn announce_setup(app: &App) {
+    if app.state.config.role == config::InstanceRole::Worker || !app.state.needs_setup().await.unwrap_or(false) {
+        return;
+    }
+    let code = app.state.setup_code.shown();
+    if app.state.config.bind.ip().is_loopback() {
+        tracing::warn!(
+            "there is no admin yet: open http://{}/setup in a browser on this machine; from elsewhere (through a proxy) it asks for the setup code {code}",
+            app.local_addr()
+        );
+    } else {
+        tracing::warn!("there is no admin yet: open /setup and enter the setup code {code}");
+    }
 }
 
 /// `pytask migrate`: bring the database schema up to date and exit.

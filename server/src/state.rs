@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
+use crate::auth::setup_code::SetupCode;
 use crate::auth::throttle::LoginThrottle;
 use crate::code::CodeTools;
 use crate::config::Config;
@@ -18,6 +19,7 @@ use crate::events::EventBus;
 use crate::executions::retention::{Retention, RetentionSettings};
 use crate::executions::settings::RunSettings;
 use crate::executions::worker::Runner;
+use crate::http::host::AllowedHosts;
 use crate::http::ws_limit::WebSocketSlots;
 use crate::sandbox::Sandbox;
 use crate::schedules::Scheduler;
@@ -51,6 +53,10 @@ pub struct AppState {
     pub websockets: WebSocketSlots,
     /// Seals and opens variables and secrets.
     pub secret_key: Arc<SecretKey>,
+    /// The code that lets a stranger create the first admin (printed in the log at start).
+    pub setup_code: Arc<SetupCode>,
+    /// The host names requests may be addressed to.
+    pub allowed_hosts: Arc<AllowedHosts>,
 }
 
 impl AppState {
@@ -80,6 +86,8 @@ impl AppState {
         let grace = std::time::Duration::from_secs(config.schedule_grace_seconds);
         let scheduler = Scheduler::new(db.clone(), runner.clone(), grace);
         let retention = Retention::new(db.clone(), RetentionSettings::from_config(&config));
+        let allowed_hosts = AllowedHosts::from_config(&config);
+        let config_bind = config.bind;
         AppState {
             websockets: WebSocketSlots::new(config.max_websockets),
             runner,
@@ -95,6 +103,8 @@ impl AppState {
             throttle: Arc::default(),
             setup_lock: Arc::default(),
             has_users: Arc::default(),
+            setup_code: Arc::new(SetupCode::new(&secret_key, config_bind)),
+            allowed_hosts: Arc::new(allowed_hosts),
             secret_key,
         }
     }

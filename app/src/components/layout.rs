@@ -108,11 +108,15 @@ pub fn TextField(
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] placeholder: Option<&'static str>,
     #[prop(optional)] autofocus: bool,
+    /// A line under the input on what to enter.
+    #[prop(optional)]
+    hint: Option<&'static str>,
 ) -> impl IntoView {
     view! {
         <Field label error>
             <input type=kind.unwrap_or("text") name=name autocomplete=autocomplete placeholder=placeholder required autofocus=autofocus
                 bind:value=value />
+            {hint.map(|hint| view! { <span class="field-hint">{hint}</span> })}
         </Field>
     }
 }

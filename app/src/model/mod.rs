@@ -24,4 +24,4 @@ pub use sandbox::{ResourceUsage, SandboxMode, SandboxStatus};
 pub use schedule::{CronDescription, DstShift, FireTime, NewSchedule, Schedule, ScheduleUpdate, ScheduledRun};
 pub use script::{LastExecution, NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
 pub use status::{ExecutionStatus, LogStream, Role, Trigger};
-pub use user::{CreatedToken, Credentials, NewToken, NewUser, SetupStatus, TokenInfo, UserInfo, UserUpdate};
+pub use user::{CreatedToken, Credentials, FirstAdmin, NewToken, NewUser, PasswordChange, SetupStatus, TokenInfo, UserInfo, UserUpdate};

@@ -16,7 +16,7 @@ pub struct UserInfo {
     pub created_at: DateTime<Utc>,
 }
 
-/// `POST /api/auth/login` and `POST /api/setup`.
+/// `POST /api/auth/login`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Credentials {
@@ -29,6 +29,33 @@ pub struct Credentials {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SetupStatus {
     pub needs_setup: bool,
+    /// Whether this client must give the setup code the server printed in its log at start
+    /// (everyone but a browser on the server's own machine bound to loopback).
+    #[serde(default)]
+    pub needs_code: bool,
+}
+
+/// `POST /api/setup`: the first admin, and the setup code when `SetupStatus::needs_code`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FirstAdmin {
+    pub username: String,
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_code: Option<String>,
+}
+
+/// `POST /api/auth/password`: change your own password. Your other sessions end; with
+/// `revoke_tokens`, your API tokens too.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+    #[serde(default)]
+    pub revoke_tokens: bool,
 }
 
 /// `POST /api/users`.
@@ -53,6 +80,9 @@ pub struct UserUpdate {
     /// `false` disables the account: its sessions end and its tokens stop working.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
+    /// `true` with a new password: the user's API tokens are revoked as well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_tokens: Option<bool>,
 }
 
 /// An API token as listed; the secret is not in it.

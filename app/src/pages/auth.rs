@@ -8,7 +8,7 @@ use crate::api::{self, Failure};
 use crate::browser;
 use crate::components::layout::{ErrorBox, SubmitButton, TextField};
 use crate::hooks::{Change, ChangeState};
-use crate::model::{Credentials, UserInfo};
+use crate::model::{Credentials, FirstAdmin, UserInfo};
 use crate::validate;
 
 #[component]
@@ -39,10 +39,10 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// The first admin's account, as typed twice.
+/// The first admin's account, as typed twice, with the setup code when one is asked for.
 #[derive(Clone)]
-struct FirstAdmin {
-    credentials: Credentials,
+struct NewAdmin {
+    first: FirstAdmin,
     repeat: String,
 }
 
@@ -51,17 +51,22 @@ pub fn SetupPage() -> impl IntoView {
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let repeat = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    // Asked on the server for the first HTML: a browser elsewhere than the server's own
+    // machine must give the code the server printed in its log.
+    let status = Resource::new(|| (), |_| api::auth::setup_status());
+    let needs_code = move || status.get().and_then(Result::ok).is_some_and(|s| s.needs_code);
     // Checked here first, so a mistake is named before anything is sent.
-    let create: Change<FirstAdmin, UserInfo> = Action::new(|admin: &FirstAdmin| {
-        let FirstAdmin { credentials, repeat } = admin.clone();
+    let create: Change<NewAdmin, UserInfo> = Action::new(|admin: &NewAdmin| {
+        let NewAdmin { first, repeat } = admin.clone();
         async move {
-            if let Err(invalid) = validate::username(&credentials.username).and_then(|_| validate::password(&credentials.password)) {
+            if let Err(invalid) = validate::username(&first.username).and_then(|_| validate::password(&first.password)) {
                 return Err(Failure { status: 422, message: invalid.message, field: Some(invalid.field.into()) });
             }
-            if credentials.password != repeat {
+            if first.password != repeat {
                 return Err(Failure { status: 422, message: "the two passwords differ".into(), field: Some("repeat".into()) });
             }
-            api::auth::setup(&credentials).await
+            api::auth::setup(&first).await
         }
     });
     create.on_success(|_| browser::go_to("/"));
@@ -69,14 +74,26 @@ pub fn SetupPage() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let credentials = Credentials { username: username.get_untracked(), password: password.get_untracked() };
-        create.dispatch(FirstAdmin { credentials, repeat: repeat.get_untracked() });
+        let setup_code = Some(code.get_untracked()).filter(|code| !code.trim().is_empty());
+        let first = FirstAdmin { username: username.get_untracked(), password: password.get_untracked(), setup_code };
+        create.dispatch(NewAdmin { first, repeat: repeat.get_untracked() });
     };
 
     view! {
         <AuthCard title="Welcome" heading="Welcome to PyTask" subtitle="Create the first admin account. It can add the rest of your team afterwards.">
             <form class="form" on:submit=submit>
                 <ErrorBox error=create.error() />
+                <Suspense fallback=|| ()>
+                    <Show when=needs_code>
+                        <TextField
+                            label="Setup code"
+                            value=code
+                            name="setup_code"
+                            autocomplete="off"
+                            hint="The server printed it in its log when it started: the line that says “setup code”."
+                        />
+                    </Show>
+                </Suspense>
                 <TextField label="User name" value=username error=create.field_error("username") name="username" autocomplete="username" autofocus=true />
                 <TextField label="Password" value=password error=create.field_error("password") kind="password" name="password" autocomplete="new-password" />
                 <TextField label="Repeat the password" value=repeat error=create.field_error("repeat") kind="password" name="repeat" autocomplete="new-password" />

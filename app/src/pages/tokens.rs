@@ -1,5 +1,5 @@
 //! `/settings/tokens`: your API tokens: create one (its secret shown once), see when each was
-//! last used, revoke.
+//! last used, revoke; and your password.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,7 +10,7 @@ use crate::components::confirm_dialog::ConfirmChange;
 use crate::components::layout::{ErrorBox, Field, PageHeader, SubmitButton, TextField};
 use crate::components::loaded::Loaded;
 use crate::hooks::{Change, ChangeState};
-use crate::model::{CreatedToken, NewToken, TokenInfo};
+use crate::model::{CreatedToken, NewToken, PasswordChange, TokenInfo, UserInfo};
 
 fn when(at: Option<chrono::DateTime<chrono::Utc>>, none: &'static str) -> String {
     at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| none.to_string())
@@ -21,7 +21,9 @@ pub fn TokensPage() -> impl IntoView {
     let create: Change<NewToken, CreatedToken> = Action::new(|new: &NewToken| api::tokens::create(new));
     let revoke: Change<i64, ()> = Action::new(|id: &i64| api::tokens::revoke(*id));
     // Read again after every change, on the server for the first HTML too.
-    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| api::tokens::list());
+    let change_password: Change<PasswordChange, UserInfo> = Action::new(|change: &PasswordChange| api::auth::change_password(change));
+    let tokens =
+        Resource::new(move || (create.version().get(), revoke.version().get(), change_password.version().get()), |_| api::tokens::list());
     let created = RwSignal::new(None::<CreatedToken>);
     create.on_success(move |token| created.set(Some(token)));
     let revoking = RwSignal::new(None::<TokenInfo>);
@@ -75,6 +77,66 @@ pub fn TokensPage() -> impl IntoView {
         <ConfirmChange asking=revoking change=revoke verb=("Revoke token", "Revoking…")
             title={|token: &TokenInfo| format!("Revoke the token “{}”?", token.name)} input={|token: &TokenInfo| token.id}
             body="Anything using it stops working at once. This cannot be undone." />
+        <PasswordForm change=change_password />
+    }
+}
+
+/// Your password: the current one, the new one twice, and whether your tokens go too. Every
+/// other browser signed in as you is signed out; this one stays.
+#[component]
+fn PasswordForm(change: Change<PasswordChange, UserInfo>) -> impl IntoView {
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let repeat = RwSignal::new(String::new());
+    let revoke_tokens = RwSignal::new(false);
+    let mismatch = RwSignal::new(None::<String>);
+    let done = RwSignal::new(None::<bool>);
+    change.on_success(move |_| {
+        done.set(Some(revoke_tokens.get_untracked()));
+        for field in [current, new, repeat] {
+            field.set(String::new());
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        done.set(None);
+        if new.get_untracked() != repeat.get_untracked() {
+            mismatch.set(Some("the two new passwords differ".into()));
+            return;
+        }
+        mismatch.set(None);
+        change.dispatch(PasswordChange {
+            current_password: current.get_untracked(),
+            new_password: new.get_untracked(),
+            revoke_tokens: revoke_tokens.get_untracked(),
+        });
+    };
+    let repeat_error = Signal::derive(move || mismatch.get());
+    view! {
+        <div class="section-header"><h2>"Password"</h2></div>
+        <form class="card form password-form" on:submit=submit>
+            <ErrorBox error=change.error() />
+            {move || done.get().map(|tokens_too| view! {
+                <div class="alert success" role="status">
+                    {if tokens_too {
+                        "Password changed. Every other browser signed in as you has been signed out, and your API tokens revoked."
+                    } else {
+                        "Password changed. Every other browser signed in as you has been signed out."
+                    }}
+                </div>
+            })}
+            <TextField label="Current password" value=current kind="password" name="current_password" autocomplete="current-password"
+                error=change.field_error("current_password") />
+            <TextField label="New password" value=new kind="password" name="new_password" autocomplete="new-password"
+                error=change.field_error("new_password") />
+            <TextField label="Repeat the new password" value=repeat kind="password" name="repeat" autocomplete="new-password" error=repeat_error />
+            <label class="check">
+                <input type="checkbox" name="revoke_tokens" prop:checked=move || revoke_tokens.get()
+                    on:change=move |ev| revoke_tokens.set(event_target_checked(&ev)) />
+                " Also revoke all my API tokens"
+            </label>
+            <SubmitButton label="Change password" busy_label="Changing…" busy=change.pending() />
+        </form>
     }
 }
 

@@ -24,6 +24,12 @@ pub enum AuthError {
     Invalid(#[from] app::validate::Invalid),
     #[error("too many failed sign-ins for this user or address: try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    #[error("too many sign-ins at once: try again in a moment")]
+    Busy,
+    #[error("{0}")]
+    SetupCode(&'static str),
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
     #[error("password hashing failed: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -41,6 +47,9 @@ impl From<AuthError> for ApiError {
             AuthError::UserNotFound(_) | AuthError::TokenNotFound(_) => ApiError::NotFound(err.to_string()),
             AuthError::Invalid(invalid) => invalid.into(),
             AuthError::Throttled { retry_after_secs } => ApiError::TooManyRequests { retry_after_secs },
+            AuthError::Busy => ApiError::SignInBusy { retry_after_secs: super::password::BUSY_RETRY_SECS },
+            AuthError::SetupCode(_) => ApiError::Forbidden(err.to_string()),
+            AuthError::WrongCurrentPassword => ApiError::invalid("current_password", err.to_string()),
             AuthError::Hash(_) => ApiError::Internal(Box::new(err)),
             AuthError::Db(db) => ApiError::internal(db),
         }

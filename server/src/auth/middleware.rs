@@ -4,12 +4,13 @@
 //! metrics token is set (the route checks that token itself).
 
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, HOST, LOCATION, ORIGIN};
+use axum::http::header::{AUTHORIZATION, LOCATION, ORIGIN};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{sessions, tokens, users, AuthVia, Identity};
+use crate::http::client::Client;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -44,7 +45,7 @@ fn access_of(method: &Method, path: &str, metrics_token: Option<&str>) -> Access
     }
 }
 
-pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn gate(State(state): State<AppState>, client: Client, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let access = access_of(&method, &path, state.config.metrics_token.as_deref());
@@ -60,7 +61,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     let by_cookie = identity.as_ref().is_none_or(|i| matches!(i.via, AuthVia::Session(_)));
     let websocket = path.starts_with("/ws/");
     // Cookies ride along on requests from any site; only same-origin ones may change things.
-    if (changes_state(&method) && by_cookie || websocket) && !same_origin(req.headers()) {
+    if (changes_state(&method) && by_cookie || websocket) && !same_origin(req.headers(), &client) {
         return ApiError::Forbidden("this request came from another site and was refused".into()).into_response();
     }
     let signed_in = identity.is_some();
@@ -109,10 +110,11 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Identi
             None => Err(ApiError::InvalidToken("the API token is unknown, expired or revoked")),
         };
     }
-    let Some(secret) = app::cookies::get(headers, sessions::COOKIE) else {
+    let Some(secret) = app::cookies::get(headers, sessions::cookie_name(&state.config)) else {
         return Ok(None);
     };
-    Ok(sessions::user_of(&state.db, &secret).await?.map(|(user, digest)| Identity { user, via: AuthVia::Session(digest) }))
+    let idle = sessions::idle_timeout(&state.config);
+    Ok(sessions::user_of(&state.db, &secret, idle).await?.map(|(user, digest)| Identity { user, via: AuthVia::Session(digest) }))
 }
 
 fn changes_state(method: &Method) -> bool {
@@ -120,16 +122,17 @@ fn changes_state(method: &Method) -> bool {
 }
 
 /// True unless the browser says the request came from another origin. Clients that send no
-/// `Origin` (curl, scripts) are not browsers carrying someone else's cookie.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// `Origin` (curl, scripts) are not browsers carrying someone else's cookie. The host compared
+/// is the one the client asked for (a trusted proxy's `X-Forwarded-Host`, else `Host`), which
+/// the host check has already found to be ours.
+fn same_origin(headers: &HeaderMap, client: &Client) -> bool {
     let Some(origin) = headers.get(ORIGIN) else {
         return headers.get("sec-fetch-site").is_none_or(|site| site != "cross-site");
     };
     let Some(origin_host) = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, host)| host) else {
         return false;
     };
-    let host = headers.get("x-forwarded-host").or_else(|| headers.get(HOST)).and_then(|h| h.to_str().ok());
-    host.is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
+    client.host.as_deref().is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
 }
 
 fn next_param(query: &str) -> Option<String> {
@@ -173,11 +176,19 @@ mod tests {
 
     #[test]
     fn origin_must_match_host() {
-        assert!(same_origin(&headers(&[("host", "pytask:3000"), ("origin", "http://pytask:3000")])));
-        assert!(!same_origin(&headers(&[("host", "pytask:3000"), ("origin", "http://evil.example")])));
-        assert!(!same_origin(&headers(&[("host", "pytask:3000"), ("origin", "null")])));
-        assert!(same_origin(&headers(&[("host", "pytask:3000")])));
-        assert!(!same_origin(&headers(&[("host", "pytask:3000"), ("sec-fetch-site", "cross-site")])));
+        let check = |pairs: &[(&str, &str)]| {
+            let headers = headers(pairs);
+            same_origin(&headers, &Client::of("10.0.0.9".parse().unwrap(), &headers, &[]))
+        };
+        assert!(check(&[("host", "pytask:3000"), ("origin", "http://pytask:3000")]));
+        assert!(!check(&[("host", "pytask:3000"), ("origin", "http://evil.example")]));
+        assert!(!check(&[("host", "pytask:3000"), ("origin", "null")]));
+        assert!(check(&[("host", "pytask:3000")]));
+        assert!(!check(&[("host", "pytask:3000"), ("sec-fetch-site", "cross-site")]));
+        assert!(
+            !check(&[("host", "pytask:3000"), ("x-forwarded-host", "evil.example"), ("origin", "http://evil.example")]),
+            "a forwarded host counts only from a trusted proxy"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod password;
 pub mod routes;
 pub mod secret;
 pub mod sessions;
+pub mod setup_code;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

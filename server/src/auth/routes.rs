@@ -1,11 +1,9 @@
 //! `/api/auth/*`, `/api/setup`, `/api/users`, `/api/tokens`: thin handlers that take the
 //! identity, check the role, and call the auth services.
 
-use std::net::SocketAddr;
-
 use app::error::ErrorBody;
-use app::model::{CreatedToken, Credentials, NewToken, NewUser, SetupStatus, TokenInfo, UserInfo, UserUpdate};
-use axum::extract::{ConnectInfo, State};
+use app::model::{CreatedToken, Credentials, FirstAdmin, NewToken, NewUser, PasswordChange, SetupStatus, TokenInfo, UserInfo, UserUpdate};
+use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,39 +11,54 @@ use axum::Json;
 use chrono::Duration;
 
 use super::{sessions, tokens, users, Admin, AuthError, AuthVia, Identity};
+use crate::http::client::Client;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, IdPath};
 use crate::state::AppState;
+use crate::telemetry::metrics::{self, SignIn};
 
 /// Sign in with a user name and password; sets the session cookie.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", security(()), request_body = Credentials, responses(
     (status = 200, description = "Signed in; the session cookie is set", body = UserInfo),
     (status = 401, description = "Wrong user name or password", body = ErrorBody),
     (status = 403, description = "The account is disabled, or the request came from another site", body = ErrorBody),
-    (status = 429, description = "Too many failed sign-ins", body = ErrorBody),
+    (status = 429, description = "Too many failed sign-ins for this user or address (`Retry-After`)", body = ErrorBody),
+    (status = 503, description = "Too many sign-ins at once (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: Client,
     headers: HeaderMap,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let shown_name: String = credentials.username.chars().take(64).collect();
-    if let Some(retry_after_secs) = state.throttle.check(&credentials.username, peer.ip()) {
-        tracing::warn!(username = ?shown_name, addr = %peer.ip(), "sign-in refused: throttled");
+    // Counted before the password is checked: parallel guesses cannot outrun the count.
+    if let Err(retry_after_secs) = state.throttle.begin(&credentials.username, client.addr) {
+        metrics::sign_in(SignIn::Throttled);
+        // Not a warning each: a flood would be a flood of log lines. The metric counts them.
+        tracing::debug!(username = ?shown_name, addr = %client.addr, "sign-in refused: throttled");
         return Err(AuthError::Throttled { retry_after_secs }.into());
     }
     match users::authenticate(&state.db, &credentials.username, &credentials.password).await {
         Ok(user) => {
-            state.throttle.succeeded(&credentials.username);
-            tracing::info!(user_id = user.id, addr = %peer.ip(), "signed in");
-            start_session(&state, &headers, user, StatusCode::OK).await
+            metrics::sign_in(SignIn::Succeeded);
+            state.throttle.succeeded(&credentials.username, client.addr);
+            tracing::info!(user_id = user.id, addr = %client.addr, "signed in");
+            // The session the browser had (someone else's, perhaps planted) ends: a new id.
+            if let Some(old) = app::cookies::get(&headers, sessions::cookie_name(&state.config)) {
+                sessions::end_by_secret(&state.db, &old).await?;
+            }
+            start_session(&state, &client, user, StatusCode::OK).await
         }
         Err(err) => {
-            if matches!(err, AuthError::BadCredentials) {
-                state.throttle.failed(&credentials.username, peer.ip());
-                tracing::warn!(username = ?shown_name, addr = %peer.ip(), "failed sign-in");
-            }
+            let outcome = match err {
+                AuthError::BadCredentials => SignIn::Failed,
+                AuthError::Disabled => SignIn::Disabled,
+                AuthError::Busy => SignIn::Busy,
+                _ => SignIn::Failed,
+            };
+            metrics::sign_in(outcome);
+            tracing::warn!(username = ?shown_name, addr = %client.addr, outcome = ?outcome, "failed sign-in");
             Err(err.into())
         }
     }
@@ -56,12 +69,11 @@ pub async fn login(
     (status = 204, description = "Signed out"),
     (status = 401, description = "Not signed in", body = ErrorBody),
 ))]
-pub async fn logout(State(state): State<AppState>, identity: Identity) -> Result<Response, ApiError> {
+pub async fn logout(State(state): State<AppState>, client: Client, identity: Identity) -> Result<Response, ApiError> {
     if let AuthVia::Session(digest) = &identity.via {
         sessions::end(&state.db, digest).await?;
     }
-    let clear = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", sessions::COOKIE);
-    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, clear)]).into_response())
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie(&state, &client, "", 0)?)]).into_response())
 }
 
 /// Who is signed in.
@@ -73,44 +85,96 @@ pub async fn me(identity: Identity) -> Json<UserInfo> {
     Json(identity.user)
 }
 
-/// Whether the first admin still has to be created.
-#[utoipa::path(get, path = "/setup", tag = "auth", security(()), responses((status = 200, body = SetupStatus)))]
-pub async fn setup_status(State(state): State<AppState>) -> Result<Json<SetupStatus>, ApiError> {
-    Ok(Json(SetupStatus { needs_setup: users::count(&state.db).await? == 0 }))
+/// Change your own password. Every session of yours ends but this one, which gets a new id;
+/// with `revoke_tokens`, your API tokens stop working too.
+#[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordChange, responses(
+    (status = 200, description = "Changed; this browser's new session cookie is set", body = UserInfo),
+    (status = 401, description = "Not signed in", body = ErrorBody),
+    (status = 422, description = "The current password is wrong, or the new one is not valid", body = ErrorBody),
+    (status = 429, description = "Too many wrong passwords (`Retry-After`)", body = ErrorBody),
+    (status = 503, description = "Too many sign-ins at once (`Retry-After`)", body = ErrorBody),
+))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    client: Client,
+    identity: Identity,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> Result<Response, ApiError> {
+    // Checking the current password is a sign-in in all but name: a stolen session must not
+    // become a free password oracle.
+    if let Err(retry_after_secs) = state.throttle.begin(&identity.user.username, client.addr) {
+        return Err(AuthError::Throttled { retry_after_secs }.into());
+    }
+    let user = users::change_own_password(&state.db, identity.user.id, change).await?;
+    state.throttle.succeeded(&user.username, client.addr);
+    match identity.via {
+        AuthVia::Session(_) => start_session(&state, &client, user, StatusCode::OK).await,
+        AuthVia::Token(_) => Ok(Json(user).into_response()),
+    }
 }
 
-/// Create the first admin and sign in as it. Works only while there is no user.
-#[utoipa::path(post, path = "/setup", tag = "auth", security(()), request_body = Credentials, responses(
+/// Whether the first admin still has to be created, and whether this client needs the setup code.
+#[utoipa::path(get, path = "/setup", tag = "auth", security(()), responses((status = 200, body = SetupStatus)))]
+pub async fn setup_status(State(state): State<AppState>, client: Client) -> Result<Json<SetupStatus>, ApiError> {
+    let needs_setup = users::count(&state.db).await? == 0;
+    Ok(Json(SetupStatus { needs_setup, needs_code: needs_setup && state.setup_code.required_for(&client) }))
+}
+
+/// Create the first admin and sign in as it. Works only while there is no user, and from
+/// anywhere but the server's own loopback only with the setup code from the server's log.
+#[utoipa::path(post, path = "/setup", tag = "auth", security(()), request_body = FirstAdmin, responses(
     (status = 201, description = "The admin exists and is signed in", body = UserInfo),
+    (status = 403, description = "The setup code is missing or wrong", body = ErrorBody),
     (status = 409, description = "There are users already", body = ErrorBody),
     (status = 422, description = "Invalid user name or password", body = ErrorBody),
+    (status = 429, description = "Too many wrong setup codes (`Retry-After`)", body = ErrorBody),
 ))]
-pub async fn setup(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiJson(credentials): ApiJson<Credentials>,
-) -> Result<Response, ApiError> {
-    // One setup at a time in this process, so two racing forms cannot both create an admin.
+pub async fn setup(State(state): State<AppState>, client: Client, ApiJson(first): ApiJson<FirstAdmin>) -> Result<Response, ApiError> {
+    if !state.needs_setup().await? {
+        return Err(AuthError::AlreadySetUp.into());
+    }
+    if state.setup_code.required_for(&client) {
+        // Wrong codes count like wrong passwords, per address (and one shared name).
+        if let Err(retry_after_secs) = state.throttle.begin(SETUP_THROTTLE_NAME, client.addr) {
+            return Err(AuthError::Throttled { retry_after_secs }.into());
+        }
+        match first.setup_code.as_deref() {
+            None | Some("") => return Err(AuthError::SetupCode(SETUP_CODE_MISSING).into()),
+            Some(code) if !state.setup_code.matches(code) => {
+                tracing::warn!(addr = %client.addr, "first-admin setup refused: wrong setup code");
+                return Err(AuthError::SetupCode(
+                    "the setup code is wrong: copy it from the server's log (the line that says \"setup code\")",
+                )
+                .into());
+            }
+            Some(_) => state.throttle.succeeded(SETUP_THROTTLE_NAME, client.addr),
+        }
+    }
+    // One setup at a time in this process (`setup_first_admin` also locks across instances).
     let _guard = state.setup_lock.lock().await;
-    let admin = users::setup_first_admin(&state.db, credentials.username, credentials.password).await?;
+    let admin = users::setup_first_admin(&state.db, first.username, first.password).await?;
     state.mark_has_users();
-    start_session(&state, &headers, admin, StatusCode::CREATED).await
+    start_session(&state, &client, admin, StatusCode::CREATED).await
 }
 
-async fn start_session(state: &AppState, headers: &HeaderMap, user: UserInfo, status: StatusCode) -> Result<Response, ApiError> {
+/// The throttle's name for setup-code attempts (no user can have it: it has a space).
+const SETUP_THROTTLE_NAME: &str = "first admin setup";
+const SETUP_CODE_MISSING: &str =
+    "enter the setup code: the server printed it in its log when it started (the line that says \"setup code\")";
+
+async fn start_session(state: &AppState, client: &Client, user: UserInfo, status: StatusCode) -> Result<Response, ApiError> {
     let ttl = Duration::hours(i64::from(state.config.session_hours));
     let session = sessions::create(&state.db, user.id, ttl).await?;
-    // Behind a TLS-terminating proxy the browser speaks https: the cookie must say Secure.
-    let secure = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
-    let cookie = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        sessions::COOKIE,
-        session.secret,
-        ttl.num_seconds(),
-        if secure { "; Secure" } else { "" }
-    );
-    let cookie = HeaderValue::from_str(&cookie).map_err(ApiError::internal)?;
-    Ok((status, [(SET_COOKIE, cookie)], Json(user)).into_response())
+    Ok((status, [(SET_COOKIE, cookie(state, client, &session.secret, ttl.num_seconds())?)], Json(user)).into_response())
+}
+
+/// The session cookie (an empty value with `max_age` 0 clears it). `Secure` whenever the browser
+/// speaks https: the public URL says so, or a trusted proxy does.
+fn cookie(state: &AppState, client: &Client, value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
+    let name = sessions::cookie_name(&state.config);
+    let secure = name == sessions::HOST_COOKIE || client.https;
+    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}", if secure { "; Secure" } else { "" });
+    HeaderValue::from_str(&cookie).map_err(ApiError::internal)
 }
 
 /// All users (admins only).

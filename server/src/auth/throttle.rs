@@ -1,7 +1,13 @@
 //! Slows down password guessing. Each user name and each client address has a count of recent
-//! failed sign-ins; after 5, the next attempt must wait 2^(n-5) seconds after the last failure
-//! (capped at 5 minutes) and is refused with 429 until then. A success clears the user's count.
-//! The counts live in this process's memory: with several instances each counts its own.
+//! sign-in attempts that did not succeed; after 5, the next attempt must wait 2^(n-5) seconds
+//! after the last one (capped at 5 minutes) and is refused with 429 until then. An attempt is
+//! counted when it *starts*, before its password is checked, so a burst of parallel guesses
+//! cannot all slip through while the first ones are still hashing; a success takes its count
+//! back and clears the user's.
+//!
+//! The keys are bounded: a user name is cut to 64 characters, an IPv6 client counts as its /64
+//! (one host owns that many addresses), and at most `MAX_KEYS` are kept (the oldest are dropped
+//! first). The counts live in this process's memory: with several instances each counts its own.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -12,6 +18,10 @@ const FREE_ATTEMPTS: u32 = 5;
 const MAX_WAIT: Duration = Duration::from_secs(300);
 /// A key with no failure for this long is forgotten.
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
+/// Longest user name kept as a key (longer ones cannot exist: see `app::validate::username`).
+const MAX_NAME_CHARS: usize = 64;
+/// Keys kept at most: about 100 bytes each, so a few MiB whatever the flood.
+pub const MAX_KEYS: usize = 50_000;
 
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
@@ -22,6 +32,24 @@ pub struct LoginThrottle {
 enum Key {
     User(String),
     Addr(IpAddr),
+}
+
+impl Key {
+    fn user(name: &str) -> Key {
+        Key::User(name.chars().take(MAX_NAME_CHARS).collect::<String>().to_lowercase())
+    }
+
+    fn addr(addr: IpAddr) -> Key {
+        match addr {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                Key::Addr(IpAddr::from(segments))
+            }
+            IpAddr::V6(v6) => Key::Addr(IpAddr::V4(v6.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED))),
+            v4 => Key::Addr(v4),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -42,38 +70,37 @@ impl Failures {
 }
 
 impl LoginThrottle {
-    /// Seconds to wait before this attempt is allowed, or `None` if it may go ahead.
-    pub fn check(&self, username: &str, addr: IpAddr) -> Option<u64> {
-        self.check_at(username, addr, Instant::now())
+    /// Counts an attempt of `username` from `addr` that is about to be checked; or, while they
+    /// must wait, refuses it with the seconds left (a refused attempt does not lengthen the wait).
+    pub fn begin(&self, username: &str, addr: IpAddr) -> Result<(), u64> {
+        self.begin_at(username, addr, Instant::now())
     }
 
-    pub fn failed(&self, username: &str, addr: IpAddr) {
-        self.failed_at(username, addr, Instant::now());
-    }
-
-    pub fn succeeded(&self, username: &str) {
-        self.lock().remove(&Key::User(username.to_lowercase()));
-    }
-
-    fn check_at(&self, username: &str, addr: IpAddr, now: Instant) -> Option<u64> {
-        let failures = self.lock();
-        let wait = [Key::User(username.to_lowercase()), Key::Addr(addr)]
-            .iter()
-            .filter_map(|key| failures.get(key))
-            .map(|f| f.wait_left(now))
-            .max()
-            .unwrap_or_default();
-        (!wait.is_zero()).then(|| wait.as_secs().max(1))
-    }
-
-    fn failed_at(&self, username: &str, addr: IpAddr, now: Instant) {
+    /// The attempt `begin` counted succeeded: the user starts afresh, the address gets it back.
+    pub fn succeeded(&self, username: &str, addr: IpAddr) {
         let mut failures = self.lock();
-        failures.retain(|_, f| now.saturating_duration_since(f.last) < FORGET_AFTER);
-        for key in [Key::User(username.to_lowercase()), Key::Addr(addr)] {
+        failures.remove(&Key::user(username));
+        if let Some(entry) = failures.get_mut(&Key::addr(addr)) {
+            entry.count = entry.count.saturating_sub(1);
+        }
+    }
+
+    fn begin_at(&self, username: &str, addr: IpAddr, now: Instant) -> Result<(), u64> {
+        let keys = [Key::user(username), Key::addr(addr)];
+        let mut failures = self.lock();
+        let wait = keys.iter().filter_map(|key| failures.get(key)).map(|f| f.wait_left(now)).max().unwrap_or_default();
+        if !wait.is_zero() {
+            return Err(wait.as_secs().max(1));
+        }
+        if failures.len() + keys.len() > MAX_KEYS {
+            make_room(&mut failures, now);
+        }
+        for key in keys {
             let entry = failures.entry(key).or_insert(Failures { count: 0, last: now });
             entry.count = entry.count.saturating_add(1);
             entry.last = now;
         }
+        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Failures>> {
@@ -82,27 +109,77 @@ impl LoginThrottle {
     }
 }
 
+/// Forgets stale keys; if the map is still full (a flood of names or addresses), the oldest
+/// quarter goes: the keys an attacker is hammering right now are the newest and stay.
+fn make_room(failures: &mut HashMap<Key, Failures>, now: Instant) {
+    failures.retain(|_, f| now.saturating_duration_since(f.last) < FORGET_AFTER);
+    if failures.len() + 2 > MAX_KEYS {
+        let mut ages: Vec<Instant> = failures.values().map(|f| f.last).collect();
+        let cut = ages.len() / 4;
+        let (_, oldest_kept, _) = ages.select_nth_unstable(cut);
+        let oldest_kept = *oldest_kept;
+        failures.retain(|_, f| f.last > oldest_kept);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn five_failures_are_free_then_the_wait_doubles() {
+    fn five_attempts_are_free_then_the_wait_doubles() {
         let throttle = LoginThrottle::default();
         let addr: IpAddr = "10.0.0.1".parse().unwrap();
         let start = Instant::now();
         for _ in 0..5 {
-            assert_eq!(throttle.check_at("alice", addr, start), None);
-            throttle.failed_at("alice", addr, start);
+            assert_eq!(throttle.begin_at("alice", addr, start), Ok(()));
         }
-        assert_eq!(throttle.check_at("alice", addr, start), Some(1));
-        throttle.failed_at("alice", addr, start);
-        assert_eq!(throttle.check_at("ALICE", addr, start), Some(2), "names are compared case-insensitively");
-        assert_eq!(throttle.check_at("alice", addr, start + Duration::from_secs(2)), None);
+        assert_eq!(throttle.begin_at("alice", addr, start), Err(1));
+        let later = start + Duration::from_secs(1);
+        assert_eq!(throttle.begin_at("alice", addr, later), Ok(()));
+        assert_eq!(throttle.begin_at("ALICE", addr, later), Err(2), "names are compared case-insensitively");
+        assert_eq!(
+            throttle.begin_at("alice", addr, later + Duration::from_secs(1)),
+            Err(1),
+            "a refused attempt does not lengthen the wait"
+        );
         let other: IpAddr = "10.0.0.2".parse().unwrap();
-        assert_eq!(throttle.check_at("bob", addr, start), Some(2), "the address is throttled for every name");
-        assert_eq!(throttle.check_at("bob", other, start), None);
-        throttle.succeeded("alice");
-        assert_eq!(throttle.check_at("alice", other, start), None);
+        assert_eq!(throttle.begin_at("bob", addr, later), Err(2), "the address is throttled for every name");
+        let free = later + Duration::from_secs(2);
+        assert_eq!(throttle.begin_at("bob", other, free), Ok(()));
+        throttle.succeeded("alice", addr);
+        assert_eq!(throttle.begin_at("alice", other, free), Ok(()));
+    }
+
+    #[test]
+    fn a_success_gives_its_attempt_back() {
+        let throttle = LoginThrottle::default();
+        let addr: IpAddr = "10.0.0.1".parse().unwrap();
+        let now = Instant::now();
+        for _ in 0..20 {
+            throttle.begin_at("alice", addr, now).unwrap();
+            throttle.succeeded("alice", addr);
+        }
+        assert_eq!(throttle.begin_at("alice", addr, now), Ok(()), "someone who signs in right is never throttled");
+    }
+
+    #[test]
+    fn keys_are_bounded_in_length_and_number() {
+        let throttle = LoginThrottle::default();
+        let now = Instant::now();
+        let long = "x".repeat(10_000);
+        let addr: IpAddr = "10.0.0.1".parse().unwrap();
+        throttle.begin_at(&long, addr, now).unwrap();
+        assert!(throttle.lock().keys().all(|key| !matches!(key, Key::User(name) if name.len() > MAX_NAME_CHARS)));
+        for i in 0..(MAX_KEYS as u32) {
+            let addr = IpAddr::from((0x0a00_0000u32 + i).to_be_bytes());
+            throttle.begin_at(&format!("user{i}"), addr, now + Duration::from_millis(u64::from(i))).unwrap();
+            assert!(throttle.lock().len() <= MAX_KEYS);
+        }
+        // Every address of one /64 is one key.
+        let a: IpAddr = "2001:db8::1".parse().unwrap();
+        let b: IpAddr = "2001:db8::ffff:2".parse().unwrap();
+        assert_eq!(Key::addr(a), Key::addr(b));
+        assert_ne!(Key::addr(a), Key::addr("2001:db8:0:1::1".parse().unwrap()));
     }
 }

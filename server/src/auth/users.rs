@@ -1,7 +1,7 @@
 //! Users: create (also the first admin), sign-in check, list, change, delete. The rules that
 //! keep the instance manageable live here: there is always an active admin.
 
-use app::model::{NewUser, Role, UserInfo, UserUpdate};
+use app::model::{NewUser, PasswordChange, Role, UserInfo, UserUpdate};
 use app::validate;
 use chrono::Utc;
 use sea_orm::{
@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::{password, AuthError};
-use crate::db::entities::{session, user};
+use crate::db::entities::{api_token, session, user};
 
 impl From<user::Model> for UserInfo {
     fn from(model: user::Model) -> Self {
@@ -45,9 +45,14 @@ pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<UserInfo,
     Ok(model.into())
 }
 
-/// Creates the first admin, only while there is no user at all.
+/// Creates the first admin, only while there is no user at all. Instances sharing a database
+/// take turns: on SQLite `begin_write` holds the write lock; on PostgreSQL an advisory lock,
+/// held to the commit, makes the second instance see the first one's admin.
 pub async fn setup_first_admin(db: &DatabaseConnection, username: String, password: String) -> Result<UserInfo, AuthError> {
     let txn = crate::db::begin_write(db).await?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({FIRST_ADMIN_LOCK})")).await?;
+    }
     if count(&txn).await? > 0 {
         return Err(AuthError::AlreadySetUp);
     }
@@ -56,6 +61,9 @@ pub async fn setup_first_admin(db: &DatabaseConnection, username: String, passwo
     tracing::info!(user_id = admin.id, "first admin created");
     Ok(admin)
 }
+
+/// The PostgreSQL advisory lock key of first-admin creation (any constant no other lock uses).
+const FIRST_ADMIN_LOCK: i64 = 0x7079_7461_736b_0001;
 
 /// The user behind a name and password. Unknown names cost as much time as wrong passwords.
 pub async fn authenticate(db: &DatabaseConnection, username: &str, password: &str) -> Result<UserInfo, AuthError> {
@@ -66,9 +74,9 @@ pub async fn authenticate(db: &DatabaseConnection, username: &str, password: &st
     };
     let stored = match &found {
         Some(model) => model.password_hash.clone(),
-        None => password::decoy().await,
+        None => password::decoy().await?,
     };
-    let matches = password::verify(password.to_string(), stored).await;
+    let matches = password::verify(password.to_string(), stored).await?;
     match found {
         Some(model) if matches && model.is_active => Ok(model.into()),
         Some(_) if matches => Err(AuthError::Disabled),
@@ -89,7 +97,8 @@ pub async fn list(db: &DatabaseConnection) -> Result<Vec<UserInfo>, AuthError> {
     Ok(models.into_iter().map(UserInfo::from).collect())
 }
 
-/// Applies a change; a new password or disabling ends the user's sessions.
+/// Applies a change; a new password or disabling ends the user's sessions (and, when asked
+/// with a new password, revokes their API tokens).
 pub async fn update(db: &DatabaseConnection, id: i64, change: UserUpdate) -> Result<UserInfo, AuthError> {
     if let Some(password) = &change.password {
         validate::password(password)?;
@@ -105,6 +114,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, change: UserUpdate) -> Res
         return Err(AuthError::LastAdmin("this is the last active admin: make another user admin first"));
     }
     let ends_sessions = hash.is_some() || change.is_active == Some(false);
+    let revokes_tokens = hash.is_some() && change.revoke_tokens == Some(true);
     let mut model: user::ActiveModel = current.into();
     if let Some(role) = change.role {
         model.role = Set(role);
@@ -120,7 +130,34 @@ pub async fn update(db: &DatabaseConnection, id: i64, change: UserUpdate) -> Res
     if ends_sessions {
         session::Entity::delete_many().filter(session::Column::UserId.eq(id)).exec(&txn).await?;
     }
+    if revokes_tokens {
+        api_token::Entity::delete_many().filter(api_token::Column::UserId.eq(id)).exec(&txn).await?;
+    }
     txn.commit().await?;
+    Ok(updated.into())
+}
+
+/// A user changes their own password, proving they know the current one: every session of
+/// theirs ends (the caller starts a new one for the browser that asked), and with
+/// `revoke_tokens` every API token too.
+pub async fn change_own_password(db: &DatabaseConnection, id: i64, change: PasswordChange) -> Result<UserInfo, AuthError> {
+    validate::password(&change.new_password).map_err(|invalid| app::validate::Invalid { field: "new_password", ..invalid })?;
+    let current = get(db, id).await?;
+    if !password::verify(change.current_password, current.password_hash).await? {
+        return Err(AuthError::WrongCurrentPassword);
+    }
+    let hash = password::hash(change.new_password).await?;
+    let txn = crate::db::begin_write(db).await?;
+    let mut model: user::ActiveModel = get(&txn, id).await?.into();
+    model.password_hash = Set(hash);
+    model.updated_at = Set(Utc::now());
+    let updated = model.update(&txn).await?;
+    session::Entity::delete_many().filter(session::Column::UserId.eq(id)).exec(&txn).await?;
+    if change.revoke_tokens {
+        api_token::Entity::delete_many().filter(api_token::Column::UserId.eq(id)).exec(&txn).await?;
+    }
+    txn.commit().await?;
+    tracing::info!(user_id = id, tokens_revoked = change.revoke_tokens, "password changed; sessions ended");
     Ok(updated.into())
 }
 

@@ -15,6 +15,7 @@ use base64::Engine;
 use chacha20poly1305::aead::rand_core::RngCore;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 /// Bytes of nonce before the ciphertext in a sealed value.
@@ -39,6 +40,8 @@ pub const SETTING: &str = "PYTASK_SECRET_KEY_FILE / --secret-key-file";
 /// The loaded key: only ever used through `seal` and `open`; never printed.
 pub struct SecretKey {
     cipher: XChaCha20Poly1305,
+    /// SHA-256 of the key under a label: the root of `derive`, so the key itself is not kept.
+    derivation_root: Zeroizing<[u8; 32]>,
     /// The file it was read from, for messages.
     pub path: PathBuf,
 }
@@ -57,10 +60,12 @@ impl SecretKey {
             base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|_| KeyError::Malformed { path: path.into() })?,
         );
         let cipher = XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| KeyError::Malformed { path: path.into() })?;
+        let derivation_root =
+            Zeroizing::new(Sha256::new().chain_update(b"pytask key derivation\0").chain_update(&*bytes).finalize().into());
         if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
             tracing::warn!(path = %path.display(), "the secret key file is readable by its group or others: chmod 600 it");
         }
-        Ok(SecretKey { cipher, path: path.into() })
+        Ok(SecretKey { cipher, derivation_root, path: path.into() })
     }
 
     /// The configured key file's key; without one, the data directory's, made at first start
@@ -78,6 +83,12 @@ impl SecretKey {
             );
         }
         SecretKey::load(&path)
+    }
+
+    /// A secret of its own for `purpose`, the same on every instance that has this key (the
+    /// first-admin setup code): the key's hash under a label, which reveals nothing of the key.
+    pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(Sha256::new().chain_update(*self.derivation_root).chain_update(purpose.as_bytes()).finalize().into())
     }
 
     /// `value` sealed for the entry `aad` names: nonce, then ciphertext and tag.

@@ -22,6 +22,14 @@ pub enum ApiError {
     InvalidToken(&'static str),
     #[error("too many failed sign-ins for this user or address: try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The password hashers are all busy: sign-ins beyond a few at once wait briefly, then this.
+    #[error("too many sign-ins at once: try again in {retry_after_secs} s")]
+    SignInBusy { retry_after_secs: u64 },
+    /// A `Host` this server does not answer to (DNS rebinding, or a name not configured).
+    #[error(
+        "this server does not answer to the host `{0}`; if that name is yours, add it to PYTASK_ALLOWED_HOSTS / --allowed-hosts (or set PYTASK_PUBLIC_URL)"
+    )]
+    MisdirectedHost(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -41,7 +49,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
-    #[error("this instance serves at most {limit} WebSocket connections at once (PYTASK_MAX_WEBSOCKETS / --max-websockets); try again in a few seconds")]
+    #[error(
+        "this instance serves at most {limit} WebSocket connections at once (PYTASK_MAX_WEBSOCKETS / --max-websockets); try again in a few seconds"
+    )]
     TooManyWebSockets { limit: u32 },
     #[error("the request body did not arrive within {seconds} s (PYTASK_CLIENT_TIMEOUT_SECONDS / --client-timeout-seconds)")]
     BodyTimeout { seconds: u64 },
@@ -74,6 +84,8 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized | ApiError::BadCredentials | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::SignInBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MisdirectedHost(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -94,6 +106,8 @@ impl ApiError {
             ApiError::BadCredentials => "bad_credentials",
             ApiError::InvalidToken(_) => "invalid_token",
             ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::SignInBusy { .. } => "busy",
+            ApiError::MisdirectedHost(_) => "misdirected_host",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
@@ -138,7 +152,7 @@ impl IntoResponse for ApiError {
         }
         let mut response = (self.status(), Json(self.body())).into_response();
         let retry_after_secs = match self {
-            ApiError::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+            ApiError::TooManyRequests { retry_after_secs } | ApiError::SignInBusy { retry_after_secs } => Some(retry_after_secs),
             ApiError::TooManyWebSockets { .. } => Some(WEBSOCKET_RETRY_AFTER_SECS),
             _ => None,
         };

@@ -2,10 +2,12 @@
 //! `/api` (described by the OpenAPI document it is built with), the WebSockets under `/ws`, and
 //! `/metrics`, outside `/api` so that every role of instance can serve it.
 
+pub mod client;
 pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod health;
+pub mod host;
 pub mod metrics;
 pub mod openapi;
 pub mod serve;
@@ -58,6 +60,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::refuse_malformed))
         .layer(catch_panic())
+        // Before anything else: a request for a host that is not ours (DNS rebinding) goes no
+        // further, and everything after knows who the client is.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), host::refuse_foreign_host))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client::resolve))
         // Router layers wrap each route, after routing: `MatchedPath` is known by then.
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(
@@ -84,6 +90,8 @@ fn worker_router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate))
         .layer(catch_panic())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), host::refuse_foreign_host))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client::resolve))
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
@@ -94,10 +102,17 @@ fn loopback(api: Router<AppState>, state: AppState) -> app::api::Loopback {
     let service = api.layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate)).with_state(state);
     app::api::Loopback(std::sync::Arc::new(move |request: axum::http::Request<String>| {
         let service = service.clone();
+        // The page's own request knows who the browser is; the API call made for it answers
+        // that browser, not this process (the setup page asks whether the code is needed).
+        let client = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<client::Client>().cloned());
         Box::pin(async move {
             let mut request = request.map(Body::from);
             let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             request.extensions_mut().insert(axum::extract::ConnectInfo(local));
+            if let Some(client) = client {
+                request.extensions_mut().insert(client);
+            }
             let response = match tower::ServiceExt::oneshot(service, request).await {
                 Ok(response) => response,
                 Err(never) => match never {},

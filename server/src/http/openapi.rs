@@ -119,6 +119,7 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(auth::login))
                 .routes(routes!(auth::logout))
                 .routes(routes!(auth::me))
+                .routes(routes!(auth::change_password))
                 .routes(routes!(auth::setup_status, auth::setup))
                 .routes(routes!(auth::list_users, auth::create_user))
                 .routes(routes!(auth::update_user, auth::delete_user))

@@ -26,6 +26,7 @@ const WS_CLIENTS: &str = "pytask_websocket_clients";
 const HTTP_REQUESTS: &str = "pytask_http_requests_total";
 const HTTP_DURATION: &str = "pytask_http_request_duration_seconds";
 const RUNS_PRUNED: &str = "pytask_executions_pruned_total";
+const SIGN_INS: &str = "pytask_sign_ins_total";
 
 /// Histogram buckets, in seconds: real buckets rather than the exporter's default summaries,
 /// so several instances' histograms can be added up by Prometheus.
@@ -86,6 +87,7 @@ fn describe() {
     describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by method, route template and status.");
     describe_histogram!(HTTP_DURATION, Unit::Seconds, "Time to answer an HTTP request, by method and route template.");
     describe_counter!(RUNS_PRUNED, "Finished executions deleted (with their logs) by retention.");
+    describe_counter!(SIGN_INS, "Sign-in attempts on this instance, by outcome (succeeded, failed, disabled, throttled, busy).");
 }
 
 /// Renders every metric in Prometheus' text format.
@@ -127,6 +129,31 @@ pub fn schedule_fired(late: chrono::Duration) {
 
 pub fn runs_pruned(executions: u64) {
     counter!(RUNS_PRUNED).increment(executions);
+}
+
+/// How a sign-in attempt ended: every attempt is counted once, whatever stopped it.
+#[derive(Debug, Clone, Copy)]
+pub enum SignIn {
+    Succeeded,
+    /// Wrong name or password.
+    Failed,
+    /// Right password of a disabled account.
+    Disabled,
+    /// Refused unchecked: the user or address must wait.
+    Throttled,
+    /// Refused unchecked: every password hasher was busy.
+    Busy,
+}
+
+pub fn sign_in(outcome: SignIn) {
+    let outcome = match outcome {
+        SignIn::Succeeded => "succeeded",
+        SignIn::Failed => "failed",
+        SignIn::Disabled => "disabled",
+        SignIn::Throttled => "throttled",
+        SignIn::Busy => "busy",
+    };
+    counter!(SIGN_INS, "outcome" => outcome).increment(1);
 }
 
 /// Which WebSocket a client holds.

@@ -11,8 +11,9 @@ use crate::on_both_backends;
 
 /// Routes anyone may call.
 const PUBLIC: &[(&str, &str)] = &[("GET", "/api/health"), ("POST", "/api/auth/login"), ("GET", "/api/setup"), ("POST", "/api/setup")];
-/// Changes a viewer may make: to their own session and tokens.
-const SELF_SERVICE: &[(&str, &str)] = &[("POST", "/api/auth/logout"), ("POST", "/api/tokens"), ("DELETE", "/api/tokens/{id}")];
+/// Changes a viewer may make: to their own session, password and tokens.
+const SELF_SERVICE: &[(&str, &str)] =
+    &[("POST", "/api/auth/logout"), ("POST", "/api/auth/password"), ("POST", "/api/tokens"), ("DELETE", "/api/tokens/{id}")];
 /// POSTs that compute an answer and store nothing, so viewers may send them too.
 const READ_ONLY: &[(&str, &str)] = &[
     ("POST", "/api/code/check"),

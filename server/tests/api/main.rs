@@ -10,6 +10,7 @@ mod deps;
 mod env;
 mod errors;
 mod executions;
+mod hardening;
 mod health;
 mod instances;
 mod isolation;
