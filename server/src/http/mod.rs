@@ -6,6 +6,7 @@ pub mod client;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod headers;
 pub mod health;
 pub mod host;
 pub mod metrics;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
             &state,
             pages,
             move || {
+                headers::provide_page_nonce();
                 leptos::prelude::provide_context(loopback.clone());
                 leptos::prelude::provide_context(sandbox.status());
             },
@@ -71,6 +73,8 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(|req: &Request<Body>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        // Outermost, so that every answer carries them, the refusals of the layers above too.
+        .layer(axum::middleware::from_fn_with_state(headers::SecurityHeaders::from_config(&state.config), headers::secure))
         .with_state(state)
 }
 
@@ -93,6 +97,7 @@ fn worker_router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), host::refuse_foreign_host))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client::resolve))
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn_with_state(headers::SecurityHeaders::from_config(&state.config), headers::secure))
         .with_state(state)
 }
 
@@ -136,7 +141,8 @@ async fn fallback(uri: Uri, State(state): State<AppState>, req: Request<Body>) -
     if is_api(&uri) {
         return ApiError::NotFound(format!("there is no API route {}", uri.path())).into_response();
     }
-    leptos_axum::file_and_error_handler::<AppState, _>(app::shell)(uri, State(state), req).await
+    // The 404 page is a page like the others: its scripts need the nonce of its policy.
+    leptos_axum::file_and_error_handler_with_context::<AppState, _>(headers::provide_page_nonce, app::shell)(uri, State(state), req).await
 }
 
 async fn method_not_allowed(req: Request<Body>) -> Response {
