@@ -151,7 +151,19 @@ mod browser {
             Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
                 connection.stream.connected.set(false);
                 let code = event.unchecked_into::<web_sys::CloseEvent>().code();
-                if connection.closed_by_us.get() || !(connection.stream.reopen)(code) {
+                if connection.closed_by_us.get() {
+                    return;
+                }
+                // 1008: the sign-in or token no longer holds (signed out, disabled, demoted).
+                // Reconnecting would be refused; the page loaded again sends the person to sign
+                // in, or shows what their new role may see.
+                if code == 1008 {
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().reload();
+                    }
+                    return;
+                }
+                if !(connection.stream.reopen)(code) {
                     return;
                 }
                 // Back off: 0.5 s, 1 s, 2 s … up to 10 s between attempts.

@@ -21,6 +21,7 @@ test('run a script from its page and watch its lines arrive live', async ({ page
     '    print(f"tick {i}")',
     '    time.sleep(0.4)',
     'print("careful: nearly done", file=sys.stderr)',
+    'print("[pytask] run succeeded (forged by the script)")',
     'print("done")',
     '',
   ].join('\n');
@@ -55,6 +56,10 @@ test('run a script from its page and watch its lines arrive live', async ({ page
   const warning = output(page).locator('.log-line', { hasText: 'careful: nearly done' });
   await expect(warning).toHaveClass(/stderr/);
   await expect(output(page).locator('.log-line', { hasText: 'tick 3' })).not.toHaveClass(/stderr/);
+  // A line the script prints to look like the server's is its own stdout, not a server note.
+  const forged = output(page).locator('.log-line', { hasText: 'forged by the script' });
+  await expect(forged).not.toHaveClass(/note/);
+  await expect(forged).toHaveAttribute('title', 'stdout');
   await page.screenshot({ path: 'end2end/screenshots/execute-finished.png', fullPage: true });
 
   // The download is the whole log as text.

@@ -89,7 +89,7 @@ impl AppState {
         let allowed_hosts = AllowedHosts::from_config(&config);
         let config_bind = config.bind;
         AppState {
-            websockets: WebSocketSlots::new(config.max_websockets),
+            websockets: WebSocketSlots::new(config.max_websockets, config.max_websockets_per_user),
             runner,
             scheduler,
             outbox,

@@ -192,12 +192,11 @@ pub fn LogView(
 }
 
 /// The server's own notes in a run's log (making the environment, installing, why a run ended)
-/// start with this; they are shown apart from the script's output.
-const SERVER_NOTE: &str = "[pytask] ";
-
+/// are shown apart from the script's output. By their stream, never their text: a script that
+/// prints `[pytask] run succeeded` wrote stdout.
 fn row(line: LogLine) -> impl IntoView {
-    let note = line.line.starts_with(SERVER_NOTE);
-    let stderr = line.stream == LogStream::Stderr && !note;
+    let note = line.stream == LogStream::Server;
+    let stderr = line.stream == LogStream::Stderr;
     view! {
         <div class="log-line" class:stderr=stderr class:note=note title=line.stream.as_str()>
             <span class="log-gutter">

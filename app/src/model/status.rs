@@ -116,10 +116,12 @@ impl Role {
 }
 
 word_enum! {
-    /// Which pipe of the process a log line came from.
+    /// Who wrote a log line: the script, on one of its pipes, or the server itself (making the
+    /// environment, why a run ended). A script cannot write `server` lines, whatever it prints.
     LogStream {
         Stdout = "stdout",
         Stderr = "stderr",
+        Server = "server",
     }
 }
 

@@ -6,6 +6,7 @@ pub mod error;
 pub mod identity;
 pub mod middleware;
 pub mod password;
+pub mod recheck;
 pub mod routes;
 pub mod secret;
 pub mod sessions;

@@ -26,19 +26,18 @@ pub const SAYS: &str = "[pytask]";
 /// A line on its way to the collector, stamped when it was read.
 #[derive(Debug)]
 pub struct Piece {
+    /// `Server` for the server's own notes: those are not counted against the output cap, and
+    /// are masked by the collector (a script's lines are masked by their reader, `read_stream`).
     stream: LogStream,
     line: String,
     at: DateTime<Utc>,
-    /// Written by the server, not the script: not counted against the output cap, and masked
-    /// by the collector (a script's lines are masked by their reader, `read_stream`).
-    system: bool,
     /// Secrets its reader masked in it.
     masked: usize,
 }
 
 impl Piece {
     pub fn system(line: String) -> Piece {
-        Piece { stream: LogStream::Stderr, line, at: Utc::now(), system: true, masked: 0 }
+        Piece { stream: LogStream::Server, line, at: Utc::now(), masked: 0 }
     }
 }
 
@@ -73,7 +72,7 @@ pub async fn read_stream(
         };
         let at = Utc::now();
         let mut pieces = Vec::new();
-        splitter.push(&buffer[..read], &mut |line| pieces.push(Piece { stream: kind, line, at, system: false, masked: 0 }));
+        splitter.push(&buffer[..read], &mut |line| pieces.push(Piece { stream: kind, line, at, masked: 0 }));
         if let Some(last) = pieces.last_mut() {
             last.masked = splitter.take_masked();
         }
@@ -82,7 +81,7 @@ pub async fn read_stream(
         }
     }
     let mut pieces = Vec::new();
-    splitter.finish(&mut |line| pieces.push(Piece { stream: kind, line, at: Utc::now(), system: false, masked: 0 }));
+    splitter.finish(&mut |line| pieces.push(Piece { stream: kind, line, at: Utc::now(), masked: 0 }));
     if let Some(last) = pieces.last_mut() {
         last.masked = splitter.take_masked();
     }
@@ -124,7 +123,7 @@ pub async fn collect(
         let mut take = |pieces: Vec<Piece>, batch: &mut Vec<LogLine>, size: &mut usize| {
             for mut piece in pieces {
                 collected.masked += piece.masked;
-                if piece.system {
+                if piece.stream == LogStream::Server {
                     collected.masked += masks.borrow().mask(&mut piece.line);
                 } else {
                     if cut {
@@ -137,7 +136,7 @@ pub async fn collect(
                         seq += 1;
                         batch.push(LogLine {
                             seq,
-                            stream: LogStream::Stderr,
+                            stream: LogStream::Server,
                             line: format!("{SAYS} output cut: the run wrote more than {mib} MiB (PYTASK_RUN_OUTPUT_MB); the rest is not kept, the run goes on"),
                             at: piece.at,
                         });

@@ -27,6 +27,8 @@ pub enum Ending {
     Lagging,
     /// The database could not be read.
     Unreadable,
+    /// The viewer's sign-in or token no longer holds (signed out, revoked, disabled, demoted).
+    Revoked(crate::auth::recheck::Ended),
 }
 
 /// The viewer has gone, or stopped taking what it is sent.

@@ -53,6 +53,8 @@ pub enum ApiError {
         "this instance serves at most {limit} WebSocket connections at once (PYTASK_MAX_WEBSOCKETS / --max-websockets); try again in a few seconds"
     )]
     TooManyWebSockets { limit: u32 },
+    #[error("you have {limit} WebSocket connections open on this instance, the most one user may (PYTASK_MAX_WEBSOCKETS_PER_USER / --max-websockets-per-user); close a tab and try again")]
+    TooManyUserWebSockets { limit: u32 },
     #[error("the request body did not arrive within {seconds} s (PYTASK_CLIENT_TIMEOUT_SECONDS / --client-timeout-seconds)")]
     BodyTimeout { seconds: u64 },
     /// Our fault. The cause is logged when the response is made, never sent.
@@ -83,7 +85,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized | ApiError::BadCredentials | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::TooManyUserWebSockets { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::SignInBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MisdirectedHost(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -116,7 +118,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "unavailable",
-            ApiError::TooManyWebSockets { .. } => "too_many_websockets",
+            ApiError::TooManyWebSockets { .. } | ApiError::TooManyUserWebSockets { .. } => "too_many_websockets",
             ApiError::BodyTimeout { .. } => "request_timeout",
             ApiError::Internal(_) => "internal",
         }
@@ -153,7 +155,7 @@ impl IntoResponse for ApiError {
         let mut response = (self.status(), Json(self.body())).into_response();
         let retry_after_secs = match self {
             ApiError::TooManyRequests { retry_after_secs } | ApiError::SignInBusy { retry_after_secs } => Some(retry_after_secs),
-            ApiError::TooManyWebSockets { .. } => Some(WEBSOCKET_RETRY_AFTER_SECS),
+            ApiError::TooManyWebSockets { .. } | ApiError::TooManyUserWebSockets { .. } => Some(WEBSOCKET_RETRY_AFTER_SECS),
             _ => None,
         };
         if let Some(secs) = retry_after_secs {

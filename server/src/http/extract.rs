@@ -188,7 +188,13 @@ where
 }
 
 /// A WebSocket upgrade; a request to a WebSocket route that is not one is a JSON 400 saying so.
+/// Clients only ever send close frames and pings to our sockets, so a message or frame larger
+/// than `MAX_CLIENT_MESSAGE` closes the connection (1009) instead of being buffered: the
+/// library's default would take 64 MiB from each of a thousand sockets.
 pub struct ApiUpgrade(pub WebSocketUpgrade);
+
+/// The most a client may send in one WebSocket message.
+pub const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiUpgrade {
     type Rejection = ApiError;
@@ -196,7 +202,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiUpgrade {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         WebSocketUpgrade::from_request_parts(parts, state)
             .await
-            .map(ApiUpgrade)
+            .map(|upgrade| ApiUpgrade(upgrade.max_message_size(MAX_CLIENT_MESSAGE).max_frame_size(MAX_CLIENT_MESSAGE)))
             .map_err(|rejection| ApiError::bad_request(format!("this route speaks WebSocket only: {}", rejection.body_text())))
     }
 }

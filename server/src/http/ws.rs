@@ -4,9 +4,11 @@
 //! - `/ws/scripts/{id}`: every event of one script (its runs and its installs), live.
 //! - `/ws/executions/{id}?after=N`: one run's log lines with seq > N, then its live events.
 //!
-//! Each socket holds one of the instance's `--max-websockets` slots until it ends, and a viewer
-//! that does not take a batch of frames within `--client-timeout-seconds` (it stopped reading)
-//! is disconnected: it would otherwise hold its slot and task forever.
+//! Each socket holds one of the instance's `--max-websockets` slots (and of its user's
+//! `--max-websockets-per-user`) until it ends, and a viewer that does not take a batch of frames
+//! within `--client-timeout-seconds` (it stopped reading) is disconnected: it would otherwise hold
+//! its slot and task forever. A socket whose sign-in or token stops holding (signed out, revoked,
+//! disabled, demoted) is closed with 1008 within seconds (`auth::recheck`).
 
 use std::time::Duration;
 
@@ -16,11 +18,11 @@ use axum::extract::State;
 use axum::response::Response;
 use futures_util::SinkExt;
 use serde::Deserialize;
-use tokio::sync::OwnedSemaphorePermit;
 
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery, ApiUpgrade, IdPath};
-use crate::auth::Identity;
+use super::ws_limit::Slot;
+use crate::auth::{recheck, Identity};
 use crate::executions::live::{self, Ending, Gone};
 use crate::executions::service;
 use crate::state::AppState;
@@ -28,17 +30,25 @@ use crate::telemetry::metrics::{SocketClient, SocketKind};
 
 pub async fn script_events(
     State(state): State<AppState>,
-    _identity: Identity,
+    identity: Identity,
     ApiPath(IdPath { id }): ApiPath<IdPath>,
     ApiUpgrade(upgrade): ApiUpgrade,
 ) -> Result<Response, ApiError> {
-    let slot = state.websockets.take()?;
+    let slot = state.websockets.take(identity.user.id)?;
     crate::scripts::service::get(&state.db, id).await?;
     let events = state.installer.events.subscribe();
     let send_timeout = Duration::from_secs(state.config.client_timeout_seconds);
+    let db = state.db.clone();
     Ok(upgrade.on_upgrade(move |socket| async move {
         let _client = SocketClient::connected(SocketKind::Script);
-        live::follow_script(&mut Socket { socket, send_timeout, _slot: slot }, events, id).await;
+        let mut socket = Socket { socket, send_timeout, _slot: slot };
+        let revoked = tokio::select! {
+            () = live::follow_script(&mut socket, events, id) => None,
+            ended = recheck::until_ended(&db, &identity) => Some(ended),
+        };
+        if let Some(ended) = revoked {
+            live::Viewer::end(&mut socket, Ending::Revoked(ended)).await;
+        }
     }))
 }
 
@@ -51,7 +61,7 @@ pub struct AfterQuery {
 
 pub async fn execution_events(
     State(state): State<AppState>,
-    _identity: Identity,
+    identity: Identity,
     ApiPath(IdPath { id }): ApiPath<IdPath>,
     ApiQuery(query): ApiQuery<AfterQuery>,
     ApiUpgrade(upgrade): ApiUpgrade,
@@ -60,7 +70,7 @@ pub async fn execution_events(
     if after < 0 {
         return Err(ApiError::invalid("after", "`after` is a line number, 0 or more"));
     }
-    let slot = state.websockets.take()?;
+    let slot = state.websockets.take(identity.user.id)?;
     // Subscribed before anything is read: a line stored after the replay's read is announced as
     // stored after this point, so it arrives live or is read again.
     let events = state.runner.events.subscribe();
@@ -69,7 +79,14 @@ pub async fn execution_events(
     let send_timeout = Duration::from_secs(state.config.client_timeout_seconds);
     Ok(upgrade.on_upgrade(move |socket| async move {
         let _client = SocketClient::connected(SocketKind::Execution);
-        live::follow_run(&mut Socket { socket, send_timeout, _slot: slot }, &db, events, &run, after).await;
+        let mut socket = Socket { socket, send_timeout, _slot: slot };
+        let revoked = tokio::select! {
+            () = live::follow_run(&mut socket, &db, events, &run, after) => None,
+            ended = recheck::until_ended(&db, &identity) => Some(ended),
+        };
+        if let Some(ended) = revoked {
+            live::Viewer::end(&mut socket, Ending::Revoked(ended)).await;
+        }
     }))
 }
 
@@ -77,7 +94,7 @@ pub async fn execution_events(
 struct Socket {
     socket: WebSocket,
     send_timeout: Duration,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 impl live::Viewer for Socket {
@@ -106,6 +123,8 @@ impl live::Viewer for Socket {
             Ending::ShuttingDown => (1001, "the server is shutting down; reconnect in a moment"),
             Ending::Unreadable => (1011, "the log could not be read; reconnect"),
             Ending::Lagging => (1013, "lagging behind; reconnect"),
+            // 1008, policy violation: the client must not reconnect with what it has.
+            Ending::Revoked(ended) => (1008, ended.reason()),
         };
         let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
         let _ = tokio::time::timeout(self.send_timeout, self.socket.send(frame)).await;

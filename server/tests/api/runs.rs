@@ -128,7 +128,7 @@ async fn stop_ends_the_whole_tree(backend: Backend) {
         assert_eq!(run.error.as_deref(), Some("stopped by admin"));
         wait_gone(&marker).await;
         let log = app.log_of(&admin, run.id).await;
-        assert!(log.iter().any(|l| l.stream == LogStream::Stderr && l.line.starts_with("[pytask] stopped by admin")), "the log says why");
+        assert!(log.iter().any(|l| l.stream == LogStream::Server && l.line.starts_with("[pytask] stopped by admin")), "the log says why");
 
         let response = app.stop(&admin, run.id).await;
         assert_eq!(response.status(), 409, "stopping a finished run");
@@ -198,7 +198,7 @@ async fn limits(backend: Backend) {
     assert_eq!(run.error.as_deref(), Some("timed out after 1 s"));
     let log = app.log_of(&admin, run.id).await;
     assert_eq!(lines_of(&log, LogStream::Stdout), ["start"]);
-    assert!(lines_of(&log, LogStream::Stderr).iter().any(|l| l.starts_with("[pytask] timed out after 1 s")));
+    assert!(lines_of(&log, LogStream::Server).iter().any(|l| l.starts_with("[pytask] timed out after 1 s")));
 
     let (run, log) =
         app.run_to_end(&admin, named("hungry", "print('allocating')\nblock = bytearray(512 * 1024 * 1024)\nprint('never')\n")).await;
@@ -212,7 +212,7 @@ async fn limits(backend: Backend) {
     assert_eq!(run.status, ExecutionStatus::Succeeded);
     let stored: usize = lines_of(&log, LogStream::Stdout).iter().map(|l| l.len() + 1).sum();
     assert!((1_000_000..=1_048_576).contains(&stored), "{stored} bytes kept");
-    assert!(lines_of(&log, LogStream::Stderr).iter().any(|l| l.starts_with("[pytask] output cut")));
+    assert!(lines_of(&log, LogStream::Server).iter().any(|l| l.starts_with("[pytask] output cut")));
     assert!(!lines_of(&log, LogStream::Stdout).contains(&"the end"));
 }
 
@@ -363,7 +363,7 @@ async fn requirements_installed_first(backend: Backend) {
     let log = app.log_of(&admin, run.id).await;
     assert_eq!(run.status, ExecutionStatus::Succeeded, "{log:?}");
     assert!(
-        lines_of(&log, LogStream::Stderr).iter().any(|l| l.contains("installing its requirements first (six==1.17.0)")),
+        lines_of(&log, LogStream::Server).iter().any(|l| l.contains("installing its requirements first (six==1.17.0)")),
         "the log says so"
     );
     assert_eq!(lines_of(&log, LogStream::Stdout), ["1.17.0"]);
