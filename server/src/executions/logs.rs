@@ -145,13 +145,31 @@ pub async fn store(db: &impl ConnectionTrait, execution_id: i64, lines: &[LogLin
     Ok(())
 }
 
+/// The most line text one page of the log API holds: 10,000 lines of the longest kind would
+/// otherwise make a single answer of 160 MiB.
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// Up to `limit` lines with seq > `after`, in order. Reads only the chunks that hold them (a
 /// page of a huge log costs one or two chunks, not the run's), so a caller paging through a
 /// million lines holds one page at a time and reads each chunk about once.
 pub async fn read_after(db: &impl ConnectionTrait, execution_id: i64, after: i64, limit: usize) -> Result<Vec<LogLine>, sea_orm::DbErr> {
+    Ok(read_page(db, execution_id, after, limit, usize::MAX).await?.0)
+}
+
+/// Like `read_after`, and with at most `max_bytes` of line text (one line at least, so that
+/// paging always moves on): the lines, and whether the byte budget ended the page early.
+pub async fn read_page(
+    db: &impl ConnectionTrait,
+    execution_id: i64,
+    after: i64,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<(Vec<LogLine>, bool), sea_orm::DbErr> {
     let mut lines = Vec::new();
     let mut from = after;
-    while lines.len() < limit {
+    let mut bytes = 0usize;
+    let mut cut = false;
+    while lines.len() < limit && !cut {
         let upto = from.saturating_add(i64::try_from(limit - lines.len()).unwrap_or(i64::MAX));
         let mut chunks = covering(db, execution_id, from, upto).await?;
         if chunks.is_empty() {
@@ -162,16 +180,21 @@ pub async fn read_after(db: &impl ConnectionTrait, execution_id: i64, after: i64
                 break;
             }
         }
-        for chunk in &chunks {
+        'chunks: for chunk in &chunks {
             for line in decode_chunk(chunk)? {
                 if line.seq > from && lines.len() < limit {
+                    if !lines.is_empty() && bytes.saturating_add(line.line.len()) > max_bytes {
+                        cut = true;
+                        break 'chunks;
+                    }
+                    bytes += line.line.len();
                     from = line.seq;
                     lines.push(line);
                 }
             }
         }
     }
-    Ok(lines)
+    Ok((lines, cut))
 }
 
 /// The chunks after `from` in order.

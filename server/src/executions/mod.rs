@@ -30,6 +30,8 @@ pub enum ExecutionError {
     NotFound(i64),
     #[error("there is no script {0}")]
     ScriptNotFound(i64),
+    #[error("script `{name}` has {limit} runs waiting already, the most one script may (PYTASK_MAX_QUEUED_PER_SCRIPT / --max-queued-per-script); wait for them to start, or stop some")]
+    QueueFull { name: String, limit: u64 },
     #[error("script `{0}` is inactive: activate it to run it")]
     Inactive(String),
     #[error("run #{id} is already over ({status}); there is nothing to stop")]
@@ -79,6 +81,7 @@ impl From<ExecutionError> for crate::http::error::ApiError {
         match err {
             ExecutionError::NotFound(_) | ExecutionError::ScriptNotFound(_) => ApiError::NotFound(err.to_string()),
             ExecutionError::Inactive(_) | ExecutionError::AlreadyOver { .. } => ApiError::Conflict(err.to_string()),
+            ExecutionError::QueueFull { .. } => ApiError::TooManyQueued(err.to_string()),
             ExecutionError::Db(db) => ApiError::internal(db),
         }
     }

@@ -90,6 +90,8 @@ pub struct Starting {
     pub timeout_seconds: Option<i32>,
     pub network: bool,
     pub requirements: i64,
+    /// Runs of the script waiting in the queue now.
+    pub queued: i64,
     pub reserved: Option<i64>,
 }
 
@@ -103,6 +105,7 @@ pub async fn starting(db: &impl ConnectionTrait, script_id: i64, reserve: bool) 
     let sql = format!(
         "SELECT name, content, is_active, timeout_seconds, network, \
          (SELECT COUNT(*) FROM dependencies WHERE dependencies.script_id = scripts.id) AS requirements, \
+         (SELECT COUNT(*) FROM executions WHERE executions.script_id = scripts.id AND executions.status = 'queued') AS queued, \
          {reserved} AS reserved FROM scripts WHERE id = {param}"
     );
     Starting::find_by_statement(Statement::from_sql_and_values(backend, sql, [script_id.into()])).one(db).await

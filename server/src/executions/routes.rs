@@ -179,9 +179,9 @@ pub async fn logs(
     let status = service::status(&state.db, id).await?;
     match query.format.unwrap_or_default() {
         LogFormat::Json => {
-            let lines = logs::read_after(&state.db, id, after, limit as usize).await.map_err(ApiError::internal)?;
+            let (lines, cut) = logs::read_page(&state.db, id, after, limit as usize, logs::PAGE_BYTES).await.map_err(ApiError::internal)?;
             let next_after = lines.last().map_or(after, |l| l.seq);
-            let complete = status.is_final() && (lines.len() as u64) < limit;
+            let complete = status.is_final() && (lines.len() as u64) < limit && !cut;
             Ok(Json(LogPage { lines, next_after, complete }).into_response())
         }
         LogFormat::Text => Ok(text_download(state.db.clone(), id, after)),

@@ -91,6 +91,12 @@ pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, tri
     if !script.is_active {
         return Err(ExecutionError::Inactive(script.name));
     }
+    // Counted as the run is read, not locked: requests racing past the count at once can each
+    // add one run beyond the cap. It bounds the queue; it is not an exact quota.
+    let limit = runner.settings.max_queued_per_script;
+    if u64::try_from(script.queued).unwrap_or(0) >= limit {
+        return Err(ExecutionError::QueueFull { name: script.name, limit });
+    }
     let name = script.name.clone();
     let run = runner.submit(script_id, script, trigger, slot).await?;
     Ok(to_api(run, Some(name)))

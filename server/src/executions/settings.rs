@@ -19,6 +19,8 @@ pub struct RunSettings {
     pub limits: Limits,
     pub lost_after: Duration,
     pub warm_interpreters: usize,
+    /// Runs of one script that may wait in the queue (`--max-queued-per-script`).
+    pub max_queued_per_script: u64,
     /// What runs are isolated with here (`sandbox`).
     pub sandbox: Arc<Sandbox>,
 }
@@ -39,6 +41,7 @@ impl RunSettings {
             },
             lost_after: Duration::from_secs(config.lost_after_seconds),
             warm_interpreters: usize::from(config.warm_interpreters),
+            max_queued_per_script: u64::from(config.max_queued_per_script),
             sandbox,
         }
     }

@@ -55,6 +55,9 @@ pub enum ApiError {
     TooManyWebSockets { limit: u32 },
     #[error("you have {limit} WebSocket connections open on this instance, the most one user may (PYTASK_MAX_WEBSOCKETS_PER_USER / --max-websockets-per-user); close a tab and try again")]
     TooManyUserWebSockets { limit: u32 },
+    /// A script has as many runs waiting as it may.
+    #[error("{0}")]
+    TooManyQueued(String),
     #[error("the request body did not arrive within {seconds} s (PYTASK_CLIENT_TIMEOUT_SECONDS / --client-timeout-seconds)")]
     BodyTimeout { seconds: u64 },
     /// Our fault. The cause is logged when the response is made, never sent.
@@ -85,7 +88,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized | ApiError::BadCredentials | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            ApiError::TooManyRequests { .. } | ApiError::TooManyUserWebSockets { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::TooManyUserWebSockets { .. } | ApiError::TooManyQueued(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::SignInBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MisdirectedHost(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -107,7 +112,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::BadCredentials => "bad_credentials",
             ApiError::InvalidToken(_) => "invalid_token",
-            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::TooManyRequests { .. } | ApiError::TooManyQueued(_) => "too_many_requests",
             ApiError::SignInBusy { .. } => "busy",
             ApiError::MisdirectedHost(_) => "misdirected_host",
             ApiError::Forbidden(_) => "forbidden",

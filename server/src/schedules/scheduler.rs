@@ -45,6 +45,8 @@ struct Due {
     timezone: String,
     next_run_at: DateTime<Utc>,
     script_active: bool,
+    /// Runs of the script waiting in the queue now.
+    queued: i64,
 }
 
 /// A due time fired: its schedule, script and the time it was due.
@@ -64,8 +66,10 @@ pub struct Pass {
     pub skipped: usize,
 }
 
-/// Fires every schedule due at `now` (an argument, so tests can move the clock).
-pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Duration) -> Result<Pass, sea_orm::DbErr> {
+/// Fires every schedule due at `now` (an argument, so tests can move the clock). A due time of a
+/// script with `max_queued` runs waiting already is skipped (and logged): a schedule firing
+/// faster than its runs finish must not fill the queue without end.
+pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Duration, max_queued: u64) -> Result<Pass, sea_orm::DbErr> {
     let missed_before = now - chrono::Duration::from_std(grace).unwrap_or_default();
     let mut pass = Pass::default();
     loop {
@@ -79,6 +83,12 @@ pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Durati
                 schedule::Column::NextRunAt,
             ])
             .column_as(crate::db::entities::script::Column::IsActive, "script_active")
+            .column_as(
+                sea_orm::sea_query::Expr::cust(
+                    "(SELECT COUNT(*) FROM executions WHERE executions.script_id = schedules.script_id AND executions.status = 'queued')",
+                ),
+                "queued",
+            )
             .join(JoinType::InnerJoin, schedule::Relation::Script.def())
             .filter(schedule::Column::IsActive.eq(true))
             .filter(schedule::Column::NextRunAt.lte(now))
@@ -111,12 +121,24 @@ pub async fn fire_due(db: &DatabaseConnection, now: DateTime<Utc>, grace: Durati
         let txn = db.begin().await?;
         let claimed = claim(&txn, &moves).await?;
         let mut runs = Vec::new();
+        // Runs this batch adds to each script's queue, on top of what was read.
+        let mut added: std::collections::HashMap<i64, u64> = std::collections::HashMap::new();
         for (row, _) in moves.iter().filter(|(row, _)| claimed.contains(&row.id)) {
-            if row.script_active && row.next_run_at >= missed_before {
+            let waiting = u64::try_from(row.queued).unwrap_or(0) + added.get(&row.script_id).copied().unwrap_or(0);
+            let queue_full = waiting >= max_queued;
+            if row.script_active && row.next_run_at >= missed_before && !queue_full {
                 runs.push((row.script_id, Some(row.id)));
+                *added.entry(row.script_id).or_default() += 1;
                 pass.fired.push(Fired { schedule_id: row.id, script_id: row.script_id, due: row.next_run_at });
             } else {
-                if row.script_active {
+                if row.script_active && queue_full {
+                    tracing::warn!(
+                        schedule_id = row.id,
+                        script_id = row.script_id,
+                        queued = row.queued,
+                        "a due time is skipped: the script has PYTASK_MAX_QUEUED_PER_SCRIPT runs waiting already"
+                    );
+                } else if row.script_active {
                     tracing::warn!(schedule_id = row.id, due = %row.next_run_at, "a due time missed while no instance was running is skipped");
                 }
                 pass.skipped += 1;
@@ -251,7 +273,7 @@ impl Scheduler {
 
     /// Fires what is due and tells when the next due time is.
     async fn pass(&self) -> Result<Option<DateTime<Utc>>, sea_orm::DbErr> {
-        let pass = fire_due(&self.db, Utc::now(), self.grace).await?;
+        let pass = fire_due(&self.db, Utc::now(), self.grace, self.runner.settings.max_queued_per_script).await?;
         if !pass.fired.is_empty() {
             tracing::info!(runs = pass.fired.len(), "schedules fired");
             self.runner.wake();

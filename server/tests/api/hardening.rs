@@ -561,7 +561,80 @@ async fn a_user_has_a_share_of_the_websockets(backend: Backend) {
     crate::helpers::eventually(Duration::from_secs(5), async || app.try_connect(&admin, &path).await.map(|_| ())).await;
 }
 
+/// A script may have `--max-queued-per-script` runs waiting: one more is refused with 429 naming
+/// the setting, and a schedule's due time is skipped rather than queued; what waits is kept.
+async fn a_scripts_queue_is_bounded(backend: Backend) {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    use server::db::entities::execution;
+    let app = spawn_app_with(backend, &["--max-queued-per-script", "2", "--workers", "1"]).await;
+    let admin = app.setup_admin().await;
+    let script = app.new_script(&admin, json!({"name": "slow", "content": "import time\ntime.sleep(60)\n"})).await;
+    let first = app.execute(&admin, script.id).await;
+    crate::helpers::eventually(Duration::from_secs(60), async || match app.run_of(&admin, first.id).await.status {
+        app::model::ExecutionStatus::Running => Ok(()),
+        other => Err(format!("the first run is {other}")),
+    })
+    .await;
+    let waiting = [app.execute(&admin, script.id).await, app.execute(&admin, script.id).await];
+    let refused = app.post(&admin, &format!("/api/scripts/{}/execute", script.id)).await;
+    assert_eq!(refused.status(), 429);
+    let error = error_of(refused).await;
+    assert!(error.message.contains("PYTASK_MAX_QUEUED_PER_SCRIPT") && error.message.contains("2 runs waiting"), "{}", error.message);
+    let queued = || {
+        execution::Entity::find()
+            .filter(execution::Column::ScriptId.eq(script.id))
+            .filter(execution::Column::Status.eq(app::model::ExecutionStatus::Queued))
+            .count(&app.db)
+    };
+    assert_eq!(queued().await.unwrap(), 2, "the waiting runs are kept");
+
+    let schedule = app
+        .send_json(Method::POST, &admin, &format!("/api/scripts/{}/schedules", script.id), &json!({"cron_expression": "* * * * *"}))
+        .await;
+    assert_eq!(schedule.status(), 201);
+    let now = chrono::Utc::now();
+    let pass =
+        server::schedules::scheduler::fire_due(&app.db, now + chrono::Duration::minutes(2), Duration::from_secs(3600), 2).await.unwrap();
+    assert!(pass.fired.is_empty(), "a full queue takes no scheduled run");
+    assert_eq!(pass.skipped, 1);
+    assert_eq!(queued().await.unwrap(), 2);
+    for run in waiting.iter().chain([&first]) {
+        app.stop(&admin, run.id).await;
+    }
+}
+
+/// A page of the log API holds at most 4 MiB of text, however long its lines: a run of 600
+/// lines of 16 KB (9.6 MB) comes in pages under the cap, and paging on `next_after` reaches
+/// every line, `complete` only on the last page.
+async fn a_log_page_is_bounded_in_bytes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.setup_admin().await;
+    let content = "for i in range(600):\n    print(str(i).rjust(6, '0') + 'x' * 16000)\n";
+    let (run, _) = app.run_to_end(&admin, json!({"name": "wide", "content": content})).await;
+    let mut after = 0;
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page: app::model::LogPage = app.json_of(&admin, &format!("/api/executions/{}/logs?after={after}&limit=10000", run.id)).await;
+        pages += 1;
+        let bytes: usize = page.lines.iter().map(|line| line.line.len()).sum();
+        assert!(bytes <= server::executions::logs::PAGE_BYTES, "a page of {bytes} bytes");
+        assert!(!page.lines.is_empty() || page.complete);
+        seen.extend(page.lines.iter().filter(|line| line.stream == LogStream::Stdout).map(|line| line.line[..6].parse::<u32>().unwrap()));
+        if page.complete {
+            break;
+        }
+        assert!(page.next_after > after, "paging moves on");
+        after = page.next_after;
+        assert!(pages < 10);
+    }
+    assert!(pages >= 3, "9.6 MB needs three pages of 4 MiB: {pages}");
+    assert_eq!(seen, (0..600).collect::<Vec<u32>>(), "every line, once, in order");
+}
+
 on_both_backends!(
+    a_log_page_is_bounded_in_bytes,
+    a_scripts_queue_is_bounded,
     sockets_close_when_their_sign_in_ends,
     a_huge_client_message_closes_the_socket,
     a_user_has_a_share_of_the_websockets,

@@ -185,8 +185,8 @@ async fn fires_each_due_time_once(backend: Backend) {
     let due = Utc::now().duration_trunc(Span::hours(1)).unwrap() + Span::hours(5);
     set_due(&app, made.id, due).await;
 
-    assert!(fire_due(&app.db, due - Span::seconds(1), GRACE).await.unwrap().fired.is_empty(), "not yet due");
-    let pass = fire_due(&app.db, due + Span::milliseconds(200), GRACE).await.unwrap();
+    assert!(fire_due(&app.db, due - Span::seconds(1), GRACE, 100).await.unwrap().fired.is_empty(), "not yet due");
+    let pass = fire_due(&app.db, due + Span::milliseconds(200), GRACE, 100).await.unwrap();
     assert_eq!(pass.fired.len(), 1);
     assert_eq!(pass.fired[0], Fired { schedule_id: made.id, script_id: job.id, due });
     let queued: ExecutionPage = app.get_as(&admin, &format!("/api/executions?schedule_id={}", made.id)).await.json().await.unwrap();
@@ -196,32 +196,32 @@ async fn fires_each_due_time_once(backend: Backend) {
         (job.id, Trigger::Schedule, Some(made.id), ExecutionStatus::Queued)
     );
     assert_eq!(due_of(&app, made.id).await, Some(due + Span::hours(1)));
-    assert!(fire_due(&app.db, due + Span::seconds(30), GRACE).await.unwrap().fired.is_empty(), "never twice");
+    assert!(fire_due(&app.db, due + Span::seconds(30), GRACE, 100).await.unwrap().fired.is_empty(), "never twice");
 
     // Passes racing for the same due time (instances, or a restart mid-pass): one fires it.
     let at = due + Span::hours(1);
-    let passes = futures_util::future::join_all((0..6).map(|_| fire_due(&app.db, at, GRACE))).await;
+    let passes = futures_util::future::join_all((0..6).map(|_| fire_due(&app.db, at, GRACE, 100))).await;
     let fired: usize = passes.into_iter().map(|pass| pass.unwrap().fired.len()).sum();
     assert_eq!(fired, 1);
 
     // Down for three hours: the missed due times are not replayed; the next one counts from now.
     let after_down = due + Span::hours(4) + Span::minutes(10);
-    let pass = fire_due(&app.db, after_down, GRACE).await.unwrap();
+    let pass = fire_due(&app.db, after_down, GRACE, 100).await.unwrap();
     assert_eq!((pass.fired.len(), pass.skipped), (0, 1));
     assert_eq!(due_of(&app, made.id).await, Some(due + Span::hours(5)));
     // Late within the grace period (a busy or restarting instance): still fired.
-    assert_eq!(fire_due(&app.db, due + Span::hours(5) + Span::seconds(40), GRACE).await.unwrap().fired.len(), 1);
+    assert_eq!(fire_due(&app.db, due + Span::hours(5) + Span::seconds(40), GRACE, 100).await.unwrap().fired.len(), 1);
 
     // An inactive schedule never fires.
     change(&app, &admin, job.id, made.id, json!({ "is_active": false })).await;
     set_due(&app, made.id, due + Span::hours(6)).await;
-    assert!(fire_due(&app.db, due + Span::hours(6), GRACE).await.unwrap().fired.is_empty());
+    assert!(fire_due(&app.db, due + Span::hours(6), GRACE, 100).await.unwrap().fired.is_empty());
     change(&app, &admin, job.id, made.id, json!({ "is_active": true })).await;
 
     // Nor does the schedule of an inactive script; its due time moves on.
     app.update_script(&admin, job.id, json!({ "updated_at": job.updated_at, "is_active": false })).await;
     set_due(&app, made.id, due + Span::hours(7)).await;
-    let pass = fire_due(&app.db, due + Span::hours(7), GRACE).await.unwrap();
+    let pass = fire_due(&app.db, due + Span::hours(7), GRACE, 100).await.unwrap();
     assert_eq!((pass.fired.len(), pass.skipped), (0, 1));
     assert_eq!(due_of(&app, made.id).await, Some(due + Span::hours(8)));
 
@@ -247,7 +247,7 @@ async fn many_due_at_once(backend: Backend) {
         .exec(&app.db)
         .await
         .unwrap();
-    let passes = futures_util::future::join_all((0..3).map(|_| fire_due(&app.db, due, GRACE))).await;
+    let passes = futures_util::future::join_all((0..3).map(|_| fire_due(&app.db, due, GRACE, 1000))).await;
     let mut fired: Vec<i64> = passes.into_iter().flat_map(|pass| pass.unwrap().fired).map(|fire| fire.schedule_id).collect();
     fired.sort_unstable();
     let count = fired.len();
@@ -255,7 +255,7 @@ async fn many_due_at_once(backend: Backend) {
     assert_eq!((count, fired.len()), (300, 300), "each schedule once");
     let runs: ExecutionPage = app.get_as(&admin, &format!("/api/executions?script_id={}&per_page=1", job.id)).await.json().await.unwrap();
     assert_eq!(runs.total, 300);
-    assert!(fire_due(&app.db, due, GRACE).await.unwrap().fired.is_empty());
+    assert!(fire_due(&app.db, due, GRACE, 100).await.unwrap().fired.is_empty());
 }
 
 /// Waits past the schedule's next two due times and checks each fired exactly once, on time.
