@@ -43,7 +43,7 @@ async fn connect_when_free(app: &TestApp, admin: &Actor, path: &str) -> Socket {
 /// 60 viewers against a limit of 50: the last 10 are refused with a 503 that says why, the API
 /// keeps answering, closing viewers frees their slots, and the open ones keep getting events.
 async fn websockets_beyond_the_limit_are_refused_with_503(backend: Backend) {
-    let app = spawn_app_with(backend, &["--max-websockets", "50"]).await;
+    let app = spawn_app_with(backend, &["--max-websockets", "50", "--max-websockets-per-user", "1000"]).await;
     let admin = app.setup_admin().await;
     let script = app.new_script(&admin, json!({ "name": "watched", "content": "print('hi')" })).await;
     let path = format!("/ws/scripts/{}", script.id);
