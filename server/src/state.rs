@@ -67,8 +67,10 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(config.bind)
             .build();
-        let code = Arc::new(CodeTools::new(config.python.clone(), config.ruff.clone()));
         let sandbox = Sandbox::probe(&config);
+        let run_settings = RunSettings::from_config(&config, sandbox.clone());
+        // The editor's check and format run in the runs' sandbox, within the runs' limits.
+        let code = Arc::new(CodeTools::new(&config.python, config.ruff.clone(), sandbox.clone(), run_settings.limits));
         let uv = Uv {
             program: config.uv.clone(),
             python: config.python.clone(),
@@ -82,7 +84,7 @@ impl AppState {
         let events = outbox.clone().map_or_else(EventBus::default, EventBus::relayed);
         let installer = Installer { db: db.clone(), uv, data_dir: config.data_dir.clone(), events, installs: Arc::default() };
         let instance: Arc<str> = format!("pytask-{}", uuid::Uuid::new_v4().simple()).into();
-        let runner = Runner::new(db.clone(), installer.clone(), RunSettings::from_config(&config, sandbox), instance, secret_key.clone());
+        let runner = Runner::new(db.clone(), installer.clone(), run_settings, instance, secret_key.clone());
         let grace = std::time::Duration::from_secs(config.schedule_grace_seconds);
         let scheduler = Scheduler::new(db.clone(), runner.clone(), grace);
         let retention = Retention::new(db.clone(), RetentionSettings::from_config(&config));

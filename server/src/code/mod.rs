@@ -1,21 +1,26 @@
 //! Python source checked and formatted without being run: `compile()` in the real interpreter
 //! for syntax errors and warnings, `ruff format` for formatting. Both are short-lived child
 //! processes fed on stdin, bounded in number and time so typing in many editors cannot swamp
-//! the machine.
+//! the machine, and each confined as a run is (`child`).
 
+mod child;
 pub mod pep723;
 pub mod routes;
 
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::{CheckReport, Problem};
 use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 use tokio::sync::Semaphore;
 
+pub use self::child::MEMORY_BYTES;
+use self::child::{Confinement, Ended, NotStarted};
+use crate::executions::process::Limits;
 use crate::http::error::ApiError;
+use crate::sandbox::Sandbox;
 
 /// How long one check or format may take; far above what a 512 KiB script needs.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,6 +58,12 @@ pub enum CodeError {
     Missing { program: String, variable: &'static str, source: std::io::Error },
     #[error("`{0}` took longer than {secs} s on this source", secs = TOOL_TIMEOUT.as_secs())]
     TimedOut(String),
+    /// Killed by a signal or crashed: on this source, as the tools are bounded, most likely by
+    /// going past the memory or CPU time they may use.
+    #[error("`{program}` gave up on this source ({detail}); a check or format may use {mib} MiB of memory and {secs} s of CPU time", secs = TOOL_TIMEOUT.as_secs())]
+    Crashed { program: String, detail: String, mib: u64 },
+    #[error("the code cannot be checked or formatted: {0}")]
+    Refused(String),
     #[error("the code cannot be formatted because it does not parse: {0}")]
     Unparsable(String),
     #[error("`{program}` failed: {detail}")]
@@ -64,25 +75,28 @@ pub enum CodeError {
 impl From<CodeError> for ApiError {
     fn from(err: CodeError) -> Self {
         match err {
-            CodeError::Missing { .. } => ApiError::Unavailable(err.to_string()),
-            CodeError::TimedOut(_) | CodeError::Unparsable(_) => ApiError::invalid("content", err.to_string()),
+            CodeError::Missing { .. } | CodeError::Refused(_) => ApiError::Unavailable(err.to_string()),
+            CodeError::TimedOut(_) | CodeError::Unparsable(_) | CodeError::Crashed { .. } => ApiError::invalid("content", err.to_string()),
             CodeError::Invalid(invalid) => invalid.into(),
             CodeError::Failed { .. } => ApiError::Internal(Box::new(err)),
         }
     }
 }
 
-/// The two programs and a bound on how many of them run at once.
+/// The two programs, how they are confined, and a bound on how many of them run at once.
 pub struct CodeTools {
     python: PathBuf,
     ruff: PathBuf,
+    confinement: Confinement,
     permits: Semaphore,
 }
 
 impl CodeTools {
-    pub fn new(python: PathBuf, ruff: PathBuf) -> CodeTools {
+    /// `runs`: the runs' limits, which the tools never exceed.
+    pub fn new(python: &Path, ruff: PathBuf, sandbox: Arc<Sandbox>, runs: Limits) -> CodeTools {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        CodeTools { python, ruff, permits: Semaphore::new(cores * 2) }
+        let confinement = Confinement::new(sandbox, runs, TOOL_TIMEOUT.as_secs());
+        CodeTools { python: confinement.python(python), ruff, confinement, permits: Semaphore::new(cores * 2) }
     }
 
     /// What Python says of the source: nothing, one syntax error, and any warnings.
@@ -92,7 +106,7 @@ impl CodeTools {
         // -I: ignore the environment and user site; -S: skip `site` (faster start); -B: no .pyc.
         let output = self.run(python, &["-I", "-S", "-B", "-c", CHECK_PROGRAM], content).await?;
         if !output.status.success() {
-            return Err(python.failed(&output));
+            return Err(self.failed(python, &output));
         }
         let problems: Vec<Problem> = serde_json::from_slice(&output.stdout)
             .map_err(|err| CodeError::Failed { program: python.name(), detail: format!("unreadable report: {err}") })?;
@@ -110,35 +124,50 @@ impl CodeTools {
                 .map_err(|_| CodeError::Failed { program: ruff.name(), detail: "wrote invalid UTF-8".into() }),
             // ruff's exit code 2 is "could not format", which for stdin means the source does not parse.
             Some(2) => Err(CodeError::Unparsable(ruff_message(&output.stderr))),
-            _ => Err(ruff.failed(&output)),
+            // A Rust program's panic: how ruff ends when an allocation is refused it (or on a
+            // bug of its own, which this source set off either way).
+            Some(101) => Err(self.crashed(ruff, "it crashed".into())),
+            _ => Err(self.failed(ruff, &output)),
         }
     }
 
-    async fn run(&self, tool: Tool<'_>, args: &[&str], stdin: &str) -> Result<std::process::Output, CodeError> {
+    async fn run(&self, tool: Tool<'_>, args: &[&str], stdin: &str) -> Result<Ended, CodeError> {
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
-        let mut child = Command::new(tool.program)
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| CodeError::Missing { program: tool.name(), variable: tool.variable, source })?;
-        let mut input = child.stdin.take().expect("stdin is piped");
+        let mut started = self.confinement.start(tool.program, args).map_err(|err| match err {
+            NotStarted::Refused(problem) => CodeError::Refused(problem),
+            NotStarted::Io(source) => CodeError::Missing { program: tool.name(), variable: tool.variable, source },
+        })?;
+        let mut input = started.child.stdin.take().expect("`start` pipes stdin");
         let source = stdin.as_bytes().to_vec();
         // Written from its own task: a child that fills its stdout pipe before reading all of
         // stdin would otherwise deadlock against us.
         let writer = tokio::spawn(async move {
             let _ = input.write_all(&source).await;
         });
-        let output = tokio::time::timeout(TOOL_TIMEOUT, child.wait_with_output())
+        let output = tokio::time::timeout(TOOL_TIMEOUT, started.wait())
             .await
             .map_err(|_| CodeError::TimedOut(tool.name()))?
             .map_err(|err| CodeError::Failed { program: tool.name(), detail: err.to_string() })?;
         writer.abort();
+        if output.stdout_cut {
+            return Err(CodeError::Failed { program: tool.name(), detail: "wrote far more than the source it was given".into() });
+        }
         Ok(output)
+    }
+
+    /// A tool that did not do its job. Killed by a signal, it most likely went past its limits
+    /// on this source (the source's doing, told to its author); anything else is ours to look into.
+    fn failed(&self, tool: Tool<'_>, output: &Ended) -> CodeError {
+        if let Some(signal) = output.status.signal() {
+            let name = nix::sys::signal::Signal::try_from(signal).map_or("an unknown signal", |s| s.as_str());
+            return self.crashed(tool, format!("ended by {name}"));
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        CodeError::Failed { program: tool.name(), detail: format!("{}: {}", output.status, stderr.trim()) }
+    }
+
+    fn crashed(&self, tool: Tool<'_>, detail: String) -> CodeError {
+        CodeError::Crashed { program: tool.name(), detail, mib: self.confinement.memory_bytes() / (1024 * 1024) }
     }
 }
 
@@ -151,11 +180,6 @@ struct Tool<'a> {
 impl Tool<'_> {
     fn name(&self) -> String {
         self.program.display().to_string()
-    }
-
-    fn failed(&self, output: &std::process::Output) -> CodeError {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        CodeError::Failed { program: self.name(), detail: format!("{}: {}", output.status, stderr.trim()) }
     }
 }
 

@@ -100,8 +100,9 @@ pub fn spawn(launch: Launch<'_>) -> std::io::Result<Child> {
 }
 
 /// The run's limits, set in the child before it executes anything: so they hold from the
-/// script's first instruction (and bubblewrap's).
-fn apply_limits(limits: Limits, count_processes: bool) -> rustix::io::Result<()> {
+/// script's first instruction (and bubblewrap's). Also the limits of the code check and format
+/// children (`code::child`).
+pub(crate) fn apply_limits(limits: Limits, count_processes: bool) -> rustix::io::Result<()> {
     let set = |resource: Resource, soft: u64, hard: u64| setrlimit(resource, Rlimit { current: Some(soft), maximum: Some(hard) });
     set(Resource::As, limits.memory_bytes, limits.memory_bytes)?;
     // The soft limit sends SIGXCPU (reported as the CPU limit); the hard one a second later kills

@@ -11,6 +11,7 @@ mod env;
 mod errors;
 mod executions;
 mod hardening;
+mod hardening_runs;
 mod headers;
 mod health;
 mod instances;
