@@ -88,6 +88,12 @@ mod browser {
         pub connected: WriteSignal<bool>,
     }
 
+    thread_local! {
+        /// Whether a socket of this page was closed because its sign-in ended (the page is
+        /// reloading).
+        static SIGNED_OUT: Cell<bool> = const { Cell::new(false) };
+    }
+
     /// A WebSocket event handler, kept alive while the socket may call it.
     type Handler = Closure<dyn FnMut(JsValue)>;
 
@@ -154,12 +160,15 @@ mod browser {
                 if connection.closed_by_us.get() {
                     return;
                 }
-                // 1008: the sign-in or token no longer holds (signed out, disabled, demoted).
-                // Reconnecting would be refused; the page loaded again sends the person to sign
-                // in, or shows what their new role may see.
+                // 1008: the sign-in no longer holds (signed out, idle, disabled, demoted …).
+                // Reconnecting would be refused: the page loaded again (once, however many of
+                // its sockets close) sends the person to sign in, or shows what their new role
+                // may see.
                 if code == 1008 {
-                    if let Some(window) = web_sys::window() {
-                        let _ = window.location().reload();
+                    if !SIGNED_OUT.replace(true) {
+                        if let Some(window) = web_sys::window() {
+                            let _ = window.location().reload();
+                        }
                     }
                     return;
                 }

@@ -27,7 +27,8 @@ pub enum Ending {
     Lagging,
     /// The database could not be read.
     Unreadable,
-    /// The viewer's sign-in or token no longer holds (signed out, revoked, disabled, demoted).
+    /// The viewer's sign-in or token no longer holds (signed out, idle, expired, revoked;
+    /// the account disabled, deleted or given another role).
     Revoked(crate::auth::recheck::Ended),
 }
 

@@ -7,8 +7,9 @@
 //! Each socket holds one of the instance's `--max-websockets` slots (and of its user's
 //! `--max-websockets-per-user`) until it ends, and a viewer that does not take a batch of frames
 //! within `--client-timeout-seconds` (it stopped reading) is disconnected: it would otherwise hold
-//! its slot and task forever. A socket whose sign-in or token stops holding (signed out, revoked,
-//! disabled, demoted) is closed with 1008 within seconds (`auth::recheck`).
+//! its slot and task forever. A socket whose sign-in or token stops holding (signed out, idle,
+//! expired, revoked, disabled, deleted, demoted) is closed with 1008 within seconds
+//! (`auth::recheck`). A client message over `extract::MAX_CLIENT_MESSAGE` closes it with 1009.
 
 use std::time::Duration;
 
@@ -20,9 +21,9 @@ use futures_util::SinkExt;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{ApiPath, ApiQuery, ApiUpgrade, IdPath};
+use super::extract::{ApiPath, ApiQuery, ApiUpgrade, IdPath, MAX_CLIENT_MESSAGE};
 use super::ws_limit::Slot;
-use crate::auth::{recheck, Identity};
+use crate::auth::Identity;
 use crate::executions::live::{self, Ending, Gone};
 use crate::executions::service;
 use crate::state::AppState;
@@ -38,17 +39,15 @@ pub async fn script_events(
     crate::scripts::service::get(&state.db, id).await?;
     let events = state.installer.events.subscribe();
     let send_timeout = Duration::from_secs(state.config.client_timeout_seconds);
-    let db = state.db.clone();
+    let mut sign_in = state.websockets.sign_ins.watch(&state.db, &state.config, &identity);
     Ok(upgrade.on_upgrade(move |socket| async move {
         let _client = SocketClient::connected(SocketKind::Script);
         let mut socket = Socket { socket, send_timeout, _slot: slot };
-        let revoked = tokio::select! {
-            () = live::follow_script(&mut socket, events, id) => None,
-            ended = recheck::until_ended(&db, &identity) => Some(ended),
+        let ended = tokio::select! {
+            () = live::follow_script(&mut socket, events, id) => return,
+            ended = sign_in.ended() => ended,
         };
-        if let Some(ended) = revoked {
-            live::Viewer::end(&mut socket, Ending::Revoked(ended)).await;
-        }
+        live::Viewer::end(&mut socket, Ending::Revoked(ended)).await;
     }))
 }
 
@@ -77,16 +76,15 @@ pub async fn execution_events(
     let run = service::get(&state.db, id).await?;
     let db = state.db.clone();
     let send_timeout = Duration::from_secs(state.config.client_timeout_seconds);
+    let mut sign_in = state.websockets.sign_ins.watch(&state.db, &state.config, &identity);
     Ok(upgrade.on_upgrade(move |socket| async move {
         let _client = SocketClient::connected(SocketKind::Execution);
         let mut socket = Socket { socket, send_timeout, _slot: slot };
-        let revoked = tokio::select! {
-            () = live::follow_run(&mut socket, &db, events, &run, after) => None,
-            ended = recheck::until_ended(&db, &identity) => Some(ended),
+        let ended = tokio::select! {
+            () = live::follow_run(&mut socket, &db, events, &run, after) => return,
+            ended = sign_in.ended() => ended,
         };
-        if let Some(ended) = revoked {
-            live::Viewer::end(&mut socket, Ending::Revoked(ended)).await;
-        }
+        live::Viewer::end(&mut socket, Ending::Revoked(ended)).await;
     }))
 }
 
@@ -133,9 +131,25 @@ impl live::Viewer for Socket {
     async fn left(&mut self) {
         loop {
             match self.socket.recv().await {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_))) | None => return,
+                Some(Err(err)) => {
+                    if is_oversized(err) {
+                        // Its rest is never read: the connection is dropped right after, so the
+                        // client may see a reset before this frame.
+                        let frame =
+                            CloseFrame { code: 1009, reason: format!("a message may be {MAX_CLIENT_MESSAGE} bytes at most").into() };
+                        let _ = tokio::time::timeout(self.send_timeout, self.socket.send(Message::Close(Some(frame)))).await;
+                    }
+                    return;
+                }
                 Some(Ok(_)) => {}
             }
         }
     }
+}
+
+/// Whether the client sent a message or frame over `MAX_CLIENT_MESSAGE`.
+fn is_oversized(err: axum::Error) -> bool {
+    use tungstenite::error::{CapacityError, Error};
+    matches!(err.into_inner().downcast_ref::<Error>(), Some(Error::Capacity(CapacityError::MessageTooLong { .. })))
 }

@@ -1,8 +1,9 @@
-//! The caps on this instance's concurrent WebSockets: `--max-websockets` in all, and
+//! This instance's open WebSockets: the caps on them, `--max-websockets` in all and
 //! `--max-websockets-per-user` for any one user (whatever mix of sessions and tokens), so that
-//! one account cannot take every slot. A viewer holds a slot from the upgrade until its socket
-//! task ends; with none free the upgrade is refused (503 for the instance's cap, 429 for the
-//! user's) before anything is allocated for it.
+//! one account cannot take every slot; and the sign-ins they were opened under, rechecked
+//! together (`auth::recheck`). A viewer holds a slot from the upgrade until its socket task
+//! ends; with none free the upgrade is refused (503 for the instance's cap, 429 for the user's)
+//! before anything is allocated for it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::ApiError;
+use crate::auth::recheck::SignIns;
 
 #[derive(Clone)]
 pub struct WebSocketSlots {
@@ -18,6 +20,8 @@ pub struct WebSocketSlots {
     per_user: u32,
     /// Sockets held by each user; a user with none has no entry.
     held: Arc<Mutex<HashMap<i64, u32>>>,
+    /// What the open sockets were signed in with, watched for its end.
+    pub sign_ins: SignIns,
 }
 
 /// A socket's slot: dropping it frees it, in the instance's count and the user's.
@@ -46,7 +50,13 @@ fn lock(held: &Mutex<HashMap<i64, u32>>) -> std::sync::MutexGuard<'_, HashMap<i6
 
 impl WebSocketSlots {
     pub fn new(limit: u32, per_user: u32) -> WebSocketSlots {
-        WebSocketSlots { free: Arc::new(Semaphore::new(limit as usize)), limit, per_user, held: Arc::default() }
+        WebSocketSlots {
+            free: Arc::new(Semaphore::new(limit as usize)),
+            limit,
+            per_user,
+            held: Arc::default(),
+            sign_ins: SignIns::default(),
+        }
     }
 
     /// A free slot for a socket of `user_id`, held by the socket task.

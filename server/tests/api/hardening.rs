@@ -5,26 +5,17 @@
 use std::io::BufRead;
 use std::time::Duration;
 
-use app::model::{Credentials, Event, LogStream, Role, SetupStatus, UserInfo};
+use app::model::{Credentials, LogStream, Role, SetupStatus, UserInfo};
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::json;
 use server::db::entities::user;
 
-use crate::helpers::{
-    error_of, next_event, session_of, spawn_app, spawn_app_with, Actor, Api, Backend, Server, Socket, TestDb, ADMIN, PASSWORD,
-};
+use crate::helpers::{error_of, memory_kib, session_of, spawn_app, spawn_app_with, Actor, Api, Backend, Server, TestDb, ADMIN, PASSWORD};
 use crate::on_both_backends;
 
 const METRICS_TOKEN: &str = "scrape-the-flood-7d1e";
-
-/// Kibibytes of memory the process holds now (`VmRSS`) or held at most (`VmHWM`).
-fn memory_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|line| line.starts_with(field)).unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
 
 /// Sign-in attempts counted by the server, by outcome, from `/metrics`.
 async fn sign_ins_counted(server: &Server) -> u64 {
@@ -435,132 +426,6 @@ async fn a_script_cannot_forge_a_server_note(backend: Backend) {
     assert!(!notes.iter().any(|note| note.contains("run succeeded") || note.contains("stopped by admin")), "{notes:?}");
 }
 
-/// How the server closed `socket`, waiting at most `within`: (code, reason).
-async fn closed_within(socket: &mut Socket, within: Duration) -> (u16, String) {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    tokio::time::timeout(within, async {
-        loop {
-            match socket.next().await {
-                Some(Ok(Message::Close(Some(frame)))) => return (u16::from(frame.code), frame.reason.to_string()),
-                Some(Ok(Message::Close(None))) | None => return (1005, String::new()),
-                Some(Ok(_)) => {}
-                Some(Err(err)) => return (0, err.to_string()),
-            }
-        }
-    })
-    .await
-    .expect("the socket is closed in time")
-}
-
-/// While a run streams to them, a viewer who signs out, is disabled, demoted, or whose token is
-/// revoked, has their socket closed with 1008 saying why, within 5 s; a bystander's stays open.
-async fn sockets_close_when_their_sign_in_ends(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let admin = app.setup_admin().await;
-    let script = "import time\nfor i in range(300):\n    print(f'tick {i}', flush=True)\n    time.sleep(0.2)\n";
-    let created = app.new_script(&admin, json!({"name": "ticker", "content": script})).await;
-    let run = app.execute(&admin, created.id).await;
-    let path = format!("/ws/executions/{}?after=0", run.id);
-    let user_id = |name: &'static str| {
-        let app = &app;
-        let admin = &admin;
-        async move {
-            let users: Vec<UserInfo> = app.json_of(admin, "/api/users").await;
-            users.into_iter().find(|u| u.username == name).unwrap().id
-        }
-    };
-
-    let leaver = app.add_user(&admin, "leaver", Role::Viewer).await;
-    let disabled = app.add_user(&admin, "disabled", Role::Viewer).await;
-    let demoted = app.add_user(&admin, "demoted", Role::Editor).await;
-    let tokened = app.add_user(&admin, "tokened", Role::Viewer).await;
-    let token_secret = app.token(&tokened, "watcher").await;
-    let tokens: Vec<app::model::TokenInfo> = app.json_of(&tokened, "/api/tokens").await;
-    let token = Actor::Token(token_secret);
-    let mut bystander = app.connect(&admin, &path).await;
-
-    let mut socket = app.connect(&leaver, &path).await;
-    assert_eq!(app.post(&leaver, "/api/auth/logout").await.status(), 204);
-    assert_eq!(closed_within(&mut socket, Duration::from_secs(5)).await, (1008, "signed out".into()));
-
-    let mut socket = app.connect(&disabled, &path).await;
-    let id = user_id("disabled").await;
-    assert_eq!(app.send_json(Method::PUT, &admin, &format!("/api/users/{id}"), &json!({"is_active": false})).await.status(), 200);
-    assert_eq!(closed_within(&mut socket, Duration::from_secs(5)).await, (1008, "the account was disabled".into()));
-
-    let mut socket = app.connect(&demoted, &path).await;
-    let id = user_id("demoted").await;
-    assert_eq!(app.send_json(Method::PUT, &admin, &format!("/api/users/{id}"), &json!({"role": "viewer"})).await.status(), 200);
-    assert_eq!(closed_within(&mut socket, Duration::from_secs(5)).await, (1008, "your role changed; reload".into()));
-
-    let mut socket = app.connect(&token, &path).await;
-    let revoked = app.request(Method::DELETE, &format!("/api/tokens/{}", tokens[0].id), Some(&tokened)).send().await.unwrap();
-    assert_eq!(revoked.status(), 204);
-    assert_eq!(closed_within(&mut socket, Duration::from_secs(5)).await, (1008, "the API token was revoked".into()));
-
-    // The admin's socket never stopped streaming.
-    assert!(matches!(next_event(&mut bystander).await, Some(Event::LogOutput { .. })));
-    assert_eq!(app.stop(&admin, run.id).await.status(), 200);
-}
-
-/// A client that sends a 1 MB WebSocket message is cut off at the first 16 KiB: twenty of them
-/// leave the server's peak memory where it was (without the cap each message is buffered
-/// whole, up to 64 MiB each), and it goes on serving.
-async fn a_huge_client_message_closes_the_socket(backend: Backend) {
-    use futures_util::SinkExt;
-    let data = tempfile::tempdir().unwrap();
-    let db = TestDb::create(backend, data.path()).await;
-    let server = Server::start(&db.url, data.path(), &[]);
-    let admin = server.sign_in_admin().await;
-    let script = server.new_script(&admin, json!({"name": "quiet", "content": "print('hi')\n"})).await;
-    let path = format!("/ws/scripts/{}", script.id);
-    let pid = server.child.id();
-    let mut sockets = Vec::new();
-    for _ in 0..20 {
-        sockets.push(server.connect(&admin, &path).await);
-    }
-    let before_kib = memory_kib(pid, "VmHWM:");
-    let huge = "x".repeat(1 << 20);
-    for socket in &mut sockets {
-        // The server may cut the connection before the whole message is written.
-        let _ = socket.send(tokio_tungstenite::tungstenite::Message::Text(huge.clone().into())).await;
-    }
-    for socket in &mut sockets {
-        let (code, _) = closed_within(socket, Duration::from_secs(10)).await;
-        assert!([1009, 1006, 0, 1005].contains(&code), "closed for the size, not served: {code}");
-    }
-    let peak_kib = memory_kib(pid, "VmHWM:");
-    assert!(peak_kib < before_kib + 10 * 1024, "peak memory went from {before_kib} KiB to {peak_kib} KiB");
-    assert_eq!(server.get("/api/health").await.status(), 200);
-    let mut fresh = server.connect(&admin, &path).await;
-    fresh.send(tokio_tungstenite::tungstenite::Message::Text("small and fine".into())).await.unwrap();
-    assert_eq!(server.get_as(&admin, "/api/auth/me").await.status(), 200);
-}
-
-/// One user may hold `--max-websockets-per-user` sockets: the next is refused with 429 naming
-/// the setting, another user is not affected, and a closed socket's slot is free again.
-async fn a_user_has_a_share_of_the_websockets(backend: Backend) {
-    let app = spawn_app_with(backend, &["--max-websockets-per-user", "2"]).await;
-    let admin = app.setup_admin().await;
-    let viewer = app.add_user(&admin, "vic", Role::Viewer).await;
-    let script = app.new_script(&admin, json!({"name": "shared", "content": "print('hi')\n"})).await;
-    let path = format!("/ws/scripts/{}", script.id);
-    let first = app.connect(&admin, &path).await;
-    let _second = app.connect(&admin, &path).await;
-    match app.try_connect(&admin, &path).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), 429);
-            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).to_string();
-            assert!(body.contains("PYTASK_MAX_WEBSOCKETS_PER_USER"), "{body}");
-        }
-        other => panic!("a third socket must be refused: {:?}", other.map(|_| ())),
-    }
-    let _theirs = app.connect(&viewer, &path).await;
-    drop(first);
-    crate::helpers::eventually(Duration::from_secs(5), async || app.try_connect(&admin, &path).await.map(|_| ())).await;
-}
-
 /// A script may have `--max-queued-per-script` runs waiting: one more is refused with 429 naming
 /// the setting, and a schedule's due time is skipped rather than queued; what waits is kept.
 async fn a_scripts_queue_is_bounded(backend: Backend) {
@@ -635,9 +500,6 @@ async fn a_log_page_is_bounded_in_bytes(backend: Backend) {
 on_both_backends!(
     a_log_page_is_bounded_in_bytes,
     a_scripts_queue_is_bounded,
-    sockets_close_when_their_sign_in_ends,
-    a_huge_client_message_closes_the_socket,
-    a_user_has_a_share_of_the_websockets,
     a_script_cannot_forge_a_server_note,
     a_flood_of_guesses_is_bounded_and_counted,
     requests_for_foreign_hosts_are_refused,

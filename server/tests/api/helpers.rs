@@ -654,3 +654,10 @@ pub async fn wait_gone(marker: &str) {
     })
     .await
 }
+
+/// Kibibytes of memory the process holds now (`VmRSS`) or held at most (`VmHWM`).
+pub fn memory_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|line| line.starts_with(field)).unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}

@@ -23,3 +23,4 @@ mod runs;
 mod schedules;
 mod scripts;
 mod secrets;
+mod ws_hardening;
