@@ -9,6 +9,7 @@ mod m20261125_000003_run_logs_and_instances;
 mod m20261125_000004_log_chunks_lz4;
 mod m20261204_000005_run_isolation;
 mod m20261205_000006_env_vars;
+mod m20261205_000007_run_inputs;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_log_chunks_lz4::Migration),
             Box::new(m20261204_000005_run_isolation::Migration),
             Box::new(m20261205_000006_env_vars::Migration),
+            Box::new(m20261205_000007_run_inputs::Migration),
         ]
     }
 }

@@ -22,6 +22,7 @@ pub mod deps;
 pub mod env;
 pub mod events;
 pub mod executions;
+pub mod hooks;
 pub mod http;
 pub mod private;
 pub mod sandbox;

@@ -51,6 +51,8 @@ pub struct AppState {
     pub retention: Retention,
     /// Slots for open WebSockets, `--max-websockets` of them.
     pub websockets: WebSocketSlots,
+    /// Each webhook's runs in its current window (`hooks`).
+    pub hook_limits: Arc<crate::hooks::HookLimits>,
     /// Seals and opens variables and secrets.
     pub secret_key: Arc<SecretKey>,
     /// The code that lets a stranger create the first admin (printed in the log at start).
@@ -92,6 +94,7 @@ impl AppState {
         let config_bind = config.bind;
         AppState {
             websockets: WebSocketSlots::new(config.max_websockets, config.max_websockets_per_user),
+            hook_limits: Arc::default(),
             runner,
             scheduler,
             outbox,

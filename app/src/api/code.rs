@@ -1,9 +1,10 @@
-//! The server's Python tools on a source: syntax check, ruff's format, and the PEP 723 header.
+//! The server's Python tools on a source: syntax check, ruff's format, its inputs, and the PEP
+//! 723 header.
 
 use std::future::Future;
 
 use super::{call, Failure, Method};
-use crate::model::{CheckReport, InlineMetadata, MetadataWrite, Source};
+use crate::model::{CheckReport, InlineMetadata, InputsReport, MetadataWrite, Source};
 
 pub fn check(source: &Source) -> impl Future<Output = Result<CheckReport, Failure>> + Send + 'static {
     call(Method::Post, "/api/code/check", Some(source))
@@ -11,6 +12,11 @@ pub fn check(source: &Source) -> impl Future<Output = Result<CheckReport, Failur
 
 pub fn format(source: &Source) -> impl Future<Output = Result<Source, Failure>> + Send + 'static {
     call(Method::Post, "/api/code/format", Some(source))
+}
+
+/// The inputs the source takes (its run form), read without running it.
+pub fn inputs(source: &Source) -> impl Future<Output = Result<InputsReport, Failure>> + Send + 'static {
+    call(Method::Post, "/api/code/inputs", Some(source))
 }
 
 /// What the source's `# /// script` header declares.

@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use super::{call, get, Failure, Method};
-use crate::model::{Execution, ExecutionPage, ExecutionSort, ExecutionStatus};
+use crate::model::{ExecuteRequest, Execution, ExecutionPage, ExecutionSort, ExecutionStatus};
 
 /// Which runs a page of the list holds. `None` and the defaults are left out of the request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,9 +58,14 @@ pub fn get_one(id: i64) -> impl Future<Output = Result<Execution, Failure>> + Se
     get(&format!("/api/executions/{id}"))
 }
 
-/// Queues a run of the script as it is saved now.
+/// Queues a run of the script as it is saved now, with no inputs given (defaults only).
 pub fn start(script_id: i64) -> impl Future<Output = Result<Execution, Failure>> + Send + 'static {
-    call(Method::Post, &format!("/api/scripts/{script_id}/execute"), Some(&serde_json::Map::new()))
+    start_with(script_id, &ExecuteRequest::default())
+}
+
+/// Queues a run of the script as it is saved now, with these inputs.
+pub fn start_with(script_id: i64, request: &ExecuteRequest) -> impl Future<Output = Result<Execution, Failure>> + Send + 'static {
+    call(Method::Post, &format!("/api/scripts/{script_id}/execute"), Some(request))
 }
 
 /// Ends a queued or running run.

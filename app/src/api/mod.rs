@@ -8,6 +8,7 @@ pub mod code;
 pub mod deps;
 pub mod env;
 pub mod executions;
+pub mod hooks;
 pub mod schedules;
 pub mod scripts;
 pub mod tokens;

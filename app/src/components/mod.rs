@@ -4,6 +4,8 @@ pub mod code_editor;
 pub mod confirm_dialog;
 pub mod dependencies;
 pub mod env_panel;
+pub mod hooks_panel;
+pub mod inputs_form;
 pub mod layout;
 pub mod loaded;
 pub mod log_view;

@@ -2,17 +2,21 @@
 //! server a moment after typing stops, and the answer shows beside it: the expression in words
 //! and its next fire times in the chosen zone, a daylight-saving shift marked where it moves or
 //! repeats a time; a refusal shows under the field it is about. Presets fill the expression.
+//! A script that takes inputs gets their form too: the values each fire gives the run, checked
+//! here as the server will check them.
 
 use leptos::prelude::*;
+use serde_json::{Map, Value};
 
 use crate::api::{self, Failure};
+use crate::components::inputs_form::{refused_input, FormValues, InputsForm, MASK};
 use crate::components::layout::ErrorBox;
 use crate::components::runs::now;
 use crate::components::zone_picker::ZonePicker;
 use crate::components::zoned_time::{browser_zone, local_text, offset_text, relative_text};
 use crate::hooks::{use_debounced, Change, ChangeState};
 use crate::model::schedule::PREVIEW_COUNT_DEFAULT;
-use crate::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate};
+use crate::model::{CronDescription, InputsReport, NewSchedule, Schedule, ScheduleUpdate};
 
 /// Common schedules, one click away: (label, expression).
 pub const PRESETS: [(&str, &str); 5] = [
@@ -42,6 +46,68 @@ struct Asked {
     expression: String,
     timezone: String,
     active: bool,
+    /// The inputs to store; `None` keeps those stored.
+    inputs: Option<Map<String, Value>>,
+}
+
+/// A schedule's inputs in its form: the values typed, what they started as, and the stored
+/// secrets, which the server never shows back.
+#[derive(Clone, Copy)]
+struct ScheduleInputs {
+    report: StoredValue<InputsReport>,
+    form: FormValues,
+    /// The values the form started with: unchanged, a save leaves the stored inputs (and their
+    /// secrets) as they are.
+    start: StoredValue<Map<String, Value>>,
+    /// The stored secrets (shown as `***`): changed inputs replace the stored ones whole, so
+    /// these must be typed again.
+    hidden: StoredValue<Vec<String>>,
+    new: bool,
+    /// The stored ones no longer fit the script: the form's, cleaned of what it no longer
+    /// takes, are worth saving even untouched.
+    stale: bool,
+}
+
+impl ScheduleInputs {
+    fn new(report: InputsReport, schedule: Option<&Schedule>) -> Self {
+        let past = schedule.map(|s| &s.inputs);
+        let form = FormValues::new(&report, past);
+        let hidden = past
+            .map(|past| {
+                report.secret_names().filter(|name| past.get(*name).and_then(Value::as_str) == Some(MASK)).map(str::to_owned).collect()
+            })
+            .unwrap_or_default();
+        Self {
+            report: StoredValue::new(report),
+            start: StoredValue::new(form.values.get_untracked()),
+            form,
+            hidden: StoredValue::new(hidden),
+            new: schedule.is_none(),
+            stale: schedule.is_some_and(|s| s.inputs_problem.is_some()),
+        }
+    }
+
+    /// Whether an edit changed them (tracked).
+    fn changed(self) -> bool {
+        !self.new && (self.stale || self.start.with_value(|start| self.form.values.with(|values| values != start)))
+    }
+
+    /// What a save sends: nothing for an edit that left them alone; else all of them, checked
+    /// as the server checks them (a refusal names the input, as the server's does).
+    fn to_send(self) -> Result<Option<Map<String, Value>>, Failure> {
+        if !self.new && !untrack(|| self.changed()) {
+            return Ok(None);
+        }
+        let refused = |input: &str, message: String| Failure { status: 422, message, field: Some(format!("inputs.{input}")) };
+        let values = self.form.values.get_untracked();
+        let retyped = |name: &&String| values.get(*name).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
+        if let Some(name) = self.hidden.with_value(|hidden| hidden.iter().find(|name| !retyped(name)).cloned()) {
+            let message = "Type it again: changed inputs replace the stored ones, and a secret is never shown back.".to_string();
+            return Err(refused(&name, message));
+        }
+        self.report.with_value(|report| self.form.checked(report)).map_err(|err| refused(&err.input, err.to_string()))?;
+        Ok(Some(values))
+    }
 }
 
 #[component]
@@ -52,19 +118,25 @@ pub fn ScheduleForm(
     /// Every zone the server knows; `None` while they load.
     #[prop(into)]
     zones: Signal<Option<Result<Vec<String>, Failure>>>,
+    /// What the script's saved code takes; `None` if it could not be read.
+    inputs: Option<InputsReport>,
     on_saved: Callback<Schedule>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
     let key = editing.as_ref().map(|s| s.id.to_string()).unwrap_or_else(|| "new".into());
+    // None when the script's inputs could not be read: the schedule keeps what it has.
+    let inputs = inputs.map(|report| ScheduleInputs::new(report, editing.as_ref()));
     let original = StoredValue::new(editing);
     let is_new = original.with_value(Option::is_none);
     let expr = RwSignal::new(original.with_value(|s| s.as_ref().map(|s| s.cron_expression.clone()).unwrap_or_default()));
     let zone = RwSignal::new(original.with_value(|s| s.as_ref().map(|s| s.timezone.clone()).unwrap_or_else(|| "UTC".into())));
     let active = RwSignal::new(true);
     let preview = RwSignal::new(Preview::Empty);
+    // The inputs' refusal found here, before asking the server.
+    let inputs_refused = RwSignal::new(None::<Failure>);
     let checking = RwSignal::new(false);
     let save: Change<Asked, Schedule> = Action::new(move |asked: &Asked| {
-        let Asked { before, expression, timezone, active } = asked.clone();
+        let Asked { before, expression, timezone, active, inputs } = asked.clone();
         async move {
             if expression.is_empty() {
                 let message = "Type a cron expression, or pick one of the presets below.".into();
@@ -74,7 +146,12 @@ pub fn ScheduleForm(
                 None => {
                     api::schedules::create(
                         script_id,
-                        &NewSchedule { cron_expression: expression, timezone: Some(timezone), is_active: active },
+                        &NewSchedule {
+                            cron_expression: expression,
+                            timezone: Some(timezone),
+                            is_active: active,
+                            inputs: inputs.unwrap_or_default(),
+                        },
                     )
                     .await
                 }
@@ -83,6 +160,7 @@ pub fn ScheduleForm(
                         cron_expression: (expression != before.cron_expression).then_some(expression),
                         timezone: (timezone != before.timezone).then_some(timezone),
                         is_active: None,
+                        inputs,
                     };
                     api::schedules::update(script_id, before.id, &change).await
                 }
@@ -134,11 +212,18 @@ pub fn ScheduleForm(
         })
     };
     let expr_error = refusal("cron_expression", "expr");
+    let inputs_refusal = Signal::derive(move || {
+        inputs_refused.get().or_else(|| failure.get().filter(|f| f.field.as_deref().is_some_and(|f| f.starts_with("inputs."))))
+    });
     let zone_error = refusal("timezone", "tz");
     let changed = Memo::new(move |_| {
         original.with_value(|s| match s {
             None => true,
-            Some(s) => expr.with(|e| e.trim() != s.cron_expression) || zone.with(|z| *z != s.timezone),
+            Some(s) => {
+                expr.with(|e| e.trim() != s.cron_expression)
+                    || zone.with(|z| *z != s.timezone)
+                    || inputs.is_some_and(ScheduleInputs::changed)
+            }
         })
     });
 
@@ -147,11 +232,20 @@ pub fn ScheduleForm(
         if pending.get_untracked() || !changed.get_untracked() {
             return;
         }
+        let inputs = match inputs.map(ScheduleInputs::to_send).transpose() {
+            Ok(inputs) => inputs.flatten(),
+            Err(refused) => {
+                inputs_refused.set(Some(refused));
+                return;
+            }
+        };
+        inputs_refused.set(None);
         save.dispatch(Asked {
             before: original.get_value(),
             expression: expr.get_untracked().trim().to_string(),
             timezone: zone.get_untracked(),
             active: active.get_untracked(),
+            inputs,
         });
     };
 
@@ -196,7 +290,10 @@ pub fn ScheduleForm(
                 })}
             </div>
             <CronPreview preview checking />
-            <ErrorBox error=Signal::derive(move || failure.get().filter(|f| !matches!(f.field.as_deref(), Some("cron_expression" | "timezone"))).map(|f| f.message)) />
+            {inputs.map(|inputs| view! { <InputsFields inputs refused=inputs_refusal /> })}
+            <ErrorBox error=Signal::derive(move || {
+                failure.get().filter(|f| !f.field.as_deref().is_some_and(|f| matches!(f, "cron_expression" | "timezone") || f.starts_with("inputs."))).map(|f| f.message)
+            }) />
             <div class="form-actions">
                 <button type="submit" class="button primary" disabled=move || pending.get() || !changed.get()
                     title=move || (!changed.get()).then_some("Nothing changed yet")>
@@ -269,4 +366,32 @@ fn FireTimes(description: CronDescription) -> impl IntoView {
             }.into_any()
         }}
     }
+}
+
+/// The inputs each fire gives the run, when the script takes any.
+#[component]
+fn InputsFields(inputs: ScheduleInputs, #[prop(into)] refused: Signal<Option<Failure>>) -> impl IntoView {
+    let report = inputs.report.get_value();
+    if report.inputs.is_empty() {
+        return ().into_any();
+    }
+    let hidden_note = inputs.hidden.with_value(|hidden| {
+        (!hidden.is_empty()).then(|| {
+            let names = hidden.join(", ");
+            format!("Stored secrets ({names}) are kept while no input changes; to change any input, type them again too.")
+        })
+    });
+    // A refusal naming no input of the form (the script changed since): said under it.
+    let elsewhere =
+        Signal::derive(move || refused.get().filter(|f| inputs.report.with_value(|r| refused_input(f, r).is_none())).map(|f| f.message));
+    view! {
+        <fieldset class="schedule-inputs-form">
+            <legend class="field-label">"Inputs each run gets"</legend>
+            <p class="muted small">"Checked against the script's code now, and again at every run."</p>
+            {hidden_note.map(|note| view! { <p class="small secret-note">{note}</p> })}
+            <InputsForm report form=inputs.form refused />
+            {move || elsewhere.get().map(|message| view! { <span class="field-error" role="alert">{message}</span> })}
+        </fieldset>
+    }
+    .into_any()
 }

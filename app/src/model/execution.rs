@@ -37,6 +37,26 @@ pub struct Execution {
     /// run's output and error so far.
     #[serde(default)]
     pub masked: i64,
+    /// The inputs it was given, as checked and completed with defaults; secret ones as `***`.
+    /// Absent for a run of a script that takes none.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub inputs: Option<serde_json::Map<String, serde_json::Value>>,
+    /// What `main()` returned, for a script run through its `main()` (JSON).
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub result: Option<serde_json::Value>,
+}
+
+/// `POST /api/scripts/{id}/execute`: the body may be left out for a script without inputs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteRequest {
+    /// By input name; those left out take their defaults.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub inputs: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Order of `GET /api/executions`.

@@ -22,6 +22,14 @@ pub struct Schedule {
     pub next_run_at: Option<DateTime<Utc>>,
     /// The newest run this schedule started.
     pub last_run: Option<ScheduledRun>,
+    /// The inputs each fire gives the run (secret values as `***`).
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub inputs: serde_json::Map<String, serde_json::Value>,
+    /// Why those inputs no longer fit the script's saved code (its fires fail with this), if
+    /// they do not: "input `day`: is required".
+    #[serde(default)]
+    pub inputs_problem: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -46,6 +54,11 @@ pub struct NewSchedule {
     pub timezone: Option<String>,
     #[serde(default = "yes")]
     pub is_active: bool,
+    /// The inputs each fire gives the run, checked against the script's code now and at every
+    /// fire.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub inputs: serde_json::Map<String, serde_json::Value>,
 }
 
 fn yes() -> bool {
@@ -63,6 +76,10 @@ pub struct ScheduleUpdate {
     pub timezone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
+    /// Replaces the inputs as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub inputs: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `GET /api/cron/describe`: what an expression means and when it fires next.

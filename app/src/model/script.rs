@@ -20,6 +20,9 @@ pub struct Script {
     pub timeout_seconds: Option<u32>,
     /// Whether its runs may reach the network; off, a run has no network at all.
     pub network: bool,
+    /// The inputs its saved code takes (its run form); absent when they could not be read.
+    #[serde(default)]
+    pub inputs: Option<super::InputsReport>,
     pub created_at: DateTime<Utc>,
     /// Also the version: send it back with a change so a stale edit is refused (409).
     pub updated_at: DateTime<Utc>,
@@ -35,6 +38,9 @@ pub struct ScriptSummary {
     pub is_active: bool,
     pub tags: Vec<String>,
     pub last_execution: Option<LastExecution>,
+    /// Whether its saved code takes inputs: its quick run opens the run form instead.
+    #[serde(default)]
+    pub takes_inputs: bool,
     pub updated_at: DateTime<Utc>,
 }
 

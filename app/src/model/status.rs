@@ -93,6 +93,8 @@ word_enum! {
         Manual = "manual",
         Schedule = "schedule",
         Api = "api",
+        /// A script's trigger URL, `POST /api/hooks/{token}`.
+        Webhook = "webhook",
     }
 }
 
@@ -122,6 +124,20 @@ word_enum! {
         Stdout = "stdout",
         Stderr = "stderr",
         Server = "server",
+    }
+}
+
+word_enum! {
+    /// How a script takes its inputs (`model::inputs`).
+    #[derive(Default)]
+    InputStyle {
+        /// It takes none: it runs as it is.
+        #[default]
+        None = "none",
+        /// `argparse`: the run gets them as command-line arguments.
+        Argparse = "argparse",
+        /// A top-level `def main(...)`: the run imports the script and calls `main(**inputs)`.
+        Main = "main",
     }
 }
 

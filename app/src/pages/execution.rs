@@ -1,15 +1,20 @@
 //! One run at a time, live. `/scripts/:id/execute`: run a script and watch it; opening the page
-//! shows the script's run in progress, else its latest. `/executions/:id`: any run with all its
-//! facts (its isolation and what it used among them) and its full log. Both keep the run current
+//! shows the script's run in progress, else its latest. A script that takes inputs gets its run
+//! form above the run, prefilled from its latest run, or from the run `?rerun=<id>` names.
+//! `/executions/:id`: any run with all its facts (its isolation and what it used among them), the
+//! inputs it was given, what its `main()` returned, and its full log. Both keep the run current
 //! from its WebSocket (status, exit code, error, and every log line once, in order, across
 //! reconnects), and say how many secrets' values its output hides.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde_json::{Map, Value};
 
-use crate::api;
+use crate::api::{self, Failure};
 use crate::components::env_panel::LockIcon;
+use crate::components::inputs_form::{as_text, refused_input, FormValues, InputsForm, MASK};
 use crate::components::layout::ErrorBox;
 use crate::components::loaded::{Addressed, Subject};
 use crate::components::log_view::{thousands, LogBuffer, LogView};
@@ -17,26 +22,51 @@ use crate::components::runs::{cpu_text, exit_text, memory_text, now, span_text, 
 use crate::components::status_badge::StatusBadge;
 use crate::hooks::{Change, ChangeState};
 use crate::live::use_execution_events;
-use crate::model::{Event, Execution, ExecutionStatus, LogLine, Script};
+use crate::model::{Event, ExecuteRequest, Execution, ExecutionStatus, LogLine, Script};
 use crate::session::use_current_user;
 
 #[component]
 pub fn ScriptExecutePage() -> impl IntoView {
+    let query = use_query_map();
+    let rerun = Memo::new(move |_| query.read().get("rerun").and_then(|id| id.parse::<i64>().ok()));
     view! {
-        <Addressed subject=Subject::Script loading="Loading the script…" fetch={|id| api::scripts::with(id, api::executions::latest(id))}
-            show={|(script, latest)| view! { <Runner script latest /> }} />
+        <Addressed subject=Subject::Script loading="Loading the script…" fetch={move |id| runner_data(id, rerun.get_untracked())}
+            show={|(script, latest, rerun)| view! { <Runner script latest rerun /> }} />
     }
 }
 
-/// The execute page of a script: its run button and the run on show.
+/// The script, its latest run, and the run `?rerun=` names (its failure kept: the page still
+/// opens, and says why the form is not prefilled from it).
+type RunnerData = (Script, Option<Execution>, Option<Result<Execution, Failure>>);
+
+async fn runner_data(id: i64, rerun: Option<i64>) -> Result<RunnerData, Failure> {
+    let runs = async move {
+        let latest = api::executions::latest(id).await?;
+        let rerun = match rerun {
+            Some(rerun) => Some(api::executions::get_one(rerun).await),
+            None => None,
+        };
+        Ok((latest, rerun))
+    };
+    let (script, (latest, rerun)) = api::scripts::with(id, runs).await?;
+    Ok((script, latest, rerun))
+}
+
+/// The execute page of a script: its run form, its run button and the run on show.
 #[component]
-fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
+fn Runner(script: Script, latest: Option<Execution>, rerun: Option<Result<Execution, Failure>>) -> impl IntoView {
     let can_edit = use_current_user().can_edit();
     let script_id = script.id;
+    let report = script.inputs.clone();
+    let takes_inputs = report.as_ref().is_some_and(|r| !r.inputs.is_empty());
+    let (prefill, prefill_note) = prefill(script_id, latest.as_ref(), rerun);
+    let form = report.as_ref().map(|report| FormValues::new(report, prefill.as_ref()));
+    let report = StoredValue::new(report);
     let current = RwSignal::new(latest);
     let shown = Memo::new(move |_| current.with(|run| run.as_ref().map(|r| r.id)));
     let active = Memo::new(move |_| current.with(|run| run.as_ref().is_some_and(|r| !r.status.is_final())));
-    let start: Change<i64, Execution> = Action::new(|script_id: &i64| api::executions::start(*script_id));
+    let start: Change<ExecuteRequest, Execution> =
+        Action::new(move |request: &ExecuteRequest| api::executions::start_with(script_id, request));
     start.on_success(move |run| current.set(Some(run)));
     let starting = start.pending();
     let blocked = move || {
@@ -47,6 +77,25 @@ fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
         } else {
             None
         }
+    };
+    // A refusal naming one of the form's inputs shows at it; any other above the run.
+    let failure = start.failure();
+    let at_input = move |f: &Failure| report.with_value(|r| r.as_ref().and_then(|r| refused_input(f, r)).is_some());
+    let refused = Signal::derive(move || failure.get().filter(at_input));
+    let run_error = Signal::derive(move || failure.get().filter(|f| !at_input(f)).map(|f| f.message));
+    let run = move || {
+        if starting.get_untracked() || blocked().is_some() {
+            return;
+        }
+        let inputs = match (form, report.get_value()) {
+            (Some(form), Some(report)) => match form.checked(&report) {
+                Ok(inputs) => inputs,
+                // Each error shows at its input.
+                Err(_) => return,
+            },
+            _ => Map::new(),
+        };
+        start.dispatch(ExecuteRequest { inputs });
     };
     let on_change = Callback::new(move |run: Execution| current.set(Some(run)));
 
@@ -64,9 +113,11 @@ fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
                 <a class="button ghost" href=format!("/scripts/{script_id}/schedules")>"Schedules"</a>
                 {move || shown.get().map(|id| view! { <a class="button ghost" href=format!("/executions/{id}")>{format!("Run #{id} details")}</a> })}
                 {can_edit.then(|| view! {
-                    <button type="button" class="button primary" on:click=move |_| { start.dispatch(script_id); }
+                    // With a form, the button submits it (so Enter in a field runs too).
+                    <button type=if takes_inputs { "submit" } else { "button" } form=takes_inputs.then_some(RUN_FORM)
+                        class="button primary" on:click=move |_| { if !takes_inputs { run() } }
                         disabled=move || starting.get() || blocked().is_some()
-                        title=move || blocked().unwrap_or("Run the saved script now")>
+                        title=move || blocked().unwrap_or(if takes_inputs { "Run the saved script now with these inputs" } else { "Run the saved script now" })>
                         {move || match (starting.get(), current.with(Option::is_some)) {
                             (true, _) => "Starting…",
                             (false, true) => "▶ Run again",
@@ -79,7 +130,24 @@ fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
         {(!script.is_active).then(|| view! {
             <div class="alert">"This script is inactive, so it cannot run. Activate it on "<a href=format!("/scripts/{script_id}")>"its page"</a>" or on the dashboard."</div>
         })}
-        <ErrorBox error=start.error() />
+        {match (report.get_value(), form) {
+            (Some(report), Some(form)) if takes_inputs => view! {
+                <section class="card run-form" aria-labelledby="run-form-title">
+                    <div class="section-header">
+                        <h2 id="run-form-title">"Inputs"</h2>
+                        {prefill_note.map(|note| view! { <span class="muted small">{note}</span> })}
+                    </div>
+                    <form id=RUN_FORM novalidate on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); if can_edit { run() } }>
+                        <InputsForm report form refused read_only=!can_edit />
+                    </form>
+                </section>
+            }.into_any(),
+            (None, _) => view! {
+                <p class="muted small inputs-unread">"The inputs could not be read from the saved code, so a run gets none. Open the script to see why."</p>
+            }.into_any(),
+            _ => ().into_any(),
+        }}
+        <ErrorBox error=run_error />
         {move || {
             shown.track();
             match current.get_untracked() {
@@ -93,6 +161,32 @@ fn Runner(script: Script, latest: Option<Execution>) -> impl IntoView {
                 }.into_any(),
             }
         }}
+    }
+}
+
+/// The id of the execute page's run form, which its header's button submits.
+const RUN_FORM: &str = "run-inputs";
+
+/// Which inputs the form starts from: the run `?rerun=` names, if it is of this script, else
+/// the latest run's; with a line saying which (or why not the one asked for).
+fn prefill(
+    script_id: i64,
+    latest: Option<&Execution>,
+    rerun: Option<Result<Execution, Failure>>,
+) -> (Option<Map<String, Value>>, Option<String>) {
+    let from_latest = |note: Option<String>| {
+        let inputs = latest.and_then(|run| run.inputs.clone());
+        let note = note.or_else(|| latest.filter(|run| run.inputs.is_some()).map(|run| format!("Prefilled from run #{}", run.id)));
+        (inputs, note)
+    };
+    match rerun {
+        None => from_latest(None),
+        Some(Ok(run)) if run.script_id == script_id => {
+            let note = format!("Prefilled from run #{}", run.id);
+            (run.inputs, Some(note))
+        }
+        Some(Ok(run)) => from_latest(Some(format!("Run #{} is of another script: not prefilled from it", run.id))),
+        Some(Err(failure)) => from_latest(Some(format!("The run to repeat could not be opened ({})", failure.message))),
     }
 }
 
@@ -112,6 +206,9 @@ pub fn ExecutionDetailPage() -> impl IntoView {
                         </p>
                     </div>
                     <div class="header-actions">
+                        {execution.inputs.is_some().then(|| view! {
+                            <a class="button" href=format!("/scripts/{}/execute?rerun={}", execution.script_id, execution.id)>"Run again with these inputs"</a>
+                        })}
                         <a class="button" href=format!("/scripts/{}/execute", execution.script_id)>"Open the script's runner"</a>
                     </div>
                 </div>
@@ -198,6 +295,8 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
             (None, Some(_)) => "did not start".into(),
         })
     };
+    let inputs = Memo::new(move |_| run.with(|r| r.inputs.clone()));
+    let result = Memo::new(move |_| run.with(|r| r.result.clone()));
     let empty = Signal::derive(move || {
         run.with(|r| match r.status {
             ExecutionStatus::Queued => "Waiting for a worker to start the run…",
@@ -258,6 +357,16 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
                 <pre>{error}</pre>
             </div>
         })}
+        {move || {
+            let inputs = inputs.get().filter(|inputs| !inputs.is_empty());
+            let result = result.get();
+            (inputs.is_some() || result.is_some()).then(|| view! {
+                <div class="run-io">
+                    {inputs.map(|inputs| view! { <RunInputs inputs /> })}
+                    {result.map(|result| view! { <RunResult result /> })}
+                </div>
+            })
+        }}
         <section class="card log-card">
             <div class="log-toolbar">
                 <h2>"Output"</h2>
@@ -282,6 +391,51 @@ fn RunPanel(execution: Execution, can_edit: bool, #[prop(optional)] on_change: O
                     title="The whole log as plain text">"Download log"</a>
             </div>
             <LogView log empty />
+        </section>
+    }
+}
+
+/// The inputs a run was given, as checked and completed with defaults; a secret as `***`.
+#[component]
+fn RunInputs(inputs: Map<String, Value>) -> impl IntoView {
+    view! {
+        <section class="card run-inputs" aria-labelledby="run-inputs-title">
+            <div class="section-header"><h2 id="run-inputs-title">"Inputs given"</h2></div>
+            <table class="table inputs-table">
+                <tbody>
+                    {inputs.into_iter().map(|(name, value)| {
+                        let masked = value.as_str() == Some(MASK);
+                        let shown = match &value {
+                            Value::Null => None,
+                            Value::String(text) if text.is_empty() => Some("\"\"".to_owned()),
+                            other => Some(as_text(other, false)),
+                        };
+                        view! {
+                            <tr>
+                                <th scope="row" class="mono">{name}</th>
+                                <td>
+                                    {match shown {
+                                        Some(text) => view! { <code class="input-value" class:masked=masked title=masked.then_some("A secret: never shown back")>{text}</code> }.into_any(),
+                                        None => view! { <span class="muted" title="null">"none"</span> }.into_any(),
+                                    }}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// What the script's `main()` returned, as JSON.
+#[component]
+fn RunResult(result: Value) -> impl IntoView {
+    let text = serde_json::to_string_pretty(&result).unwrap_or_else(|_| result.to_string());
+    view! {
+        <section class="card run-result" aria-labelledby="run-result-title">
+            <div class="section-header"><h2 id="run-result-title">"Result"</h2><span class="muted small">"what main() returned"</span></div>
+            <pre class="result-json">{text}</pre>
         </section>
     }
 }

@@ -2,7 +2,9 @@
 //! words, its zone, its next run (in that zone, and how soon) and the last run it started; a
 //! switch pauses or resumes it at once. Editors add one (the form checks the expression as it
 //! is typed and shows the next fire times), change one in place, and delete one after
-//! confirming; viewers see the same list without the controls.
+//! confirming; viewers see the same list without the controls. A schedule gives its runs the
+//! inputs stored with it; when an edit of the script makes them no longer fit, its row says so
+//! (its fires fail until it is edited). Below, the script's webhooks (`HooksPanel`).
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -11,13 +13,14 @@ use leptos_meta::Title;
 
 use crate::api::{self, Failure};
 use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::hooks_panel::HooksPanel;
 use crate::components::layout::ErrorBox;
 use crate::components::loaded::{Addressed, Subject};
 use crate::components::schedule_form::ScheduleForm;
 use crate::components::status_badge::StatusBadge;
 use crate::components::zoned_time::{relative_text, use_ticking_clock, ZonedTime};
 use crate::hooks::{Change, ChangeState};
-use crate::model::{Schedule, ScheduleUpdate, Script};
+use crate::model::{InputsReport, Schedule, ScheduleUpdate, Script};
 use crate::session::use_current_user;
 
 /// How often relative times ("in 3 min") move on, and due schedules are read again.
@@ -50,6 +53,8 @@ struct Page {
     fresh: RwSignal<Option<i64>>,
     clock: RwSignal<DateTime<Utc>>,
     zones: Signal<Option<Result<Vec<String>, Failure>>>,
+    /// What the script's saved code takes: the forms' inputs; `None` if it could not be read.
+    inputs: StoredValue<Option<InputsReport>>,
 }
 
 impl Page {
@@ -102,6 +107,7 @@ fn Schedules(script: Script, list: Vec<Schedule>) -> impl IntoView {
         clock: use_ticking_clock(TICK),
         zones,
         list: RwSignal::new(list),
+        inputs: StoredValue::new(script.inputs.clone()),
     };
     let creating = RwSignal::new(can_edit && page.list.with_untracked(Vec::is_empty));
     toggle.on_success(move |saved| page.replace(saved));
@@ -132,14 +138,14 @@ fn Schedules(script: Script, list: Vec<Schedule>) -> impl IntoView {
     });
 
     view! {
-        <Title text=format!("Schedules · {}", script.name) />
+        <Title text=format!("Schedules and webhooks · {}", script.name) />
         <div class="page-header">
             <div>
                 <a class="back" href=format!("/scripts/{script_id}")>{format!("← {}", script.name)}</a>
                 <h1>"Schedules"</h1>
                 <p class="subtitle">
                     "When "<a class="strong" href=format!("/scripts/{script_id}")>{script.name.clone()}</a>
-                    " runs by itself, each schedule in its own time zone."
+                    " runs by itself, each schedule in its own time zone, and the URLs that start it from elsewhere."
                 </p>
             </div>
             <div class="header-actions">
@@ -162,13 +168,14 @@ fn Schedules(script: Script, list: Vec<Schedule>) -> impl IntoView {
         <Show when=move || creating.get()>
             <section class="card schedule-card" aria-labelledby="new-schedule-title">
                 <div class="section-header"><h2 id="new-schedule-title">"New schedule"</h2></div>
-                <ScheduleForm script_id editing=None zones=page.zones on_saved=created
+                <ScheduleForm script_id editing=None zones=page.zones inputs=page.inputs.get_value() on_saved=created
                     on_cancel=Callback::new(move |_| creating.set(false)) />
             </section>
         </Show>
         <ErrorBox error=page.toggle.error() />
         {move || (!empty.get()).then(|| view! { <ScheduleTable page /> })}
         {move || page.deleting.get().map(|schedule| view! { <DeleteDialog schedule page /> })}
+        <HooksPanel script_id inputs=script.inputs.clone() />
     }
     .into_any()
 }
@@ -234,6 +241,8 @@ fn ScheduleRow(id: i64, page: Page) -> impl IntoView {
     let current = Memo::new(move |_| page.list.with(|list| list.iter().find(|s| s.id == id).cloned()));
     let field = move |read: fn(&Schedule) -> String| move || current.with(|s| s.as_ref().map(read).unwrap_or_default());
     let expression = field(|s| s.cron_expression.clone());
+    let problem = move || current.with(|s| s.as_ref().and_then(|s| s.inputs_problem.clone()));
+    let takes_inputs = page.inputs.with_value(|r| r.as_ref().is_some_and(|r| !r.inputs.is_empty()));
     let is_active = move || current.with(|s| s.as_ref().is_some_and(|s| s.is_active));
     let editing = move || page.editing.get() == Some(id);
     // What the switch shows while the server is asked; then the stored state again, so a
@@ -250,10 +259,12 @@ fn ScheduleRow(id: i64, page: Page) -> impl IntoView {
     });
 
     view! {
-        <tr class:inactive=move || !is_active() class:fresh=move || page.fresh.get() == Some(id) class:editing=editing>
+        <tr class:inactive=move || !is_active() class:fresh=move || page.fresh.get() == Some(id) class:editing=editing
+            class:has-problem=move || problem().is_some()>
             <td class="schedule-cell">
                 <code class="cron">{expression}</code>
                 <div class="muted small">{field(|s| s.description.clone())}</div>
+                {move || current.with(|s| s.as_ref().and_then(|s| inputs_view(&s.inputs, takes_inputs)))}
             </td>
             <td class="zone-cell">{field(|s| s.timezone.replace('_', " "))}</td>
             <td>{move || next_run(current.get(), page.clock)}</td>
@@ -285,6 +296,16 @@ fn ScheduleRow(id: i64, page: Page) -> impl IntoView {
                 })}
             </td>
         </tr>
+        {move || problem().map(|problem| view! {
+            <tr class="problem-row">
+                <td colspan="6">
+                    <p class="inputs-problem">
+                        <strong>"⚠ This schedule's inputs no longer fit the script: "</strong>{problem}
+                        "; its runs will fail until you edit it"{page.can_edit.then_some(" (Edit, then save its inputs again)")}"."
+                    </p>
+                </td>
+            </tr>
+        })}
         <Show when=editing>
             <tr class="edit-row">
                 <td colspan="6">
@@ -292,7 +313,8 @@ fn ScheduleRow(id: i64, page: Page) -> impl IntoView {
                         let label = format!("Edit schedule {}", schedule.cron_expression);
                         view! {
                             <div class="edit-panel" role="group" aria-label=label>
-                                <ScheduleForm script_id=page.script_id editing=Some(schedule) zones=page.zones on_saved=saved
+                                <ScheduleForm script_id=page.script_id editing=Some(schedule) zones=page.zones inputs=page.inputs.get_value()
+                                    on_saved=saved
                                     on_cancel=Callback::new(move |_| page.editing.set(None)) />
                             </div>
                         }
@@ -303,6 +325,25 @@ fn ScheduleRow(id: i64, page: Page) -> impl IntoView {
     }
     // Erased: the row's type nests deep enough to pass the compiler's query depth in the table.
     .into_any()
+}
+
+/// The inputs a schedule gives its runs (secrets as the server shows them, `***`); none given,
+/// the script's defaults, when it takes any.
+fn inputs_view(inputs: &serde_json::Map<String, serde_json::Value>, takes_inputs: bool) -> Option<AnyView> {
+    if inputs.is_empty() {
+        return takes_inputs.then(|| view! { <div class="schedule-inputs muted small">"Inputs: the script's defaults"</div> }.into_any());
+    }
+    let items = inputs
+        .iter()
+        .map(|(name, value)| {
+            let shown = match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            view! { <li><span class="input-name">{name.clone()}</span>"="<code>{shown}</code></li> }
+        })
+        .collect_view();
+    Some(view! { <ul class="schedule-inputs" aria-label="Inputs">{items}</ul> }.into_any())
 }
 
 /// The next due time in the schedule's zone, or why there is none.

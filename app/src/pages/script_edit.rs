@@ -1,7 +1,8 @@
 //! `/scripts/new` and `/scripts/:id`: a script's name, description, tags, active flag, timeout,
 //! network access and source in the code editor, saved with the button or Ctrl/Cmd+S. A save based on an old
 //! version is refused by the server and said so; leaving with unsaved changes asks first. The
-//! source is checked by the server's Python as it is typed, and "Format" runs ruff. "Run" starts
+//! source is checked by the server's Python as it is typed, and "Format" runs ruff; the run form
+//! its inputs make is shown beside it, read from the code on screen the same way. "Run" starts
 //! the saved script (saving unsaved changes first, so the run is of the code on screen) and opens
 //! its live page. Below, its dependencies, its variables and secrets, and its recent runs.
 
@@ -15,12 +16,13 @@ use crate::browser;
 use crate::components::code_editor::CodeEditor;
 use crate::components::dependencies::DependencyPanel;
 use crate::components::env_panel::EnvPanel;
+use crate::components::inputs_form::{FormValues, InputsForm};
 use crate::components::layout::{ErrorBox, Field};
 use crate::components::loaded::{Loaded, Subject};
 use crate::components::runs::{RunsTable, ScriptColumn};
 use crate::components::tag_input::TagInput;
 use crate::hooks::{use_debounced, Change, ChangeState};
-use crate::model::{Execution, ExecutionPage, NewScript, Problem, Script, ScriptUpdate, Severity, Source};
+use crate::model::{Execution, ExecutionPage, InputsReport, NewScript, Problem, Script, ScriptUpdate, Severity, Source};
 use crate::session::use_current_user;
 
 #[component]
@@ -318,6 +320,7 @@ fn ScriptForm(script: Option<Script>) -> impl IntoView {
                 </Show>
             </section>
         </form>
+        <RunFormPreview content />
         {match id {
             Some(id) => view! {
                 <DependencyPanel script_id=id can_edit content
@@ -376,6 +379,57 @@ fn use_syntax_check(content: Memo<String>) -> RwSignal<Option<Vec<Problem>>> {
         },
     );
     problems
+}
+
+/// The form a run of the code on screen will show, read by the server (without running it) a
+/// moment after typing stops. The last answer stays while the next is asked.
+#[component]
+fn RunFormPreview(content: Memo<String>) -> impl IntoView {
+    let answer = RwSignal::new(None::<Result<InputsReport, Failure>>);
+    let reading = RwSignal::new(true);
+    use_debounced(
+        move || {
+            let source = Source { content: content.get() };
+            reading.set(true);
+            Some(source)
+        },
+        std::time::Duration::from_millis(500),
+        |source| api::code::inputs(&source),
+        move |report| {
+            reading.set(false);
+            answer.set(Some(report));
+        },
+    );
+    // Drawn again only when the answer differs, so an unchanged form does not blink.
+    let report = Memo::new(move |_| answer.get());
+    let summary = move || match report.get() {
+        None => "reading…".to_string(),
+        Some(Err(_)) => "cannot be read now".to_string(),
+        Some(Ok(report)) => match (report.inputs.len(), report.style.as_str()) {
+            (0, _) => "no inputs".to_string(),
+            (1, style) => format!("1 input · {style}"),
+            (n, style) => format!("{n} inputs · {style}"),
+        },
+    };
+    view! {
+        <section class="card inputs-preview" aria-label="Run form" class:stale=move || reading.get() && report.with(Option::is_some)>
+            <details open>
+                <summary>
+                    <h2>"Run form"</h2>
+                    <span class="muted small" aria-live="polite">{summary}</span>
+                    <span class="muted small preview-lead">"What the execute page will ask for, read from the code (argparse or main())"</span>
+                </summary>
+                {move || match report.get() {
+                    None => view! { <p class="muted small preview-body">"Reading the inputs from the code…"</p> }.into_any(),
+                    Some(Err(failure)) => view! { <p class="muted small preview-body">{format!("The inputs cannot be read now: {}", failure.message)}</p> }.into_any(),
+                    Some(Ok(report)) => {
+                        let form = FormValues::new(&report, None);
+                        view! { <div class="preview-body"><InputsForm report form read_only=true /></div> }.into_any()
+                    }
+                }}
+            </details>
+        </section>
+    }
 }
 
 /// The first syntax problem in words, or that there is none.

@@ -1,5 +1,6 @@
 //! `/`: the scripts of the team, with search by name and filter by tags (both in the URL, so a
-//! shared link opens the same view), the active switch, and quick actions; a page at a time.
+//! shared link opens the same view), the active switch, and quick actions (a script that takes
+//! inputs is run through its form); a page at a time.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -226,11 +227,21 @@ fn ScriptRow(
             </td>
             <td class="actions">
                 {can_edit.then(|| view! {
-                    <button type="button" class="button small run" on:click=run disabled=!script.is_active
-                        aria-label=format!("Run {name}")
-                        title=if script.is_active { "Run now and watch the output" } else { "Inactive: activate the script to run it" }>
-                        "▶ Run"
-                    </button>
+                    {if script.takes_inputs && script.is_active {
+                        // Its inputs are asked first, on the execute page's form.
+                        view! {
+                            <a class="button small run" href=format!("/scripts/{id}/execute") aria-label=format!("Run {name} with inputs…")
+                                title="Fill in its inputs, then run it">"▶ Run…"</a>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <button type="button" class="button small run" on:click=run disabled=!script.is_active
+                                aria-label=format!("Run {name}")
+                                title=if script.is_active { "Run now and watch the output" } else { "Inactive: activate the script to run it" }>
+                                "▶ Run"
+                            </button>
+                        }.into_any()
+                    }}
                     <a class="button small" href=format!("/scripts/{id}")>"Edit"</a>
                     <button type="button" class="button small danger" on:click=delete>"Delete"</button>
                 })}

@@ -18,6 +18,9 @@ use crate::state::AppState;
 enum Access {
     /// Open to everyone.
     Public,
+    /// A webhook (`POST /api/hooks/{token}`): open, from any site; the token in its path is
+    /// its credential, checked by the route, and a cookie sent along is never looked at.
+    Hook,
     /// The sign-in and setup pages: open, but they redirect when they make no sense.
     AuthPage,
     /// JSON API and WebSockets: 401 without identity.
@@ -35,6 +38,7 @@ fn access_of(method: &Method, path: &str, metrics_token: Option<&str>) -> Access
         "/metrics" => Access::Api,
         "/api/health" if read => Access::Public,
         "/api/auth/login" | "/api/setup" => Access::Public,
+        _ if method == Method::POST && path.starts_with("/api/hooks/") => Access::Hook,
         "/login" | "/setup" if read => Access::AuthPage,
         "/favicon.svg" => Access::Public,
         _ if path.starts_with("/pkg/") || path.starts_with("/monaco/") => Access::Public,
@@ -52,7 +56,7 @@ pub async fn gate(State(state): State<AppState>, client: Client, mut req: Reques
     // Public routes (assets, health, sign-in, setup) never use the identity: asking the
     // database who sent each asset request would be wasted work.
     let identity = match access {
-        Access::Public => None,
+        Access::Public | Access::Hook => None,
         _ => match identify(&state, req.headers()).await {
             Ok(identity) => identity,
             Err(err) => return err.into_response(),
@@ -61,7 +65,7 @@ pub async fn gate(State(state): State<AppState>, client: Client, mut req: Reques
     let by_cookie = identity.as_ref().is_none_or(|i| matches!(i.via, AuthVia::Session(_)));
     let websocket = path.starts_with("/ws/");
     // Cookies ride along on requests from any site; only same-origin ones may change things.
-    if (changes_state(&method) && by_cookie || websocket) && !same_origin(req.headers(), &client) {
+    if access != Access::Hook && (changes_state(&method) && by_cookie || websocket) && !same_origin(req.headers(), &client) {
         return ApiError::Forbidden("this request came from another site and was refused".into()).into_response();
     }
     let signed_in = identity.is_some();
@@ -70,7 +74,7 @@ pub async fn gate(State(state): State<AppState>, client: Client, mut req: Reques
         req.extensions_mut().insert(identity);
     }
     match (access, signed_in) {
-        (Access::Public, _) | (Access::Api | Access::Page, true) => next.run(req).await,
+        (Access::Public | Access::Hook, _) | (Access::Api | Access::Page, true) => next.run(req).await,
         (Access::AuthPage, true) => {
             let next = req.uri().query().and_then(next_param).unwrap_or_else(|| "/".into());
             redirect(&app::validate::next_path(&next))
@@ -202,6 +206,8 @@ mod tests {
         assert_eq!(access_of(&Method::GET, "/login", None), Access::AuthPage);
         assert_eq!(access_of(&Method::GET, "/metrics", None), Access::Api);
         assert_eq!(access_of(&Method::GET, "/metrics", Some("scraper")), Access::Public);
+        assert_eq!(access_of(&Method::POST, "/api/hooks/ph_abc", None), Access::Hook);
+        assert_eq!(access_of(&Method::GET, "/api/hooks/ph_abc", None), Access::Api, "only POST is a hook");
         assert_eq!(access_of(&Method::POST, "/metrics", Some("scraper")), Access::Api);
     }
 }

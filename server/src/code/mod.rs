@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::model::{CheckReport, Problem};
+use app::model::{CheckReport, InputsReport, Problem};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 
@@ -51,6 +51,10 @@ for w in caught:
         problem("warning", w.lineno, 1, None, None, f"{w.category.__name__}: {w.message}")
 json.dump(problems, sys.stdout)
 "#;
+
+/// Reads the source on stdin and prints the inputs it takes (`app::model::inputs`), found in
+/// its syntax tree: nothing of it is compiled to bytecode or run.
+const INPUTS_PROGRAM: &str = include_str!("inputs.py");
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodeError {
@@ -111,6 +115,18 @@ impl CodeTools {
         let problems: Vec<Problem> = serde_json::from_slice(&output.stdout)
             .map_err(|err| CodeError::Failed { program: python.name(), detail: format!("unreadable report: {err}") })?;
         Ok(CheckReport { problems })
+    }
+
+    /// The inputs the source takes, read from its syntax tree without running it.
+    pub async fn inputs(&self, content: &str) -> Result<InputsReport, CodeError> {
+        app::validate::content(content)?;
+        let python = Tool { program: &self.python, variable: "PYTASK_PYTHON" };
+        let output = self.run(python, &["-I", "-S", "-B", "-c", INPUTS_PROGRAM], content).await?;
+        if !output.status.success() {
+            return Err(self.failed(python, &output));
+        }
+        serde_json::from_slice(&output.stdout)
+            .map_err(|err| CodeError::Failed { program: python.name(), detail: format!("unreadable inputs: {err}") })
     }
 
     /// The source as `ruff format` writes it (its defaults, no configuration files read).

@@ -1,7 +1,7 @@
-//! `/api/code/check` and `/api/code/format`: what the editor asks while someone types.
+//! `/api/code/*`: what the editor asks while someone types.
 
 use app::error::ErrorBody;
-use app::model::{CheckReport, InlineMetadata, MetadataWrite, Source};
+use app::model::{CheckReport, InlineMetadata, InputsReport, MetadataWrite, Source};
 use axum::extract::State;
 use axum::Json;
 
@@ -22,6 +22,21 @@ pub async fn check(
     ApiJson(source): ApiJson<Source>,
 ) -> Result<Json<CheckReport>, ApiError> {
     Ok(Json(state.code.check(&source.content).await?))
+}
+
+/// The inputs a source takes (its `argparse` arguments or its `main()` parameters), read from
+/// its syntax tree without running it, with notices for what the form cannot take: the form
+/// that the editor shows as it will appear.
+#[utoipa::path(post, path = "/code/inputs", tag = "code", request_body = Source, responses(
+    (status = 200, body = InputsReport),
+    (status = 422, description = "The source is too large, or makes the reader go past its limits", body = ErrorBody),
+))]
+pub async fn inputs(
+    State(state): State<AppState>,
+    _identity: Identity,
+    ApiJson(source): ApiJson<Source>,
+) -> Result<Json<InputsReport>, ApiError> {
+    Ok(Json(state.code.inputs(&source.content).await?))
 }
 
 /// Python source formatted by `ruff format`.

@@ -12,6 +12,9 @@
 //! stored, or the server is gone) exits at once with `EXIT_REFUSED`. Then stdin becomes
 //! `/dev/null`, as it is for an ungated run. Any other Python started from the venv (uv's, a
 //! user's) passes straight through.
+//!
+//! The same line gives a run its command-line arguments: `PYTASK_ARGV` (a JSON list, given at
+//! the spawn or through the gate) becomes `sys.argv[1:]` and leaves the environment.
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -32,7 +35,10 @@ const LINE: &str = concat!(
     "said[:1] == b\"1\" or os._exit(75), ",
     "os.environ.update(v.split(\"=\", 1) for v in said[1:].decode(\"utf-8\", \"surrogateescape\").split(\"\\0\") if v), ",
     "(lambda null: (os.dup2(null, 0), os.close(null)))(os.open(os.devnull, os.O_RDONLY))))",
-    "(b\"\".join(iter(lambda: os.read(0, 65536), b\"\")))\n",
+    "(b\"\".join(iter(lambda: os.read(0, 65536), b\"\"))); ",
+    // Then, gated or not, a run's argv (`executions::inputs`), taken out of the environment.
+    "\"PYTASK_ARGV\" in os.environ and __import__(\"sys\").argv.__setitem__(slice(1, None), ",
+    "__import__(\"json\").loads(os.environ.pop(\"PYTASK_ARGV\")))\n",
 );
 
 /// Puts the gate into the venv unless it is there already (venvs made before it existed, or

@@ -6,12 +6,14 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::gate;
+use super::inputs;
 use super::process::{self, Isolation, Launch};
 use super::settings::RunSettings;
 use super::RunError;
 use crate::deps::service::venv_dir;
 use crate::deps::uv::venv_python;
 use crate::sandbox::cgroup::{CgroupLimits, RunCgroup};
+use app::model::InputStyle;
 use zeroize::Zeroizing;
 
 /// A run's process, started: its group (the child's pid, kept before the child is reaped), the
@@ -52,12 +54,34 @@ pub fn launch_warm(settings: &RunSettings, script_id: i64, network: bool) -> Res
     start(settings, Target { script_id, network }, workdir, None, Vec::new(), &[], true)
 }
 
-/// Where a launched Python reads its script from, once its gate opens.
-pub fn script_path(launched: &Launched) -> PathBuf {
-    launched.workdir.0.join(SCRIPT)
+const SCRIPT: &str = "script.py";
+
+/// What a run's working directory gets as its program: the script as `script.py`, or for a
+/// script run through its `main()`, the runner as `script.py` and the script beside it.
+#[derive(Debug, Clone, Copy)]
+pub struct Program<'a> {
+    pub content: &'a str,
+    pub through_main: bool,
 }
 
-const SCRIPT: &str = "script.py";
+impl<'a> Program<'a> {
+    pub fn of(content: &'a str, style: Option<InputStyle>) -> Program<'a> {
+        Program { content, through_main: style == Some(InputStyle::Main) }
+    }
+
+    /// Writes it into `workdir`: the path written last is the entry, `script.py`.
+    pub fn write(&self, workdir: &Path) -> Result<(), RunError> {
+        let write = |name: &str, text: &str| {
+            let path = workdir.join(name);
+            std::fs::write(&path, text).map_err(|source| RunError::WriteScript { path, source })
+        };
+        if self.through_main {
+            write(inputs::MODULE_FILE, self.content)?;
+            return write(SCRIPT, inputs::MAIN_RUNNER);
+        }
+        write(SCRIPT, self.content)
+    }
+}
 
 /// The script's Python started in `workdir` (with `content` as its script, if given), in its
 /// sandbox unless `--sandbox off`, behind the gate if `gated` (then `variables` and `user_env`
@@ -66,7 +90,7 @@ pub fn start(
     settings: &RunSettings,
     target: Target,
     workdir: PathBuf,
-    content: Option<&str>,
+    program: Option<Program<'_>>,
     variables: Vec<(&'static str, OsString)>,
     user_env: &[(String, Zeroizing<String>)],
     gated: bool,
@@ -77,8 +101,8 @@ pub fn start(
     // Plain file calls: two small local writes cost less than handing them to a thread.
     std::fs::create_dir_all(&workdir).map_err(|source| RunError::WorkingDirectory { dir: workdir.clone(), source })?;
     let script_path = workdir.join(SCRIPT);
-    if let Some(content) = content {
-        std::fs::write(&script_path, content).map_err(|source| RunError::WriteScript { path: script_path.clone(), source })?;
+    if let Some(program) = program {
+        program.write(&workdir)?;
     }
     let venv = venv_dir(&settings.data_dir, target.script_id);
     let python = venv_python(&venv);
@@ -141,7 +165,14 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// A run's working directory, removed when this is dropped.
 pub struct RemoveOnDrop(PathBuf);
+
+impl RemoveOnDrop {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {

@@ -9,6 +9,7 @@
 
 pub mod collector;
 pub mod gate;
+pub mod inputs;
 pub mod launch;
 pub mod live;
 pub mod logs;
@@ -36,6 +37,8 @@ pub enum ExecutionError {
     Inactive(String),
     #[error("run #{id} is already over ({status}); there is nothing to stop")]
     AlreadyOver { id: i64, status: ExecutionStatus },
+    #[error(transparent)]
+    Inputs(#[from] inputs::InputsError),
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
 }
@@ -73,6 +76,10 @@ pub enum RunError {
     Env(crate::env::EnvError),
     #[error("the run's variables and secrets take {kib} KiB, more than the {max} KiB a process environment is given here; remove some")]
     EnvTooLarge { kib: usize, max: usize },
+    #[error("the run's inputs could not be opened with this instance's secret key (PYTASK_SECRET_KEY_FILE): the key was replaced after the run was queued; run it again")]
+    InputsUnreadable,
+    #[error("the run's arguments could not be given to it: the line that sets them could not be written into the venv: {0}")]
+    Arguments(std::io::Error),
 }
 
 impl From<ExecutionError> for crate::http::error::ApiError {
@@ -82,6 +89,10 @@ impl From<ExecutionError> for crate::http::error::ApiError {
             ExecutionError::NotFound(_) | ExecutionError::ScriptNotFound(_) => ApiError::NotFound(err.to_string()),
             ExecutionError::Inactive(_) | ExecutionError::AlreadyOver { .. } => ApiError::Conflict(err.to_string()),
             ExecutionError::QueueFull { .. } => ApiError::TooManyQueued(err.to_string()),
+            ExecutionError::Inputs(inputs::InputsError::Invalid(invalid)) => {
+                ApiError::Invalid { message: invalid.to_string(), field: Some(format!("inputs.{}", invalid.input)) }
+            }
+            ExecutionError::Inputs(unknown @ inputs::InputsError::Unknown(_)) => ApiError::Conflict(unknown.to_string()),
             ExecutionError::Db(db) => ApiError::internal(db),
         }
     }

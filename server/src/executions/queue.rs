@@ -11,7 +11,7 @@
 //! process starts (`start_held`) instead of claiming it first. The holder dying leaves it
 //! `lost`, like a running run: it may have started.
 
-use app::model::{ExecutionStatus, ResourceUsage, Trigger};
+use app::model::{ExecutionStatus, InputStyle, ResourceUsage, Trigger};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -19,6 +19,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 
+use super::inputs::RunInputs;
 use crate::db::entities::{execution, instance};
 
 pub fn now() -> DateTime<Utc> {
@@ -45,9 +46,15 @@ pub async fn enqueue(
     script_id: i64,
     trigger: Trigger,
     held: Option<Held<'_>>,
+    inputs: Option<&RunInputs>,
 ) -> Result<execution::Model, sea_orm::DbErr> {
     let queued_at = now();
     let mut row = queued(script_id, trigger, None, queued_at);
+    if let Some(inputs) = inputs {
+        row.input_style = Set(Some(inputs.style));
+        row.inputs = Set(Some(inputs.shown.clone()));
+        row.inputs_sealed = Set(Some(inputs.sealed.clone()));
+    }
     if let Some(held) = held {
         row.worker_id = Set(Some(held.instance.to_string()));
         row.network = Set(Some(held.network));
@@ -75,6 +82,10 @@ pub async fn enqueue(
         peak_memory_bytes: None,
         cpu_seconds: None,
         masked: 0,
+        input_style: inputs.map(|i| i.style),
+        inputs: inputs.map(|i| i.shown.clone()),
+        inputs_sealed: inputs.map(|i| i.sealed.clone()),
+        result: None,
     })
 }
 
@@ -89,6 +100,8 @@ pub struct Starting {
     pub is_active: bool,
     pub timeout_seconds: Option<i32>,
     pub network: bool,
+    /// Its inputs as read from its code (`InputsReport` as JSON); empty if unread.
+    pub inputs: Option<String>,
     pub requirements: i64,
     /// Runs of the script waiting in the queue now.
     pub queued: i64,
@@ -103,7 +116,7 @@ pub async fn starting(db: &impl ConnectionTrait, script_id: i64, reserve: bool) 
         _ => ("NULL", "?"),
     };
     let sql = format!(
-        "SELECT name, content, is_active, timeout_seconds, network, \
+        "SELECT name, content, is_active, timeout_seconds, network, inputs, \
          (SELECT COUNT(*) FROM dependencies WHERE dependencies.script_id = scripts.id) AS requirements, \
          (SELECT COUNT(*) FROM executions WHERE executions.script_id = scripts.id AND executions.status = 'queued') AS queued, \
          {reserved} AS reserved FROM scripts WHERE id = {param}"
@@ -149,13 +162,19 @@ pub struct Claimed {
     pub network: bool,
     /// How many requirements the script has (none: a venv is all it needs).
     pub requirements: i64,
+    /// How the run takes its inputs, and what its process is given of them, sealed
+    /// (`executions::inputs`); empty for a run without inputs.
+    pub input_style: Option<InputStyle>,
+    pub inputs_sealed: Option<Vec<u8>>,
+    /// The schedule that fired it: its inputs are read as it starts.
+    pub schedule_id: Option<i64>,
 }
 
 /// The claim records the script's network setting with the run. A script deleted meanwhile
 /// (its runs go with it) has none: no network, the safe side.
 const CLAIM_NETWORK: &str = "network = COALESCE((SELECT network FROM scripts WHERE scripts.id = executions.script_id), FALSE)";
 
-const CLAIM_RETURNING: &str = "RETURNING id, script_id, network, \
+const CLAIM_RETURNING: &str = "RETURNING id, script_id, schedule_id, network, input_style, inputs_sealed, \
     (SELECT name FROM scripts WHERE scripts.id = executions.script_id) AS name, \
     (SELECT content FROM scripts WHERE scripts.id = executions.script_id) AS content, \
     (SELECT timeout_seconds FROM scripts WHERE scripts.id = executions.script_id) AS timeout_seconds, \
@@ -208,12 +227,14 @@ pub struct Outcome {
     pub sandboxed: bool,
     /// Secret values replaced in its output and error.
     pub masked: i64,
+    /// What `main()` returned (JSON).
+    pub result: Option<String>,
 }
 
 impl Outcome {
     /// An outcome whose usage and isolation are filled in once the run's sandbox is read.
     pub fn new(status: ExecutionStatus, exit_code: Option<i32>, error: Option<String>) -> Outcome {
-        Outcome { status, exit_code, error, usage: ResourceUsage::default(), sandboxed: false, masked: 0 }
+        Outcome { status, exit_code, error, usage: ResourceUsage::default(), sandboxed: false, masked: 0, result: None }
     }
 }
 
@@ -235,6 +256,9 @@ pub async fn finish(
         .col_expr(execution::Column::PeakMemoryBytes, Expr::value(outcome.usage.peak_memory_bytes))
         .col_expr(execution::Column::CpuSeconds, Expr::value(outcome.usage.cpu_seconds))
         .col_expr(execution::Column::Masked, Expr::value(outcome.masked))
+        .col_expr(execution::Column::Result, Expr::value(outcome.result.clone()))
+        // Its process has had them: the sealed copy of its inputs is not kept.
+        .col_expr(execution::Column::InputsSealed, Expr::value(Option::<Vec<u8>>::None))
         .filter(execution::Column::Id.eq(id))
         .filter(execution::Column::Status.eq(ExecutionStatus::Running))
         .filter(execution::Column::WorkerId.eq(instance))
@@ -243,12 +267,24 @@ pub async fn finish(
     Ok(result.rows_affected == 1)
 }
 
+/// Records the inputs a run of a schedule was given as it started.
+pub async fn set_inputs(db: &impl ConnectionTrait, id: i64, inputs: &RunInputs) -> Result<(), sea_orm::DbErr> {
+    execution::Entity::update_many()
+        .col_expr(execution::Column::InputStyle, Expr::value(Some(inputs.style)))
+        .col_expr(execution::Column::Inputs, Expr::value(Some(inputs.shown.clone())))
+        .filter(execution::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Ends a run that has not started: true if it was still queued.
 pub async fn stop_queued(db: &impl ConnectionTrait, id: i64, reason: &str, at: DateTime<Utc>) -> Result<bool, sea_orm::DbErr> {
     let result = execution::Entity::update_many()
         .col_expr(execution::Column::Status, Expr::value(ExecutionStatus::Stopped))
         .col_expr(execution::Column::FinishedAt, Expr::value(at))
         .col_expr(execution::Column::Error, Expr::value(reason))
+        .col_expr(execution::Column::InputsSealed, Expr::value(Option::<Vec<u8>>::None))
         .filter(execution::Column::Id.eq(id))
         .filter(execution::Column::Status.eq(ExecutionStatus::Queued))
         .exec(db)
@@ -404,6 +440,7 @@ pub async fn sweep_lost(
             .col_expr(execution::Column::Status, Expr::value(ExecutionStatus::Lost))
             .col_expr(execution::Column::FinishedAt, Expr::value(now()))
             .col_expr(execution::Column::Error, Expr::value(message))
+            .col_expr(execution::Column::InputsSealed, Expr::value(Option::<Vec<u8>>::None))
             .filter(execution::Column::Id.eq(id))
             .filter(execution::Column::Status.eq(status))
             .filter(match &worker {

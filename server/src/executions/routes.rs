@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use app::error::ErrorBody;
 use app::model::execution::{LOG_PAGE_DEFAULT, LOG_PAGE_MAX, PER_PAGE_DEFAULT, PER_PAGE_MAX};
-use app::model::{Execution, ExecutionPage, ExecutionSort, ExecutionStatus, LogPage, Trigger};
+use app::model::{ExecuteRequest, Execution, ExecutionPage, ExecutionSort, ExecutionStatus, LogPage, Trigger};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -17,7 +17,7 @@ use super::service::{self, ExecutionFilter};
 use crate::auth::identity::{AuthVia, Editor};
 use crate::auth::Identity;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiPath, ApiQuery, IdPath};
+use crate::http::extract::{ApiJsonOrEmpty, ApiPath, ApiQuery, IdPath};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -91,24 +91,30 @@ pub async fn read(
     Ok(Json(service::get(&state.db, id).await?))
 }
 
-/// Queue a run of the script now; a worker starts it at once if one is free. Its events arrive
-/// on `/ws/executions/{id}` and `/ws/scripts/{script_id}`.
-#[utoipa::path(post, path = "/scripts/{id}/execute", tag = "executions", params(("id" = i64, Path)), responses(
-    (status = 201, body = Execution),
-    (status = 403, description = "Viewers may not run scripts", body = ErrorBody),
-    (status = 404, body = ErrorBody),
-    (status = 409, description = "The script is inactive", body = ErrorBody),
+/// Queue a run of the script now, with its inputs (the body may be left out when it takes none
+/// or all have defaults); a worker starts it at once if one is free. Its events arrive on
+/// `/ws/executions/{id}` and `/ws/scripts/{script_id}`.
+#[utoipa::path(post, path = "/scripts/{id}/execute", tag = "executions", params(("id" = i64, Path)),
+    request_body(content = Option<ExecuteRequest>, description = "Optional: the run's inputs"),
+    responses(
+        (status = 201, body = Execution),
+        (status = 403, description = "Viewers may not run scripts", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The script is inactive, or its inputs could not be read when it was saved", body = ErrorBody),
+        (status = 422, description = "An input is missing, unknown or does not fit its rule (`field` names it)", body = ErrorBody),
+        (status = 429, description = "The script has as many runs waiting as it may", body = ErrorBody),
 ))]
 pub async fn execute(
     State(state): State<AppState>,
     Editor(identity): Editor,
     ApiPath(IdPath { id }): ApiPath<IdPath>,
+    ApiJsonOrEmpty(request): ApiJsonOrEmpty<ExecuteRequest>,
 ) -> Result<(StatusCode, Json<Execution>), ApiError> {
     let trigger = match identity.via {
         AuthVia::Session(_) => Trigger::Manual,
         AuthVia::Token(_) => Trigger::Api,
     };
-    let run = service::start(&state.db, &state.runner, id, trigger).await?;
+    let run = service::start(&state.db, &state.runner, id, trigger, &request.inputs).await?;
     Ok((StatusCode::CREATED, Json(run)))
 }
 

@@ -1,11 +1,12 @@
 //! Executions: queries, starting and stopping.
 
-use app::model::{Event, Execution, ExecutionPage, ExecutionSort, ExecutionStatus, Trigger};
+use app::model::{Event, Execution, ExecutionPage, ExecutionSort, ExecutionStatus, InputsReport, Trigger};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::{Map, Value};
 
-use super::queue;
 use super::worker::{EndRequest, Runner};
 use super::ExecutionError;
+use super::{inputs, queue};
 use crate::db::entities::{execution, script};
 use crate::events::relay::Bell;
 use crate::telemetry::metrics;
@@ -79,12 +80,22 @@ fn to_api(run: execution::Model, script_name: Option<String>) -> Execution {
         peak_memory_bytes: run.peak_memory_bytes,
         cpu_seconds: run.cpu_seconds,
         masked: run.masked,
+        // Written by this server as JSON objects; anything else is shown as nothing.
+        inputs: run.inputs.as_deref().and_then(|json| serde_json::from_str(json).ok()),
+        result: run.result.as_deref().and_then(|json| serde_json::from_str(json).ok()),
     }
 }
 
 /// Queues a run of an active script and sees it taken (`Runner::submit`): by an idle worker of
 /// this instance at once, else by the next free worker anywhere.
-pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, trigger: Trigger) -> Result<Execution, ExecutionError> {
+/// `given`: the run's inputs, checked against those the script's saved code takes.
+pub async fn start(
+    db: &DatabaseConnection,
+    runner: &Runner,
+    script_id: i64,
+    trigger: Trigger,
+    given: &Map<String, Value>,
+) -> Result<Execution, ExecutionError> {
     let slot = runner.idle_slot();
     // A refused run leaves a gap in the ids, as any rolled-back insert would.
     let script = queue::starting(db, script_id, slot.is_some()).await?.ok_or(ExecutionError::ScriptNotFound(script_id))?;
@@ -97,8 +108,11 @@ pub async fn start(db: &DatabaseConnection, runner: &Runner, script_id: i64, tri
     if u64::try_from(script.queued).unwrap_or(0) >= limit {
         return Err(ExecutionError::QueueFull { name: script.name, limit });
     }
+    // An unreadable column is taken as inputs unknown: refused, never guessed.
+    let report: Option<InputsReport> = script.inputs.as_deref().and_then(|json| serde_json::from_str(json).ok());
+    let inputs = inputs::prepare(&runner.secret_key, script_id, &script.name, report.as_ref(), given)?;
     let name = script.name.clone();
-    let run = runner.submit(script_id, script, trigger, slot).await?;
+    let run = runner.submit(script_id, script, trigger, inputs, slot).await?;
     Ok(to_api(run, Some(name)))
 }
 

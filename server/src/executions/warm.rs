@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::launch::{self, Launched, Target};
+use super::launch::{self, Launched, Program, Target};
 use super::queue::Claimed;
 use super::settings::RunSettings;
 use super::RunError;
@@ -78,13 +78,13 @@ impl WarmPool {
         script_id: i64,
         network: bool,
         requirements: i64,
-        content: &str,
+        program: Program<'_>,
     ) -> Option<Result<Launched, RunError>> {
         if requirements > 0 || !venv_python(&venv_dir(&settings.data_dir, script_id)).exists() || !launch::gate_ready(settings, script_id) {
             return None;
         }
         let workdir = settings.data_dir.join("runs").join(format!("starting-{}", uuid::Uuid::new_v4()));
-        Some(self.behind_gate(settings, Target { script_id, network }, content, workdir))
+        Some(self.behind_gate(settings, Target { script_id, network }, program, workdir))
     }
 
     /// The run's Python in its fresh working directory: a warm one if `gated` and one is kept
@@ -103,24 +103,25 @@ impl WarmPool {
         };
         let workdir = settings.data_dir.join("runs").join(claimed.id.to_string());
         let target = Target { script_id: claimed.script_id, network: claimed.network };
+        let program = Program::of(content, claimed.input_style);
         if gated {
-            return self.behind_gate(settings, target, content, workdir);
+            return self.behind_gate(settings, target, program, workdir);
         }
-        launch::start(settings, target, workdir, Some(content), launch::run_variables(claimed.id, name), user_env, false)
+        launch::start(settings, target, workdir, Some(program), launch::run_variables(claimed.id, name), user_env, false)
     }
 
     /// The script's warm Python if one is kept, else one started now behind the gate in
     /// `workdir`; its variables come through the gate.
-    fn behind_gate(&self, settings: &RunSettings, target: Target, content: &str, workdir: PathBuf) -> Result<Launched, RunError> {
-        match self.take(settings, target.script_id, target.network, content) {
+    fn behind_gate(&self, settings: &RunSettings, target: Target, program: Program<'_>, workdir: PathBuf) -> Result<Launched, RunError> {
+        match self.take(settings, target.script_id, target.network, program) {
             Some(launched) => Ok(launched),
-            None => launch::start(settings, target, workdir, Some(content), Vec::new(), &[], true),
+            None => launch::start(settings, target, workdir, Some(program), Vec::new(), &[], true),
         }
     }
 
     /// The interpreter kept for the script, with `content` written as its script, if it is
     /// still waiting and its venv is as it found it; else `None` (and a stale one is ended).
-    pub fn take(&self, settings: &RunSettings, script_id: i64, network: bool, content: &str) -> Option<Launched> {
+    pub fn take(&self, settings: &RunSettings, script_id: i64, network: bool, program: Program<'_>) -> Option<Launched> {
         let mut warm = {
             let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
             let at = kept.iter().position(|w| w.script_id == script_id)?;
@@ -131,8 +132,7 @@ impl WarmPool {
         if !waiting || !unchanged || warm.network != network || warm.kept_at.elapsed() > IDLE {
             return None;
         }
-        let script = launch::script_path(&warm.launched);
-        if let Err(err) = std::fs::write(&script, content) {
+        if let Err(err) = program.write(warm.launched.workdir.path()) {
             tracing::warn!(script_id, %err, "a warm interpreter's script could not be written; starting cold");
             return None;
         }

@@ -22,6 +22,9 @@ pub enum ApiError {
     InvalidToken(&'static str),
     #[error("too many failed sign-ins for this user or address: try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A webhook started as many runs as it may in its window (`hooks::RATE`).
+    #[error("this hook started {rate} runs in the last minute, the most one hook may: try again in {retry_after_secs} s", rate = crate::hooks::RATE)]
+    HookBusy { retry_after_secs: u64 },
     /// The password hashers are all busy: sign-ins beyond a few at once wait briefly, then this.
     #[error("too many sign-ins at once: try again in {retry_after_secs} s")]
     SignInBusy { retry_after_secs: u64 },
@@ -88,9 +91,10 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized | ApiError::BadCredentials | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            ApiError::TooManyRequests { .. } | ApiError::TooManyUserWebSockets { .. } | ApiError::TooManyQueued(_) => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            ApiError::TooManyRequests { .. }
+            | ApiError::HookBusy { .. }
+            | ApiError::TooManyUserWebSockets { .. }
+            | ApiError::TooManyQueued(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::SignInBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MisdirectedHost(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -112,7 +116,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::BadCredentials => "bad_credentials",
             ApiError::InvalidToken(_) => "invalid_token",
-            ApiError::TooManyRequests { .. } | ApiError::TooManyQueued(_) => "too_many_requests",
+            ApiError::TooManyRequests { .. } | ApiError::HookBusy { .. } | ApiError::TooManyQueued(_) => "too_many_requests",
             ApiError::SignInBusy { .. } => "busy",
             ApiError::MisdirectedHost(_) => "misdirected_host",
             ApiError::Forbidden(_) => "forbidden",
@@ -159,7 +163,9 @@ impl IntoResponse for ApiError {
         }
         let mut response = (self.status(), Json(self.body())).into_response();
         let retry_after_secs = match self {
-            ApiError::TooManyRequests { retry_after_secs } | ApiError::SignInBusy { retry_after_secs } => Some(retry_after_secs),
+            ApiError::TooManyRequests { retry_after_secs }
+            | ApiError::SignInBusy { retry_after_secs }
+            | ApiError::HookBusy { retry_after_secs } => Some(retry_after_secs),
             ApiError::TooManyWebSockets { .. } | ApiError::TooManyUserWebSockets { .. } => Some(WEBSOCKET_RETRY_AFTER_SECS),
             _ => None,
         };

@@ -22,31 +22,73 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .map(|mime| {
-                let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
-            })
-            .unwrap_or(false);
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType("send the body as JSON with the header `Content-Type: application/json`".into()));
+        if !is_json(&req) {
+            return Err(json_please());
         }
-        // A client that declares a body and then sends it slowly, or never, must not hold the
-        // request (and its connection) open.
-        let seconds = state.config.client_timeout_seconds;
-        let read = tokio::time::timeout(Duration::from_secs(seconds), Bytes::from_request(req, state));
-        let bytes = read.await.map_err(|_| ApiError::BodyTimeout { seconds })?.map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
-                ApiError::PayloadTooLarge { limit: state.config.max_body_bytes }
-            }
-            other => ApiError::bad_request(format!("the request body could not be read: {}", other.body_text())),
-        })?;
+        let bytes = read_body(req, state).await?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// A JSON body that may be left out: no body at all is `T::default()`; a body is read as
+/// `ApiJson` reads it.
+pub struct ApiJsonOrEmpty<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for ApiJsonOrEmpty<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let json = is_json(&req);
+        let bytes = read_body(req, state).await?;
+        if bytes.is_empty() {
+            return Ok(ApiJsonOrEmpty(T::default()));
+        }
+        if !json {
+            return Err(json_please());
+        }
+        parse_json(&bytes).map(ApiJsonOrEmpty)
+    }
+}
+
+/// A body of any kind, read as `ApiJson` reads one: bounded in size and time, with errors as
+/// `ApiError`s.
+pub struct ApiBytes(pub Bytes);
+
+impl FromRequest<AppState> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        read_body(req, state).await.map(ApiBytes)
+    }
+}
+
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+fn json_please() -> ApiError {
+    ApiError::UnsupportedMediaType("send the body as JSON with the header `Content-Type: application/json`".into())
+}
+
+async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    // A client that declares a body and then sends it slowly, or never, must not hold the
+    // request (and its connection) open.
+    let seconds = state.config.client_timeout_seconds;
+    let read = tokio::time::timeout(Duration::from_secs(seconds), Bytes::from_request(req, state));
+    read.await.map_err(|_| ApiError::BodyTimeout { seconds })?.map_err(|rejection| match rejection {
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+            ApiError::PayloadTooLarge { limit: state.config.max_body_bytes }
+        }
+        other => ApiError::bad_request(format!("the request body could not be read: {}", other.body_text())),
+    })
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

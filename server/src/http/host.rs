@@ -68,7 +68,7 @@ pub async fn refuse_foreign_host(State(state): State<AppState>, client: Client, 
         Some(host) if state.allowed_hosts.allows(host) => next.run(req).await,
         Some(host) => {
             let shown: String = host.chars().take(100).collect();
-            tracing::warn!(host = ?shown, addr = %client.addr, path = %req.uri().path(), "refused a request for a host that is not ours");
+            tracing::warn!(host = ?shown, addr = %client.addr, path = %super::loggable_path(req.uri().path()), "refused a request for a host that is not ours");
             ApiError::MisdirectedHost(shown).into_response()
         }
     }

@@ -70,7 +70,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<Body>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()))
+                .make_span_with(
+                    |req: &Request<Body>| tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path())),
+                )
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         // Outermost, so that every answer carries them, the refusals of the layers above too.
@@ -169,6 +171,14 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::Internal(format!("a request handler panicked: {message}").into()).into_response()
 }
 
+/// A request's path as logs may show it: a webhook's token is its credential, so it is cut.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/api/hooks/") {
+        Some(rest) if !rest.is_empty() => "/api/hooks/***".into(),
+        _ => path.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use axum::routing::get;
@@ -189,5 +199,11 @@ mod tests {
         let body: app::error::ErrorBody = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(body.error.code, "internal");
         assert!(!body.error.message.contains("kaboom"), "the panic message must not leak");
+    }
+
+    #[test]
+    fn a_hook_token_never_reaches_a_log() {
+        assert_eq!(super::loggable_path("/api/hooks/ph_0123abc"), "/api/hooks/***");
+        assert_eq!(super::loggable_path("/api/scripts/1"), "/api/scripts/1");
     }
 }

@@ -21,6 +21,7 @@ use crate::code::routes as code;
 use crate::deps::routes as deps;
 use crate::env::routes as env;
 use crate::executions::routes as executions;
+use crate::hooks::routes as hooks;
 use crate::schedules::routes as schedules;
 use crate::scripts::routes as scripts;
 use crate::state::AppState;
@@ -128,8 +129,13 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(scripts::list, scripts::create))
                 .routes(routes!(scripts::read, scripts::update, scripts::delete))
                 .routes(routes!(scripts::tags))
+                .routes(routes!(scripts::inputs_schema))
+                .routes(routes!(hooks::list, hooks::create))
+                .routes(routes!(hooks::revoke))
+                .routes(routes!(hooks::fire))
                 .routes(routes!(code::check))
                 .routes(routes!(code::format))
+                .routes(routes!(code::inputs))
                 .routes(routes!(code::metadata))
                 .routes(routes!(code::write_metadata))
                 .routes(routes!(executions::list))
@@ -191,7 +197,13 @@ mod tests {
     #[test]
     fn every_operation_documents_the_errors_of_the_layers_in_front() {
         let document = serde_json::to_value(super::document()).unwrap();
-        let public = [("/api/health", "get"), ("/api/auth/login", "post"), ("/api/setup", "get"), ("/api/setup", "post")];
+        let public = [
+            ("/api/health", "get"),
+            ("/api/auth/login", "post"),
+            ("/api/setup", "get"),
+            ("/api/setup", "post"),
+            ("/api/hooks/{token}", "post"),
+        ];
         let mut operations = 0;
         for (path, item) in document["paths"].as_object().unwrap() {
             for (method, operation) in item.as_object().unwrap() {

@@ -11,6 +11,8 @@ pub enum ScheduleError {
     #[error(transparent)]
     Invalid(#[from] app::validate::Invalid),
     #[error(transparent)]
+    Inputs(#[from] crate::executions::inputs::InputsError),
+    #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
 }
 
@@ -19,6 +21,10 @@ impl From<ScheduleError> for ApiError {
         match err {
             ScheduleError::ScriptNotFound(_) | ScheduleError::NotFound { .. } => ApiError::NotFound(err.to_string()),
             ScheduleError::Invalid(invalid) => invalid.into(),
+            ScheduleError::Inputs(crate::executions::inputs::InputsError::Invalid(invalid)) => {
+                ApiError::Invalid { message: invalid.to_string(), field: Some(format!("inputs.{}", invalid.input)) }
+            }
+            ScheduleError::Inputs(unknown) => ApiError::Conflict(unknown.to_string()),
             ScheduleError::Db(db) => ApiError::internal(db),
         }
     }

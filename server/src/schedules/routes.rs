@@ -41,7 +41,8 @@ pub async fn list(
     (status = 201, body = Schedule),
     (status = 403, description = "Viewers cannot change schedules", body = ErrorBody),
     (status = 404, body = ErrorBody),
-    (status = 422, description = "`cron_expression` or `timezone` is invalid; `field` names it", body = ErrorBody),
+    (status = 409, description = "The script's inputs could not be read from its saved code", body = ErrorBody),
+    (status = 422, description = "`cron_expression`, `timezone` or an input is invalid; `field` names it", body = ErrorBody),
 ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -49,7 +50,7 @@ pub async fn create(
     ApiPath(IdPath { id }): ApiPath<IdPath>,
     ApiJson(new): ApiJson<NewSchedule>,
 ) -> Result<(StatusCode, Json<Schedule>), ApiError> {
-    let schedule = service::create(&state.db, id, new).await?;
+    let schedule = service::create(&state.db, &state.secret_key, id, new).await?;
     state.scheduler.wake();
     Ok((StatusCode::CREATED, Json(schedule)))
 }
@@ -60,7 +61,8 @@ pub async fn create(
     (status = 200, body = Schedule),
     (status = 403, description = "Viewers cannot change schedules", body = ErrorBody),
     (status = 404, body = ErrorBody),
-    (status = 422, description = "`cron_expression` or `timezone` is invalid; `field` names it", body = ErrorBody),
+    (status = 409, description = "The script's inputs could not be read from its saved code", body = ErrorBody),
+    (status = 422, description = "`cron_expression`, `timezone` or an input is invalid; `field` names it", body = ErrorBody),
 ))]
 pub async fn update(
     State(state): State<AppState>,
@@ -68,7 +70,7 @@ pub async fn update(
     ApiPath(SchedulePath { id, sid }): ApiPath<SchedulePath>,
     ApiJson(change): ApiJson<ScheduleUpdate>,
 ) -> Result<Json<Schedule>, ApiError> {
-    let schedule = service::update(&state.db, id, sid, change).await?;
+    let schedule = service::update(&state.db, &state.secret_key, id, sid, change).await?;
     state.scheduler.wake();
     Ok(Json(schedule))
 }

@@ -77,7 +77,43 @@ pub async fn create(
     _editor: Editor,
     ApiJson(new): ApiJson<NewScript>,
 ) -> Result<(StatusCode, Json<Script>), ApiError> {
-    Ok((StatusCode::CREATED, Json(service::create(&state.db, new).await?)))
+    let inputs = read_inputs(&state, &new.content).await;
+    Ok((StatusCode::CREATED, Json(service::create(&state.db, new, inputs).await?)))
+}
+
+/// The inputs `content` takes, as stored with the script (JSON); `None` when they could not be
+/// read (the tool is missing, or gave up on this source): runs are then refused inputs, and
+/// the editor shows why as the user types.
+async fn read_inputs(state: &AppState, content: &str) -> Option<String> {
+    match state.code.inputs(content).await {
+        Ok(report) => Some(serde_json::to_string(&report).expect("an InputsReport serializes")),
+        Err(err) => {
+            tracing::warn!(%err, "a script's inputs could not be read from its code");
+            None
+        }
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of the inputs the script's saved code takes: what
+/// `POST /scripts/{id}/execute` checks `inputs` against, for other tools to build on.
+#[utoipa::path(get, path = "/scripts/{id}/inputs/schema", tag = "scripts", params(("id" = i64, Path)), responses(
+    (status = 200, body = Object),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "The inputs could not be read from the saved code; save it again", body = ErrorBody),
+))]
+pub async fn inputs_schema(
+    State(state): State<AppState>,
+    _identity: Identity,
+    ApiPath(IdPath { id }): ApiPath<IdPath>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let script = service::get(&state.db, id).await?;
+    let report = script.inputs.ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "the inputs of script `{}` could not be read from its code when it was saved; save it again",
+            script.name
+        ))
+    })?;
+    Ok(Json(report.json_schema()))
 }
 
 /// One script with its source.
@@ -107,7 +143,11 @@ pub async fn update(
     ApiPath(IdPath { id }): ApiPath<IdPath>,
     ApiJson(change): ApiJson<ScriptUpdate>,
 ) -> Result<Json<Script>, ApiError> {
-    Ok(Json(service::update(&state.db, id, change).await?))
+    let inputs = match &change.content {
+        Some(content) => read_inputs(&state, content).await,
+        None => None,
+    };
+    Ok(Json(service::update(&state.db, id, change, inputs).await?))
 }
 
 /// Delete a script with its dependencies, schedules, runs, logs and files.

@@ -6,7 +6,7 @@ use std::path::Path;
 use app::model::{LastExecution, NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
 use app::validate;
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict, Order, Query};
+use sea_orm::sea_query::{Alias, Expr, Func, LikeExpr, OnConflict, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, JoinType, QueryFilter,
     QueryOrder, QuerySelect, RelationTrait, Set, Statement,
@@ -52,6 +52,7 @@ struct SummaryRow {
     description: String,
     is_active: bool,
     updated_at: DateTime<Utc>,
+    takes_inputs: bool,
     tags: Option<String>,
     last_id: Option<i64>,
     last_status: Option<String>,
@@ -81,6 +82,8 @@ pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<
             script::Column::IsActive,
             script::Column::UpdatedAt,
         ])
+        // From the stored report's JSON as serde writes it: no input is `"inputs":[]`.
+        .expr_as(Expr::cust("(inputs IS NOT NULL AND inputs NOT LIKE '%\"inputs\":[]%')"), Alias::new("takes_inputs"))
         .from(script::Entity)
         .order_by_expr(Expr::cust(by_name), Order::Asc);
     if let Some(ids) = &filter.ids {
@@ -113,7 +116,7 @@ pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<
     // Per-row lookups for a page or a filtered view (few rows); bulk joins for the whole list.
     let sql = if !filter.is_whole_list() {
         format!(
-            "SELECT s.id, s.name, s.description, s.is_active, s.updated_at, {tags_of_s} AS tags, e.id AS last_id, \
+            "SELECT s.id, s.name, s.description, s.is_active, s.updated_at, s.takes_inputs, {tags_of_s} AS tags, e.id AS last_id, \
                e.status AS last_status, e.queued_at AS last_queued_at, e.finished_at AS last_finished_at \
              FROM ({}) s \
              LEFT JOIN executions e ON e.id = (SELECT MAX(x.id) FROM executions x WHERE x.script_id = s.id) \
@@ -122,7 +125,7 @@ pub async fn list(db: &DatabaseConnection, filter: &ScriptFilter) -> Result<Vec<
         )
     } else {
         format!(
-            "SELECT s.id, s.name, s.description, s.is_active, s.updated_at, tg.tags, e.id AS last_id, \
+            "SELECT s.id, s.name, s.description, s.is_active, s.updated_at, s.takes_inputs, tg.tags, e.id AS last_id, \
                e.status AS last_status, e.queued_at AS last_queued_at, e.finished_at AS last_finished_at \
              FROM ({}) s \
              LEFT JOIN (SELECT script_id, MAX(id) AS id FROM executions GROUP BY script_id) lx ON lx.script_id = s.id \
@@ -153,6 +156,7 @@ fn summary(row: SummaryRow) -> ScriptSummary {
         is_active: row.is_active,
         tags,
         last_execution,
+        takes_inputs: row.takes_inputs,
         updated_at: row.updated_at,
     }
 }
@@ -181,12 +185,15 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Script, ScriptErr
         tags,
         timeout_seconds: model.timeout_seconds.and_then(|s| u32::try_from(s).ok()),
         network: model.network,
+        // Written by this server; a column it cannot read is inputs unknown, as if unread.
+        inputs: model.inputs.as_deref().and_then(|json| serde_json::from_str(json).ok()),
         created_at: model.created_at,
         updated_at: model.updated_at,
     })
 }
 
-pub async fn create(db: &DatabaseConnection, new: NewScript) -> Result<Script, ScriptError> {
+/// `inputs`: what its code takes (`InputsReport` as JSON), read by the caller; `None`: unread.
+pub async fn create(db: &DatabaseConnection, new: NewScript, inputs: Option<String>) -> Result<Script, ScriptError> {
     let name = validate::script_name(&new.name)?;
     let description = validate::description(&new.description)?;
     validate::content(&new.content)?;
@@ -202,6 +209,7 @@ pub async fn create(db: &DatabaseConnection, new: NewScript) -> Result<Script, S
         is_active: Set(new.is_active),
         timeout_seconds: Set(timeout.and_then(|s| i32::try_from(s).ok())),
         network: Set(new.network),
+        inputs: Set(inputs),
         created_at: Set(at),
         updated_at: Set(at),
         ..Default::default()
@@ -215,7 +223,8 @@ pub async fn create(db: &DatabaseConnection, new: NewScript) -> Result<Script, S
     Ok(script)
 }
 
-pub async fn update(db: &DatabaseConnection, id: i64, change: ScriptUpdate) -> Result<Script, ScriptError> {
+/// `inputs`: with a new `content`, what it takes (as for `create`).
+pub async fn update(db: &DatabaseConnection, id: i64, change: ScriptUpdate, inputs: Option<String>) -> Result<Script, ScriptError> {
     let name = change.name.as_deref().map(validate::script_name).transpose()?;
     let description = change.description.as_deref().map(validate::description).transpose()?;
     if let Some(content) = &change.content {
@@ -241,6 +250,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, change: ScriptUpdate) -> R
     }
     if let Some(content) = change.content {
         model.content = Set(content);
+        model.inputs = Set(inputs);
     }
     if let Some(active) = change.is_active {
         model.is_active = Set(active);

@@ -14,6 +14,7 @@ mod hardening;
 mod hardening_runs;
 mod headers;
 mod health;
+mod inputs;
 mod instances;
 mod isolation;
 mod metrics;

@@ -1,4 +1,4 @@
-use app::model::{ExecutionStatus, Trigger};
+use app::model::{ExecutionStatus, InputStyle, Trigger};
 use sea_orm::entity::prelude::*;
 
 // Not `Eq`: `cpu_seconds` is a float.
@@ -33,6 +33,16 @@ pub struct Model {
     pub cpu_seconds: Option<f64>,
     /// Secret values replaced by `***` in its output and error.
     pub masked: i64,
+    /// How it takes its inputs (`argparse`, `main`); empty: none.
+    pub input_style: Option<InputStyle>,
+    /// Its inputs as shown (JSON), secret ones as `***`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub inputs: Option<String>,
+    /// What its process is given, sealed (`executions::inputs`); cleared once it ends.
+    pub inputs_sealed: Option<Vec<u8>>,
+    /// `main()`'s return value (JSON).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub result: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,3 +13,4 @@ pub mod script_tag;
 pub mod session;
 pub mod tag;
 pub mod user;
+pub mod webhook;

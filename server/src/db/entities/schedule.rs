@@ -12,6 +12,11 @@ pub struct Model {
     pub is_active: bool,
     pub description: String,
     pub next_run_at: Option<DateTimeUtc>,
+    /// The inputs each fire gives (JSON), secret values as `***`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub inputs: Option<String>,
+    /// The inputs as given, sealed (`executions::inputs::seal_for_schedule`).
+    pub inputs_sealed: Option<Vec<u8>>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -15,6 +15,9 @@ pub struct Model {
     pub timeout_seconds: Option<i32>,
     /// Whether its runs may reach the network (their sandbox keeps the host's network, or none).
     pub network: bool,
+    /// The inputs its code takes (`app::model::InputsReport` as JSON); empty if unread.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub inputs: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

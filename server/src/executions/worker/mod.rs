@@ -17,7 +17,8 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tokio::sync::{oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use self::run::Start;
-use super::launch::Launched;
+use super::inputs::RunInputs;
+use super::launch::{Launched, Program};
 use super::queue::{self, Claimed, Held, Starting};
 use super::retry::retry;
 use super::settings::RunSettings;
@@ -126,18 +127,33 @@ impl Runner {
         script_id: i64,
         script: Starting,
         trigger: Trigger,
+        inputs: Option<RunInputs>,
         slot: Option<OwnedSemaphorePermit>,
     ) -> Result<execution::Model, sea_orm::DbErr> {
         let Some(slot) = slot else {
-            let run = queue::enqueue(&self.db, script_id, trigger, None).await?;
+            let run = queue::enqueue(&self.db, script_id, trigger, None, inputs.as_ref()).await?;
             self.wake();
             return Ok(run);
         };
         // Its Python starts first: its start-up, the longest part by far, overlaps the insert.
-        let prelaunched = self.warm.prelaunch(&self.settings, script_id, script.network, script.requirements, &script.content);
+        let input_style = inputs.as_ref().map(|i| i.style);
+        let program = Program::of(&script.content, input_style);
+        let prelaunched = self.warm.prelaunch(&self.settings, script_id, script.network, script.requirements, program);
         // What a claim would have read with the run.
         let Starting { name, content, timeout_seconds, network, requirements, reserved, .. } = script;
-        let claimed = move |id| Claimed { id, script_id, name: Some(name), content: Some(content), timeout_seconds, network, requirements };
+        let inputs_sealed = inputs.as_ref().map(|i| i.sealed.clone());
+        let claimed = move |id| Claimed {
+            id,
+            script_id,
+            name: Some(name),
+            content: Some(content),
+            timeout_seconds,
+            network,
+            requirements,
+            input_style,
+            inputs_sealed,
+            schedule_id: None,
+        };
         // In a task of its own, not cancelled with the request: a client gone mid-insert must not
         // leave a stored run held by this instance that nothing starts.
         let this = self.clone();
@@ -148,13 +164,13 @@ impl Runner {
                     let (stored, on_stored) = oneshot::channel();
                     this.start_held(claimed(id), slot, Some(on_stored), prelaunched);
                     // A failed insert drops `stored`: the held run ends without a trace.
-                    let run = queue::enqueue(&this.db, script_id, trigger, held(Some(id))).await?;
+                    let run = queue::enqueue(&this.db, script_id, trigger, held(Some(id)), inputs.as_ref()).await?;
                     let _ = stored.send(());
                     Ok(run)
                 }
                 None => {
                     // A failed insert drops `prelaunched`: its Python is killed behind the gate.
-                    let run = queue::enqueue(&this.db, script_id, trigger, held(None)).await?;
+                    let run = queue::enqueue(&this.db, script_id, trigger, held(None), inputs.as_ref()).await?;
                     this.start_held(claimed(run.id), slot, None, prelaunched);
                     Ok(run)
                 }

@@ -7,12 +7,14 @@ use std::ffi::OsStr;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use app::model::{Event, ExecutionStatus, LogStream, ResourceUsage};
+use app::model::{Event, ExecutionStatus, InputStyle, InputsReport, LogStream, ResourceUsage};
 use chrono::{DateTime, Utc};
+use sea_orm::EntityTrait;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::{EndRequest, Runner};
+use crate::db::entities::{schedule, script};
 use crate::deps::service::{self as deps, venv_dir};
 use crate::deps::uv::venv_python;
 use crate::deps::DepsError;
@@ -20,6 +22,7 @@ use crate::env::{self, Masker, RunEnv};
 use crate::events::EventBus;
 use crate::executions::collector::{collect, read_stream, Log, Piece, SAYS};
 use crate::executions::gate;
+use crate::executions::inputs;
 use crate::executions::launch::{self, Launched};
 use crate::executions::process;
 use crate::executions::queue::{self, Claimed, Outcome};
@@ -41,7 +44,11 @@ impl Runner {
         if matches!(start, Start::Claimed(_)) {
             start.confirm(&self.events, &claimed).await;
         }
-        let outcome = self.run(&claimed, &mut start, end, prelaunched).await;
+        let mut claimed = claimed;
+        let outcome = match self.schedule_inputs(&mut claimed).await {
+            Ok(()) => self.run(&claimed, &mut start, end, prelaunched).await,
+            Err(error) => Outcome::new(ExecutionStatus::Failed, None, Some(error)),
+        };
         // A run that ended before it was marked `running` (it could not start) is marked now,
         // so its outcome can be stored.
         let started = start.confirm(&self.events, &claimed).await;
@@ -123,10 +130,50 @@ impl Runner {
         outcome
     }
 
+    /// A run fired by a schedule takes the schedule's inputs, checked against the script's code
+    /// as saved now: they are read here, not at the fire, so an edit of the script or the
+    /// schedule in between counts. Inputs that no longer fit fail the run with the reason.
+    async fn schedule_inputs(&self, claimed: &mut Claimed) -> Result<(), String> {
+        let (Some(schedule_id), None) = (claimed.schedule_id, &claimed.inputs_sealed) else { return Ok(()) };
+        let read = async {
+            let schedule = schedule::Entity::find_by_id(schedule_id).one(&self.db).await?;
+            let script = script::Entity::find_by_id(claimed.script_id).one(&self.db).await?;
+            Ok::<_, sea_orm::DbErr>((schedule, script))
+        };
+        let (schedule, script) = read.await.map_err(|err| format!("the schedule's inputs could not be read: {err}"))?;
+        // Deleted meanwhile: the run goes on as its script would without inputs.
+        let (Some(schedule), Some(script)) = (schedule, script) else { return Ok(()) };
+        let given = match &schedule.inputs_sealed {
+            Some(sealed) => inputs::open_for_schedule(&self.secret_key, script.id, sealed).ok_or_else(|| {
+                "the schedule's inputs could not be opened with this instance's secret key (PYTASK_SECRET_KEY_FILE); set them again"
+                    .to_string()
+            })?,
+            None => serde_json::Map::new(),
+        };
+        let report: Option<InputsReport> = script.inputs.as_deref().and_then(|json| serde_json::from_str(json).ok());
+        let prepared = inputs::prepare(&self.secret_key, script.id, &script.name, report.as_ref(), &given)
+            .map_err(|err| format!("the schedule's inputs do not fit the script as saved now ({err}); edit the schedule"))?;
+        if let Some(prepared) = prepared {
+            queue::set_inputs(&self.db, claimed.id, &prepared)
+                .await
+                .map_err(|err| format!("the run's inputs could not be stored: {err}"))?;
+            claimed.input_style = Some(prepared.style);
+            claimed.inputs_sealed = Some(prepared.sealed);
+        }
+        Ok(())
+    }
+
     /// The run's variables and secrets, read now (so a change made a moment ago is in them); its
     /// output is masked for the secrets from here on.
-    async fn run_env(&self, script_id: i64, log: &Log) -> Result<RunEnv, RunError> {
-        let env = env::store::for_run(&self.db, &self.secret_key, script_id).await.map_err(RunError::Env)?;
+    /// With `inputs_sealed`, the run's inputs too (`executions::inputs`), their secret values
+    /// masked like the secrets'.
+    async fn run_env(&self, script_id: i64, inputs_sealed: Option<&[u8]>, log: &Log) -> Result<RunEnv, RunError> {
+        let mut env = env::store::for_run(&self.db, &self.secret_key, script_id).await.map_err(RunError::Env)?;
+        if let Some(sealed) = inputs_sealed {
+            let opened = inputs::open(&self.secret_key, script_id, sealed).ok_or(RunError::InputsUnreadable)?;
+            env.secrets.extend(opened.secrets);
+            env.vars.push((opened.variable, opened.value));
+        }
         if env.size() > ENV_MAX_BYTES {
             return Err(RunError::EnvTooLarge { kib: env.size().div_ceil(1024), max: ENV_MAX_BYTES / 1024 });
         }
@@ -151,7 +198,7 @@ impl Runner {
             Ready::Launched(launched) => launched,
             Ready::EndedBeforeStart(request) => return Ok(ended_before_start(request)),
         };
-        let Launched { mut child, group, gate: gate_pipe, cgroup, sandboxed, workdir: _cleanup, .. } = *launched;
+        let Launched { mut child, group, gate: gate_pipe, cgroup, sandboxed, workdir, .. } = *launched;
         trace.sandboxed = sandboxed;
         if start.confirm(&self.events, claimed).await.is_none() {
             // Its Python never passed the gate: nothing of the script ran.
@@ -164,7 +211,7 @@ impl Runner {
         if let Some(pipe) = gate_pipe {
             // Read at the last moment: a warm Python was started before the run existed. On an
             // error the pipe closes unopened and the Python exits before the script.
-            let user = self.run_env(claimed.script_id, log).await?;
+            let user = self.run_env(claimed.script_id, claimed.inputs_sealed.as_deref(), log).await?;
             let own = launch::run_variables(claimed.id, claimed.name.as_deref().unwrap_or_default());
             let own = own.iter().map(|(name, value)| (*name, value.as_os_str()));
             gate::open(pipe, own.chain(user.vars.iter().map(|(name, value)| (name.as_str(), OsStr::new(value.as_str()))))).await;
@@ -194,7 +241,14 @@ impl Runner {
         }
         let status = status.map_err(RunError::Wait)?;
         let status = if sandboxed { process::unwrap_sandbox_status(status) } else { status };
-        Ok(outcome_of(status, ended, &self.settings.limits))
+        let mut outcome = outcome_of(status, ended, &self.settings.limits);
+        if claimed.input_style == Some(InputStyle::Main) {
+            match inputs::take_result(workdir.path()) {
+                Ok(result) => outcome.result = result,
+                Err(note) => log.say(note).await,
+            }
+        }
+        Ok(outcome)
     }
 
     /// The run's process, started (or taken from `prelaunched`) once its environment is ready;
@@ -229,8 +283,13 @@ impl Runner {
         if !gated && start.confirm(&self.events, claimed).await.is_none() {
             return Err(RunError::HandedOverStopped);
         }
+        // An argparse run's arguments are set by the venv's `.pth` line (`gate`), which a venv
+        // made by this very run, or an older one, may not hold yet.
+        if claimed.input_style == Some(InputStyle::Argparse) && !gated {
+            gate::ensure(&venv_dir(&self.settings.data_dir, script_id)).map_err(RunError::Arguments)?;
+        }
         // Without the gate, the variables go in at the spawn, so they are read just before it.
-        let user = if gated { RunEnv::default() } else { self.run_env(script_id, log).await? };
+        let user = if gated { RunEnv::default() } else { self.run_env(script_id, claimed.inputs_sealed.as_deref(), log).await? };
         Ok(Ready::Launched(Box::new(self.warm.launch(&self.settings, claimed, gated, &user.vars)?)))
     }
 
@@ -307,7 +366,7 @@ impl Runner {
                         return Ok(());
                     }
                     // The install's output is masked like the script's.
-                    self.run_env(script_id, log).await?;
+                    self.run_env(script_id, None, log).await?;
                     let wanted = deps::requirements(&self.db, script_id).await.map_err(RunError::Environment)?;
                     if wanted.is_empty() {
                         log.say("first run: making the script's environment".into()).await;
