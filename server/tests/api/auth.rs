@@ -10,13 +10,16 @@ use crate::helpers::{error_of, session_of, spawn_app, spawn_app_with, Actor, Api
 use crate::on_both_backends;
 
 /// Routes anyone may call.
-const PUBLIC: &[(&str, &str)] = &[("GET", "/api/health"), ("POST", "/api/auth/login"), ("GET", "/api/setup"), ("POST", "/api/setup")];
+/// (A webhook's token is its credential: a wrong one is 404, tested in `inputs`.)
+const PUBLIC: &[(&str, &str)] =
+    &[("GET", "/api/health"), ("POST", "/api/auth/login"), ("GET", "/api/setup"), ("POST", "/api/setup"), ("POST", "/api/hooks/{token}")];
 /// Changes a viewer may make: to their own session, password and tokens.
 const SELF_SERVICE: &[(&str, &str)] =
     &[("POST", "/api/auth/logout"), ("POST", "/api/auth/password"), ("POST", "/api/tokens"), ("DELETE", "/api/tokens/{id}")];
 /// POSTs that compute an answer and store nothing, so viewers may send them too.
 const READ_ONLY: &[(&str, &str)] = &[
     ("POST", "/api/code/check"),
+    ("POST", "/api/code/inputs"),
     ("POST", "/api/code/metadata"),
     ("POST", "/api/code/metadata/write"),
     ("POST", "/api/requirements/check"),
