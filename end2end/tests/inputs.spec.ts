@@ -76,7 +76,7 @@ test('an argparse script: its form previewed as it is typed, filled to run, reme
 
   // The editor's preview follows the code on screen, unsaved.
   await openHydrated(page, `/scripts/${id}`);
-  await expect(preview(page).getByText('no inputs')).toBeVisible();
+  await expect(preview(page).getByText('no inputs', { exact: true })).toBeVisible();
   await expect(editor(page)).toBeVisible();
   await typeCode(page, FIRST);
   await expect(preview(page).getByText('1 input · argparse')).toBeVisible();
