@@ -221,18 +221,7 @@ mod tests {
     use serde_json::json;
 
     fn input(name: &str, kind: InputKind) -> InputSpec {
-        InputSpec {
-            name: name.into(),
-            kind,
-            list: false,
-            choices: None,
-            default: None,
-            required: true,
-            nullable: false,
-            description: None,
-            secret: false,
-            argv: None,
-        }
+        InputSpec { required: true, ..InputSpec::new(name, kind) }
     }
 
     #[test]

@@ -395,18 +395,7 @@ mod tests {
     use serde_json::json;
 
     fn spec(name: &str, kind: InputKind) -> InputSpec {
-        InputSpec {
-            name: name.into(),
-            kind,
-            list: false,
-            choices: None,
-            default: None,
-            required: false,
-            nullable: false,
-            description: None,
-            secret: false,
-            argv: None,
-        }
+        InputSpec::new(name, kind)
     }
 
     #[test]

@@ -158,6 +158,23 @@ pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 pub const MAX_LIST_ITEMS: usize = 1000;
 
 impl InputSpec {
+    /// A plain optional input of `kind`: one value, no default, choices or description, not
+    /// secret, not an argparse argument; the rest is set with struct update syntax.
+    pub fn new(name: &str, kind: InputKind) -> InputSpec {
+        InputSpec {
+            name: name.into(),
+            kind,
+            list: false,
+            choices: None,
+            default: None,
+            required: false,
+            nullable: false,
+            description: None,
+            secret: false,
+            argv: None,
+        }
+    }
+
     /// Whether `value` fits this input (one value of a list input).
     fn check_one(&self, value: &Value) -> Result<(), InputError> {
         let name = &self.name;
@@ -405,18 +422,7 @@ mod tests {
     use serde_json::json;
 
     fn input(name: &str, kind: InputKind) -> InputSpec {
-        InputSpec {
-            name: name.into(),
-            kind,
-            list: false,
-            choices: None,
-            default: None,
-            required: false,
-            nullable: false,
-            description: None,
-            secret: false,
-            argv: None,
-        }
+        InputSpec::new(name, kind)
     }
 
     fn option(mut spec: InputSpec, flag: &str, action: ArgAction) -> InputSpec {

@@ -69,6 +69,35 @@ pub enum InputsError {
     Unknown(String),
 }
 
+impl From<InputsError> for crate::http::error::ApiError {
+    fn from(err: InputsError) -> Self {
+        use crate::http::error::ApiError;
+        match err {
+            InputsError::Invalid(invalid) => {
+                ApiError::Invalid { message: invalid.to_string(), field: Some(format!("inputs.{}", invalid.input)) }
+            }
+            unknown @ InputsError::Unknown(_) => ApiError::Conflict(unknown.to_string()),
+        }
+    }
+}
+
+/// A script's inputs as stored with it (`scripts.inputs`). Written by this server; a column it
+/// cannot read counts as unread (`None`): runs are then refused inputs, never guessed.
+pub fn stored_report(json: Option<&str>) -> Option<InputsReport> {
+    json.and_then(|json| serde_json::from_str(json).ok())
+}
+
+/// `values` as shown: the secret inputs' values (those given) as `***`.
+fn shown(report: &InputsReport, values: &Map<String, Value>) -> Map<String, Value> {
+    let mut shown = values.clone();
+    for name in report.secret_names() {
+        if let Some(value) = shown.get_mut(name).filter(|v| !v.is_null()) {
+            *value = Value::from("***");
+        }
+    }
+    shown
+}
+
 /// What the sealed copy is bound to: the run's script.
 fn aad(script_id: i64) -> Vec<u8> {
     format!("pytask run inputs v1\0{script_id}").into_bytes()
@@ -94,13 +123,10 @@ pub fn prepare(
         return Ok(None);
     }
     let mut secrets = Vec::new();
-    let mut shown = resolved.clone();
-    for name in report.secret_names() {
-        if let Some(value) = shown.get_mut(name).filter(|v| !v.is_null()) {
-            collect_strings(value, &mut secrets);
-            *value = Value::from("***");
-        }
+    for value in report.secret_names().filter_map(|name| resolved.get(name)) {
+        collect_strings(value, &mut secrets);
     }
+    let shown = shown(report, &resolved);
     let (variable, value) = match report.style {
         InputStyle::Argparse => ("PYTASK_ARGV", Value::from(report.argv(&resolved))),
         _ => {
@@ -145,12 +171,7 @@ pub fn seal_for_schedule(
         None => return Err(InputsError::Unknown(script_name.to_owned())),
     };
     report.resolve(given)?;
-    let mut shown = given.clone();
-    for name in report.secret_names() {
-        if let Some(value) = shown.get_mut(name).filter(|v| !v.is_null()) {
-            *value = Value::from("***");
-        }
-    }
+    let shown = shown(report, given);
     let plain = Zeroizing::new(Value::Object(given.clone()).to_string().into_bytes());
     Ok((Value::Object(shown).to_string(), key.seal(&schedule_aad(script_id), &plain)))
 }
@@ -217,18 +238,8 @@ mod tests {
     }
 
     fn spec(name: &str, kind: InputKind, secret: bool, flag: Option<&str>) -> InputSpec {
-        InputSpec {
-            name: name.into(),
-            kind,
-            list: false,
-            choices: None,
-            default: None,
-            required: true,
-            nullable: false,
-            description: None,
-            secret,
-            argv: flag.map(|flag| ArgvSpec { flag: Some(flag.into()), action: ArgAction::Store, nargs: None }),
-        }
+        let argv = flag.map(|flag| ArgvSpec { flag: Some(flag.into()), action: ArgAction::Store, nargs: None });
+        InputSpec { required: true, secret, argv, ..InputSpec::new(name, kind) }
     }
 
     #[test]

@@ -89,10 +89,7 @@ impl From<ExecutionError> for crate::http::error::ApiError {
             ExecutionError::NotFound(_) | ExecutionError::ScriptNotFound(_) => ApiError::NotFound(err.to_string()),
             ExecutionError::Inactive(_) | ExecutionError::AlreadyOver { .. } => ApiError::Conflict(err.to_string()),
             ExecutionError::QueueFull { .. } => ApiError::TooManyQueued(err.to_string()),
-            ExecutionError::Inputs(inputs::InputsError::Invalid(invalid)) => {
-                ApiError::Invalid { message: invalid.to_string(), field: Some(format!("inputs.{}", invalid.input)) }
-            }
-            ExecutionError::Inputs(unknown @ inputs::InputsError::Unknown(_)) => ApiError::Conflict(unknown.to_string()),
+            ExecutionError::Inputs(inputs) => inputs.into(),
             ExecutionError::Db(db) => ApiError::internal(db),
         }
     }

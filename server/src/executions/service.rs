@@ -1,6 +1,6 @@
 //! Executions: queries, starting and stopping.
 
-use app::model::{Event, Execution, ExecutionPage, ExecutionSort, ExecutionStatus, InputsReport, Trigger};
+use app::model::{Event, Execution, ExecutionPage, ExecutionSort, ExecutionStatus, Trigger};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Map, Value};
 
@@ -108,8 +108,7 @@ pub async fn start(
     if u64::try_from(script.queued).unwrap_or(0) >= limit {
         return Err(ExecutionError::QueueFull { name: script.name, limit });
     }
-    // An unreadable column is taken as inputs unknown: refused, never guessed.
-    let report: Option<InputsReport> = script.inputs.as_deref().and_then(|json| serde_json::from_str(json).ok());
+    let report = inputs::stored_report(script.inputs.as_deref());
     let inputs = inputs::prepare(&runner.secret_key, script_id, &script.name, report.as_ref(), given)?;
     let name = script.name.clone();
     let run = runner.submit(script_id, script, trigger, inputs, slot).await?;

@@ -21,10 +21,7 @@ impl From<ScheduleError> for ApiError {
         match err {
             ScheduleError::ScriptNotFound(_) | ScheduleError::NotFound { .. } => ApiError::NotFound(err.to_string()),
             ScheduleError::Invalid(invalid) => invalid.into(),
-            ScheduleError::Inputs(crate::executions::inputs::InputsError::Invalid(invalid)) => {
-                ApiError::Invalid { message: invalid.to_string(), field: Some(format!("inputs.{}", invalid.input)) }
-            }
-            ScheduleError::Inputs(unknown) => ApiError::Conflict(unknown.to_string()),
+            ScheduleError::Inputs(inputs) => inputs.into(),
             ScheduleError::Db(db) => ApiError::internal(db),
         }
     }

@@ -70,7 +70,7 @@ fn sealed_inputs(
 
 /// What the script's saved code takes; `None` if it could not be read.
 fn report_of(script: &script::Model) -> Option<InputsReport> {
-    script.inputs.as_deref().and_then(|json| serde_json::from_str(json).ok())
+    inputs::stored_report(script.inputs.as_deref())
 }
 
 /// Applies the fields present. The due time is recomputed from now when the expression, the

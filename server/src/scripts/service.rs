@@ -185,8 +185,7 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Script, ScriptErr
         tags,
         timeout_seconds: model.timeout_seconds.and_then(|s| u32::try_from(s).ok()),
         network: model.network,
-        // Written by this server; a column it cannot read is inputs unknown, as if unread.
-        inputs: model.inputs.as_deref().and_then(|json| serde_json::from_str(json).ok()),
+        inputs: crate::executions::inputs::stored_report(model.inputs.as_deref()),
         created_at: model.created_at,
         updated_at: model.updated_at,
     })

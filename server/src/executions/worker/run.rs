@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use app::model::{Event, ExecutionStatus, InputStyle, InputsReport, LogStream, ResourceUsage};
+use app::model::{Event, ExecutionStatus, InputStyle, LogStream, ResourceUsage};
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 use tokio::sync::{mpsc, watch};
@@ -150,7 +150,7 @@ impl Runner {
             })?,
             None => serde_json::Map::new(),
         };
-        let report: Option<InputsReport> = script.inputs.as_deref().and_then(|json| serde_json::from_str(json).ok());
+        let report = inputs::stored_report(script.inputs.as_deref());
         let prepared = inputs::prepare(&self.secret_key, script.id, &script.name, report.as_ref(), &given)
             .map_err(|err| format!("the schedule's inputs do not fit the script as saved now ({err}); edit the schedule"))?;
         if let Some(prepared) = prepared {
