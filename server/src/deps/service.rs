@@ -179,19 +179,24 @@ pub async fn recorded_as_installed(db: &impl ConnectionTrait, script_id: i64) ->
 /// (in its own data dir), while the database records the last install made anywhere: a run asks
 /// its own venv.
 const STAMP: &str = "pytask-installed.json";
+/// Far more than the stamp of any real venv (about 100 bytes a package).
+const STAMP_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 /// True when this instance's venv of the script holds a version satisfying every requirement,
 /// by the stamp its last install left (no `uv` call, so a ready run starts at once).
 pub async fn venv_satisfies(db: &impl ConnectionTrait, data_dir: &Path, script_id: i64) -> Result<bool, DepsError> {
+    use crate::sandbox::untrusted::{read_file, Found};
     let stamp = venv_dir(data_dir, script_id).join(STAMP);
-    let installed: Vec<InstalledPackage> = match tokio::fs::read(&stamp).await {
-        Ok(bytes) => match serde_json::from_slice(&bytes) {
+    // In the venv, which the install's own code (a package's build) could write: read as untrusted.
+    let found = tokio::task::spawn_blocking(move || read_file(&stamp, STAMP_MAX_BYTES)).await;
+    let installed: Vec<InstalledPackage> = match found {
+        Ok(Ok(Found::Read(bytes))) => match serde_json::from_slice(&bytes) {
             Ok(installed) => installed,
             Err(_) => return Ok(false),
         },
         // A venv made before stamps were written: the database's record is all there is.
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return recorded_as_installed(db, script_id).await,
-        Err(_) => return Ok(false),
+        Ok(Ok(Found::Missing)) => return recorded_as_installed(db, script_id).await,
+        _ => return Ok(false),
     };
     Ok(requirements(db, script_id).await?.iter().all(|r| installed.iter().any(|p| p.name == r.name && r.is_satisfied_by(&p.version))))
 }
@@ -306,7 +311,11 @@ impl Installer {
             }
         };
         let stamp = serde_json::to_vec(&installed).unwrap_or_default();
-        tokio::fs::write(next.join(STAMP), stamp).await.map_err(|source| io("writing what the venv holds", source))?;
+        let path = next.join(STAMP);
+        tokio::task::spawn_blocking(move || crate::sandbox::untrusted::write_new(&path, &stamp))
+            .await
+            .map_err(|err| io("writing what the venv holds", std::io::Error::other(err)))?
+            .map_err(|source| io("writing what the venv holds", source))?;
         // The swap: two renames, so a run starting meanwhile finds one whole venv or the other.
         remove_dir(&old).await?;
         {

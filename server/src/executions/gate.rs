@@ -46,8 +46,16 @@ const LINE: &str = concat!(
 pub fn ensure(venv: &Path) -> std::io::Result<()> {
     let site_packages = site_packages(venv)?;
     let path = site_packages.join(FILE);
-    if std::fs::read(&path).is_ok_and(|found| found == LINE.as_bytes()) {
+    // The venv's packages were installed by code of their own: what stands at the name is read
+    // without following a link or waiting on a FIFO.
+    let found = crate::sandbox::untrusted::read_file(&path, LINE.len() as u64);
+    if found.is_ok_and(|found| found == crate::sandbox::untrusted::Found::Read(LINE.as_bytes().to_vec())) {
         return Ok(());
+    }
+    // Anything else at the name (a socket cannot even be opened; a directory cannot be renamed
+    // over) goes, or every run of the script would fail until its venv is made again.
+    if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir()) {
+        std::fs::remove_dir_all(&path)?;
     }
     // Written aside and renamed: a Python starting meanwhile sees the whole line or none.
     let partial = site_packages.join(format!(".{FILE}.{}", uuid::Uuid::new_v4()));
@@ -57,12 +65,18 @@ pub fn ensure(venv: &Path) -> std::io::Result<()> {
     std::fs::rename(&partial, &path)
 }
 
-/// `lib/pythonX.Y/site-packages`, whichever Python made the venv.
+/// `lib/pythonX.Y/site-packages`, whichever Python made the venv. A link at any of those names
+/// (a package's install could leave one) is passed over: the gate is written only inside the venv.
 pub fn site_packages(venv: &Path) -> std::io::Result<PathBuf> {
+    let real_dir = |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir());
     let lib = venv.join("lib");
+    if !real_dir(&lib) {
+        return Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} is not a directory", lib.display())));
+    }
     for entry in std::fs::read_dir(&lib)? {
-        let dir = entry?.path().join("site-packages");
-        if dir.is_dir() {
+        let python = entry?.path();
+        let dir = python.join("site-packages");
+        if real_dir(&python) && real_dir(&dir) {
             return Ok(dir);
         }
     }
@@ -102,6 +116,21 @@ mod tests {
         assert_eq!(std::fs::read_to_string(site.join(FILE)).unwrap(), LINE);
         // Nothing is left beside it.
         assert_eq!(std::fs::read_dir(&site).unwrap().count(), 1);
+        // A FIFO a package's install left at the name is replaced, not waited on.
+        std::fs::remove_file(site.join(FILE)).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(site.join(FILE)).status().unwrap().success());
+        ensure(venv.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(site.join(FILE)).unwrap(), LINE);
+    }
+
+    #[test]
+    fn a_linked_site_packages_is_not_written_through() {
+        let venv = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(venv.path().join("lib/python3.11")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), venv.path().join("lib/python3.11/site-packages")).unwrap();
+        assert!(ensure(venv.path()).is_err());
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
     }
 
     #[test]

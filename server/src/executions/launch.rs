@@ -73,7 +73,9 @@ impl<'a> Program<'a> {
     pub fn write(&self, workdir: &Path) -> Result<(), RunError> {
         let write = |name: &str, text: &str| {
             let path = workdir.join(name);
-            std::fs::write(&path, text).map_err(|source| RunError::WriteScript { path, source })
+            // A warm interpreter's working directory has been the run's before this: a package's
+            // `.pth` code may have left a link at the name to have the server write through it.
+            crate::sandbox::untrusted::write_new(&path, text.as_bytes()).map_err(|source| RunError::WriteScript { path, source })
         };
         if self.through_main {
             write(inputs::MODULE_FILE, self.content)?;

@@ -11,6 +11,7 @@
 
 pub mod cgroup;
 pub mod launcher;
+pub mod untrusted;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -199,7 +200,10 @@ impl Sandbox {
     /// bubblewrap's arguments for a run, up to the program (which follows them): the venv
     /// and the interpreter `python` belongs to read-only, the working directory read-write.
     pub fn arguments(&self, spec: &Spec<'_>, python: Option<&Path>) -> Vec<OsString> {
-        let home = python.and_then(interpreter_home);
+        // `pyvenv.cfg` is in the venv, which an install's code could write: its `home` is bound
+        // only if it is the interpreter venvs are made from (or under /usr, which is bound anyway).
+        let configured = self.interpreter_home();
+        let home = python.and_then(interpreter_home).filter(|home| home.starts_with("/usr") || configured.as_ref() == Some(home));
         let mut read_only: Vec<&Path> = home.iter().map(PathBuf::as_path).collect();
         if spec.venv != spec.workdir {
             read_only.push(spec.venv);
@@ -278,7 +282,9 @@ impl Sandbox {
 /// up from its `bin`), so the venv's `python` link resolves inside the sandbox.
 fn interpreter_home(venv_python: &Path) -> Option<PathBuf> {
     let venv = venv_python.parent()?.parent()?;
-    let cfg = std::fs::read_to_string(venv.join("pyvenv.cfg")).ok()?;
+    let found = untrusted::read_file(&venv.join("pyvenv.cfg"), 64 * 1024).ok()?;
+    let untrusted::Found::Read(bytes) = found else { return None };
+    let cfg = String::from_utf8(bytes).ok()?;
     let home = cfg.lines().find_map(|l| l.split_once('=').filter(|(k, _)| k.trim() == "home").map(|(_, v)| v.trim().to_string()))?;
     let home = PathBuf::from(home);
     Some(if home.ends_with("bin") { home.parent()?.to_path_buf() } else { home })
