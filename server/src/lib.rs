@@ -14,6 +14,7 @@
 //! - `telemetry`: tracing setup and the Prometheus metrics.
 
 pub mod auth;
+pub mod bounded;
 pub mod cli;
 pub mod code;
 pub mod config;
@@ -189,9 +190,9 @@ async fn announce_setup(app: &App) {
         return;
     }
     let code = app.state.setup_code.shown();
-    if app.state.config.bind.ip().is_loopback() {
+    if app.state.config.bind.ip().is_loopback() && app.state.config.public_url.is_none() && app.state.config.trusted_proxies.is_empty() {
         tracing::warn!(
-            "there is no admin yet: open http://{}/setup in a browser on this machine; from elsewhere (through a proxy) it asks for the setup code {code}",
+            "there is no admin yet: open http://{}/setup in a browser on this machine; from elsewhere (through a proxy) it asks for the setup code {code}. Behind a proxy on this machine, set PYTASK_PUBLIC_URL so every browser is asked for it",
             app.local_addr()
         );
     } else {

@@ -92,6 +92,7 @@ impl AppState {
         let retention = Retention::new(db.clone(), RetentionSettings::from_config(&config));
         let allowed_hosts = AllowedHosts::from_config(&config);
         let config_bind = config.bind;
+        let config_published = config.public_url.is_some() || !config.trusted_proxies.is_empty();
         AppState {
             websockets: WebSocketSlots::new(config.max_websockets, config.max_websockets_per_user),
             hook_limits: Arc::default(),
@@ -108,7 +109,7 @@ impl AppState {
             throttle: Arc::default(),
             setup_lock: Arc::default(),
             has_users: Arc::default(),
-            setup_code: Arc::new(SetupCode::new(&secret_key, config_bind)),
+            setup_code: Arc::new(SetupCode::new(&secret_key, config_bind, config_published)),
             allowed_hosts: Arc::new(allowed_hosts),
             secret_key,
         }

@@ -2,6 +2,7 @@
 //! Prometheus metrics (`metrics`).
 
 pub mod metrics;
+pub mod quiet;
 
 use tracing_subscriber::EnvFilter;
 

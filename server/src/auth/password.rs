@@ -4,49 +4,38 @@
 //! hundreds in flight, gigabytes. The rest wait their turn briefly, a bounded crowd of them,
 //! and beyond that are told to come back (`AuthError::Busy`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rand_core::OsRng;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::SemaphorePermit;
 
 use super::AuthError;
+use crate::bounded::Slots;
 
-/// Hashes computed at once: one per core, two to four (4 × 19 MiB bounds the memory).
-static HASHERS: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4))));
-/// Attempts that may queue for a hasher; a crowd beyond it is refused at once, so waiting
-/// requests cannot pile up without bound either.
-const MAX_WAITING: usize = 64;
-/// How long a queued attempt waits for a hasher before it is refused.
-const MAX_WAIT: Duration = Duration::from_secs(5);
+/// Hashes computed at once: one per core, two to four (4 × 19 MiB bounds the memory); at most
+/// 64 attempts queue for them, 5 s each, and a crowd beyond is refused at once.
+static HASHERS: LazyLock<Slots> = LazyLock::new(|| {
+    let slots = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
+    Slots::new(slots, 64, Duration::from_secs(5))
+});
 /// What a refused attempt is told: a hash takes well under a second, so the crowd thins fast.
 pub const BUSY_RETRY_SECS: u64 = 2;
-static WAITING: AtomicUsize = AtomicUsize::new(0);
 
-/// A hasher's slot, waited for within the bounds above.
 async fn hasher() -> Result<SemaphorePermit<'static>, AuthError> {
-    if let Ok(permit) = HASHERS.try_acquire() {
-        return Ok(permit);
-    }
-    if WAITING.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
-        WAITING.fetch_sub(1, Ordering::AcqRel);
-        return Err(AuthError::Busy);
-    }
-    let permit = tokio::time::timeout(MAX_WAIT, HASHERS.acquire()).await;
-    WAITING.fetch_sub(1, Ordering::AcqRel);
-    match permit {
-        Ok(Ok(permit)) => Ok(permit),
-        _ => Err(AuthError::Busy),
-    }
+    HASHERS.take().await.ok_or(AuthError::Busy)
 }
 
+// The slot moves into the blocking task: a client that hangs up drops its request's future, and
+// the slot with it, but not the hash already running, which would let a flood of abandoned
+// sign-ins run any number of hashes at once.
+
 pub async fn hash(password: String) -> Result<String, AuthError> {
-    let _slot = hasher().await?;
+    let slot = hasher().await?;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -59,8 +48,9 @@ pub async fn hash(password: String) -> Result<String, AuthError> {
 
 /// True when `password` matches `stored`. A malformed stored hash never matches.
 pub async fn verify(password: String, stored: String) -> Result<bool, AuthError> {
-    let _slot = hasher().await?;
+    let slot = hasher().await?;
     Ok(tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         PasswordHash::new(&stored).map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()).unwrap_or(false)
     })
     .await

@@ -51,6 +51,9 @@ pub async fn login(
             start_session(&state, &client, user, StatusCode::OK).await
         }
         Err(err) => {
+            if matches!(err, AuthError::Busy) {
+                state.throttle.unchecked(&credentials.username, client.addr);
+            }
             let outcome = match err {
                 AuthError::BadCredentials => SignIn::Failed,
                 AuthError::Disabled => SignIn::Disabled,
@@ -58,7 +61,10 @@ pub async fn login(
                 _ => SignIn::Failed,
             };
             metrics::sign_in(outcome);
-            tracing::warn!(username = ?shown_name, addr = %client.addr, outcome = ?outcome, "failed sign-in");
+            static WARNINGS: crate::telemetry::quiet::Budget = crate::telemetry::quiet::Budget::new();
+            if let Some(left_out) = WARNINGS.take() {
+                tracing::warn!(username = ?shown_name, addr = %client.addr, outcome = ?outcome, left_out, "failed sign-in");
+            }
             Err(err.into())
         }
     }
@@ -134,20 +140,24 @@ pub async fn setup(State(state): State<AppState>, client: Client, ApiJson(first)
         return Err(AuthError::AlreadySetUp.into());
     }
     if state.setup_code.required_for(&client) {
-        // Wrong codes count like wrong passwords, per address (and one shared name).
-        if let Err(retry_after_secs) = state.throttle.begin(SETUP_THROTTLE_NAME, client.addr) {
+        // Wrong codes count like wrong passwords, per address only: a stranger's wrong codes
+        // must not lock the owner out (60 bits are not guessed at five tries an address).
+        if let Err(retry_after_secs) = state.throttle.begin_addr(client.addr) {
             return Err(AuthError::Throttled { retry_after_secs }.into());
         }
         match first.setup_code.as_deref() {
             None | Some("") => return Err(AuthError::SetupCode(SETUP_CODE_MISSING).into()),
             Some(code) if !state.setup_code.matches(code) => {
-                tracing::warn!(addr = %client.addr, "first-admin setup refused: wrong setup code");
+                static WARNINGS: crate::telemetry::quiet::Budget = crate::telemetry::quiet::Budget::new();
+                if let Some(left_out) = WARNINGS.take() {
+                    tracing::warn!(addr = %client.addr, left_out, "first-admin setup refused: wrong setup code");
+                }
                 return Err(AuthError::SetupCode(
                     "the setup code is wrong: copy it from the server's log (the line that says \"setup code\")",
                 )
                 .into());
             }
-            Some(_) => state.throttle.succeeded(SETUP_THROTTLE_NAME, client.addr),
+            Some(_) => state.throttle.succeeded_addr(client.addr),
         }
     }
     // One setup at a time in this process (`setup_first_admin` also locks across instances).
@@ -157,8 +167,6 @@ pub async fn setup(State(state): State<AppState>, client: Client, ApiJson(first)
     start_session(&state, &client, admin, StatusCode::CREATED).await
 }
 
-/// The throttle's name for setup-code attempts (no user can have it: it has a space).
-const SETUP_THROTTLE_NAME: &str = "first admin setup";
 const SETUP_CODE_MISSING: &str =
     "enter the setup code: the server printed it in its log when it started (the line that says \"setup code\")";
 

@@ -5,6 +5,8 @@
 
 mod child;
 pub mod pep723;
+#[cfg(test)]
+mod reader_tests;
 pub mod routes;
 
 use std::os::unix::process::ExitStatusExt;
@@ -14,10 +16,10 @@ use std::time::Duration;
 
 use app::model::{CheckReport, InputsReport, Problem};
 use tokio::io::AsyncWriteExt;
-use tokio::sync::Semaphore;
 
 pub use self::child::MEMORY_BYTES;
 use self::child::{Confinement, Ended, NotStarted};
+use crate::bounded::Slots;
 use crate::executions::process::Limits;
 use crate::http::error::ApiError;
 use crate::sandbox::Sandbox;
@@ -72,6 +74,8 @@ pub enum CodeError {
     Unparsable(String),
     #[error("`{program}` failed: {detail}")]
     Failed { program: String, detail: String },
+    #[error("the code tools are busy with other sources: try again in a few seconds")]
+    Busy,
     #[error(transparent)]
     Invalid(#[from] app::validate::Invalid),
 }
@@ -79,7 +83,7 @@ pub enum CodeError {
 impl From<CodeError> for ApiError {
     fn from(err: CodeError) -> Self {
         match err {
-            CodeError::Missing { .. } | CodeError::Refused(_) => ApiError::Unavailable(err.to_string()),
+            CodeError::Missing { .. } | CodeError::Refused(_) | CodeError::Busy => ApiError::Unavailable(err.to_string()),
             CodeError::TimedOut(_) | CodeError::Unparsable(_) | CodeError::Crashed { .. } => ApiError::invalid("content", err.to_string()),
             CodeError::Invalid(invalid) => invalid.into(),
             CodeError::Failed { .. } => ApiError::Internal(Box::new(err)),
@@ -92,15 +96,20 @@ pub struct CodeTools {
     python: PathBuf,
     ruff: PathBuf,
     confinement: Confinement,
-    permits: Semaphore,
+    /// Two tools a core; requests waiting for one hold their source, so they are bounded too.
+    slots: Slots,
 }
+
+/// Requests that may wait for a tool at once, and for how long.
+const MAX_WAITING: usize = 32;
+const MAX_WAIT: Duration = Duration::from_secs(10);
 
 impl CodeTools {
     /// `runs`: the runs' limits, which the tools never exceed.
     pub fn new(python: &Path, ruff: PathBuf, sandbox: Arc<Sandbox>, runs: Limits) -> CodeTools {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let confinement = Confinement::new(sandbox, runs, TOOL_TIMEOUT.as_secs());
-        CodeTools { python: confinement.python(python), ruff, confinement, permits: Semaphore::new(cores * 2) }
+        CodeTools { python: confinement.python(python), ruff, confinement, slots: Slots::new(cores * 2, MAX_WAITING, MAX_WAIT) }
     }
 
     /// What Python says of the source: nothing, one syntax error, and any warnings.
@@ -148,7 +157,7 @@ impl CodeTools {
     }
 
     async fn run(&self, tool: Tool<'_>, args: &[&str], stdin: &str) -> Result<Ended, CodeError> {
-        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        let _slot = self.slots.take().await.ok_or(CodeError::Busy)?;
         let mut started = self.confinement.start(tool.program, args).map_err(|err| match err {
             NotStarted::Refused(problem) => CodeError::Refused(problem),
             NotStarted::Io(source) => CodeError::Missing { program: tool.name(), variable: tool.variable, source },

@@ -23,13 +23,23 @@ pub struct Client {
     pub https: bool,
     /// The host the client asked for (`Host`, or a trusted proxy's `X-Forwarded-Host`), as sent.
     pub host: Option<String>,
+    /// The request bears a header a proxy adds, trusted or not: it may come from anywhere,
+    /// whatever its TCP peer (`auth::setup_code`).
+    pub forwarded: bool,
 }
+
+/// Headers proxies add.
+const FORWARDING: &[&str] = &[
+    "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-server", "x-real-ip",
+    "x-client-ip", "true-client-ip", "cf-connecting-ip", "via",
+];
 
 impl Client {
     pub fn of(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> Client {
         let host_header = first_value(headers, HOST.as_str());
+        let forwarded = FORWARDING.iter().any(|name| headers.contains_key(*name));
         if !is_trusted(peer, trusted) {
-            return Client { addr: peer, https: false, host: host_header };
+            return Client { addr: peer, https: false, host: host_header, forwarded };
         }
         // Each proxy appends the address it heard from: read from the right, skipping our own
         // proxies, and the first hop we do not trust is the client. What lies to its left was
@@ -54,9 +64,10 @@ impl Client {
                 None => break,
             }
         }
-        let https = first_value(headers, "x-forwarded-proto").is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
-        let host = first_value(headers, "x-forwarded-host").or(host_header);
-        Client { addr, https, host }
+        // The last value is the one our own proxy wrote; one before it may be the client's.
+        let https = last_value(headers, "x-forwarded-proto").is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+        let host = last_value(headers, "x-forwarded-host").or(host_header);
+        Client { addr, https, host, forwarded }
     }
 
     /// True for a client on this machine.
@@ -81,17 +92,29 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<SocketAddr>().ok().map(|sa| sa.ip()))
 }
 
-/// The first comma-separated value of a header (the one the client-facing proxy wrote).
+/// The first comma-separated value of a header (`Host` has one).
 fn first_value(headers: &HeaderMap, name: &str) -> Option<String> {
     let value = headers.get(name)?.to_str().ok()?;
     let first = value.split(',').next()?.trim();
     (!first.is_empty()).then(|| first.to_string())
 }
 
+/// The last comma-separated value of a header, over all its lines (the one the proxy next to us
+/// wrote, when it appends).
+fn last_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    let value = headers.get_all(name).iter().filter_map(|value| value.to_str().ok()).next_back()?;
+    let last = value.rsplit(',').next()?.trim();
+    (!last.is_empty()).then(|| last.to_string())
+}
+
 /// Works out the `Client` once per request, for the host check, the gate and the handlers.
 pub async fn resolve(axum::extract::State(state): axum::extract::State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-    let client = Client::of(peer.unwrap_or(IpAddr::from([127, 0, 0, 1])), req.headers(), &state.config.trusted_proxies);
+    let mut client = Client::of(peer.unwrap_or(IpAddr::from([127, 0, 0, 1])), req.headers(), &state.config.trusted_proxies);
+    // HTTP/2 names the host in the request's authority, not in `Host`.
+    if client.host.is_none() {
+        client.host = req.uri().authority().map(|authority| authority.to_string());
+    }
     req.extensions_mut().insert(client);
     next.run(req).await
 }
@@ -135,7 +158,10 @@ mod tests {
             ("x-forwarded-host", "evil"),
         ]);
         let client = Client::of("203.0.113.9".parse().unwrap(), &forged, &nets(&["10.0.0.0/8"]));
-        assert_eq!(client, Client { addr: "203.0.113.9".parse().unwrap(), https: false, host: Some("pytask:3000".into()) });
+        assert_eq!(
+            client,
+            Client { addr: "203.0.113.9".parse().unwrap(), https: false, host: Some("pytask:3000".into()), forwarded: true }
+        );
     }
 
     #[test]
@@ -151,7 +177,14 @@ mod tests {
             ("x-forwarded-host", "tasks.example.com"),
         ]);
         let client = Client::of("127.0.0.1".parse().unwrap(), &sent, &trusted);
-        assert_eq!(client, Client { addr: "198.51.100.7".parse().unwrap(), https: true, host: Some("tasks.example.com".into()) });
+        assert_eq!(
+            client,
+            Client { addr: "198.51.100.7".parse().unwrap(), https: true, host: Some("tasks.example.com".into()), forwarded: true }
+        );
+        // A client's own X-Forwarded-Host/-Proto, which the proxy appended to, count for nothing.
+        let appended = headers(&[("x-forwarded-host", "evil.example, tasks.example.com"), ("x-forwarded-proto", "https, http")]);
+        let client = Client::of("10.0.0.1".parse().unwrap(), &appended, &trusted);
+        assert_eq!((client.host.as_deref(), client.https), (Some("tasks.example.com"), false));
         // Only proxies in the chain: the leftmost is the best we know.
         let inner = headers(&[("x-forwarded-for", "10.0.0.5, 10.0.0.2")]);
         assert_eq!(Client::of("10.0.0.1".parse().unwrap(), &inner, &trusted).addr, "10.0.0.5".parse::<IpAddr>().unwrap());
@@ -164,7 +197,7 @@ mod tests {
 
     #[test]
     fn loopback_includes_mapped_v4() {
-        let of = |ip: &str| Client { addr: ip.parse().unwrap(), https: false, host: None }.is_loopback();
+        let of = |ip: &str| Client { addr: ip.parse().unwrap(), https: false, host: None, forwarded: false }.is_loopback();
         assert!(of("127.0.0.1") && of("::1") && of("::ffff:127.0.0.1"));
         assert!(!of("192.168.1.2") && !of("::ffff:10.0.0.1"));
     }

@@ -17,6 +17,7 @@ use super::client::Client;
 use super::error::ApiError;
 use crate::config::Config;
 use crate::state::AppState;
+use crate::telemetry::quiet::Budget;
 
 #[derive(Debug, Clone, Default)]
 pub struct AllowedHosts {
@@ -41,7 +42,7 @@ impl AllowedHosts {
 }
 
 /// `Host` as `(name, port)`: lower-case, a trailing dot dropped, IPv6 brackets removed.
-fn split_host(host: &str) -> Option<(String, Option<u16>)> {
+pub fn split_host(host: &str) -> Option<(String, Option<u16>)> {
     let host = host.trim().to_ascii_lowercase();
     let (name, port) = if let Some(rest) = host.strip_prefix('[') {
         let (inside, after) = rest.split_once(']')?;
@@ -67,8 +68,11 @@ pub async fn refuse_foreign_host(State(state): State<AppState>, client: Client, 
         None => next.run(req).await,
         Some(host) if state.allowed_hosts.allows(host) => next.run(req).await,
         Some(host) => {
+            static WARNINGS: Budget = Budget::new();
             let shown: String = host.chars().take(100).collect();
-            tracing::warn!(host = ?shown, addr = %client.addr, path = %super::loggable_path(req.uri().path()), "refused a request for a host that is not ours");
+            if let Some(left_out) = WARNINGS.take() {
+                tracing::warn!(host = ?shown, addr = %client.addr, path = %super::loggable_path(req.uri().path()), left_out, "refused a request for a host that is not ours");
+            }
             ApiError::MisdirectedHost(shown).into_response()
         }
     }

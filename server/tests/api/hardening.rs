@@ -185,18 +185,33 @@ fn fresh_server(db_url: &str, data: &std::path::Path, extra: &[&str]) -> (Server
 async fn the_setup_code_guards_the_first_admin(backend: Backend) {
     let data = tempfile::tempdir().unwrap();
     let db = TestDb::create(backend, data.path()).await;
-    let (server, code) = fresh_server(&db.url, data.path(), &["--trusted-proxies", "127.0.0.1/32"]);
+    // No proxy configured: a request that bears a proxy's header is still taken as from afar.
+    let (server, code) = fresh_server(&db.url, data.path(), &[]);
     server.ready().await;
     assert_eq!(code.len(), 14, "{code}");
     let remote = |method: Method, path: &str| server.request(method, path, None).header("x-forwarded-for", "203.0.113.7");
 
     let local: SetupStatus = server.get("/api/setup").await.json().await.unwrap();
     assert_eq!((local.needs_setup, local.needs_code), (true, false), "a browser on the server's machine needs no code");
+    let published = tempfile::tempdir().unwrap();
+    let published_db = TestDb::create(backend, published.path()).await;
+    let (proxied, _) = fresh_server(&published_db.url, published.path(), &["--trusted-proxies", "127.0.0.1/32"]);
+    proxied.ready().await;
+    let behind: SetupStatus = proxied.get("/api/setup").await.json().await.unwrap();
+    assert!(behind.needs_code, "with trusted proxies configured, a proxy may stand in front: everyone gives the code");
+    drop(proxied);
     let far: SetupStatus = remote(Method::GET, "/api/setup").send().await.unwrap().json().await.unwrap();
     assert_eq!((far.needs_setup, far.needs_code), (true, true));
     let page = remote(Method::GET, "/setup").send().await.unwrap().text().await.unwrap();
     assert!(page.contains("name=\"setup_code\""), "the page asks a far browser for the code");
     assert!(!server.get("/setup").await.text().await.unwrap().contains("name=\"setup_code\""));
+    // A proxy on this machine that the server was not told of still marks what it forwards, and
+    // a stranger behind it is asked for the code: any forwarding header, or a public host name.
+    for (header, value) in [("via", "1.1 nginx"), ("x-real-ip", "203.0.113.7"), ("forwarded", "for=203.0.113.7")] {
+        let status: SetupStatus =
+            server.request(Method::GET, "/api/setup", None).header(header, value).send().await.unwrap().json().await.unwrap();
+        assert!(status.needs_code, "{header}");
+    }
 
     let admin = |setup_code: Option<&str>| json!({"username": "mallory", "password": "mallory-password", "setup_code": setup_code});
     let missing = remote(Method::POST, "/api/setup").json(&admin(None)).send().await.unwrap();
@@ -229,6 +244,10 @@ async fn the_setup_code_guards_the_first_admin(backend: Backend) {
         statuses.push(guess.send().await.unwrap().status().as_u16());
     }
     assert_eq!(statuses, [403, 403, 403, 403, 403, 429, 429]);
+    // Per address: the stranger's guesses do not lock the owner out of setup.
+    let owner =
+        other.request(Method::POST, "/api/setup", None).header("x-forwarded-for", "198.51.100.20").json(&admin(Some("AAAA-BBBB-CCCC")));
+    assert_eq!(owner.send().await.unwrap().status(), 403, "counted apart, refused only for the wrong code");
 }
 
 /// Two instances of one database, each asked at once to make a different first admin: one
@@ -345,7 +364,11 @@ async fn sessions_rotate_and_idle_out(backend: Backend) {
 /// says https, `Secure` too; a stranger's `X-Forwarded-Proto` changes nothing.
 async fn cookies_follow_the_public_url(backend: Backend) {
     let app = spawn_app_with(backend, &["--public-url", "https://tasks.example.com"]).await;
+    // Published behind a proxy, the server asks even a local browser for the setup code.
     let setup = app.request(Method::POST, "/api/setup", None).json(&login_body(ADMIN, PASSWORD)).send().await.unwrap();
+    assert_eq!(setup.status(), 403);
+    let body = json!({"username": ADMIN, "password": PASSWORD, "setup_code": app.setup_code()});
+    let setup = app.request(Method::POST, "/api/setup", None).json(&body).send().await.unwrap();
     assert_eq!(setup.status(), 201);
     let response = app
         .request(Method::POST, "/api/auth/login", None)

@@ -164,10 +164,17 @@ pub trait Api {
     }
 
     /// Creates the first admin through `/api/setup` and returns its session.
+    /// The setup code this instance logs, worked out from its key as the server does.
+    pub fn setup_code(&self) -> String {
+        let key = server::env::SecretKey::load_or_generate(None, self.data_dir.path()).expect("the instance's key");
+        server::auth::setup_code::SetupCode::new(&key, self.addr, true).shown()
+    }
+
+    /// The first admin, made with the setup code (needed behind a public URL or trusted proxies).
     async fn setup_admin(&self) -> Actor {
         let response = self
             .request(Method::POST, "/api/setup", None)
-            .json(&Credentials { username: ADMIN.into(), password: PASSWORD.into() })
+            .json(&serde_json::json!({"username": ADMIN, "password": PASSWORD, "setup_code": self.setup_code()}))
             .send()
             .await
             .unwrap();
