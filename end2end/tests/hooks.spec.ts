@@ -124,17 +124,17 @@ test('a schedule stores the inputs typed in its form, and says when an edit of t
   expect(stored.inputs).toEqual({ customer: 42, mode: 'fast', api_token: '***' });
   expect(stored.inputs_problem).toBeNull();
 
-  // Changed inputs replace the stored ones whole: the secret, never shown back, is typed again.
+  // The secret, never shown back, is kept when left empty in an edit.
   await row.getByRole('button', { name: 'Edit schedule 0 9 * * *' }).click();
   const editor = page.getByRole('group', { name: 'Edit schedule 0 9 * * *' });
   await expect(editor.getByLabel(/^customer/)).toHaveValue('42');
+  await expect(editor.getByLabel(/^api_token/)).toHaveValue('');
+  await expect(editor.getByText('leave it empty to keep the stored one')).toBeVisible();
   await editor.getByLabel(/^customer/).fill('7');
-  await editor.getByRole('button', { name: 'Save changes' }).click();
-  await expect(editor.getByText('Type it again: changed inputs replace the stored ones')).toBeVisible();
-  await editor.getByLabel(/^api_token/).fill('tok-9876543210');
   await editor.getByRole('button', { name: 'Save changes' }).click();
   await expect(editor).toHaveCount(0);
   await expect(shown).toContainText('customer=7');
+  await expect(shown).toContainText('api_token=***');
 
   // The script stops taking `--customer`: the schedule's row says its runs will fail, and why.
   const script = await (await page.request.get(`/api/scripts/${id}`)).json();
@@ -147,4 +147,14 @@ test('a schedule stores the inputs typed in its form, and says when an edit of t
   await expect(page.getByText('its runs will fail until you edit it')).toBeVisible();
   await expect(page.getByText(/input `(customer|client)`/)).toBeVisible();
   await page.screenshot({ path: 'end2end/screenshots/schedules-inputs-problem.png', fullPage: true });
+
+  // The dashboard warns of it too, with a link to the schedules to mend it.
+  await openHydrated(page, '/');
+  const warning = page.getByRole('alert', { name: 'Schedules whose inputs no longer fit' });
+  await expect(warning).toContainText(/schedules? will fail/);
+  const link = warning.getByRole('link', { name: script.name });
+  await expect(link).toBeVisible();
+  await page.screenshot({ path: 'end2end/screenshots/dashboard-unfit-schedules.png', fullPage: true });
+  await link.click();
+  await expect(page).toHaveURL(new RegExp(`/scripts/${id}/schedules$`));
 });

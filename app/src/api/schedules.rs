@@ -3,10 +3,15 @@
 use std::future::Future;
 
 use super::{call, call_empty, encode, get, Failure, Method};
-use crate::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate};
+use crate::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate, UnfitSchedule};
 
 pub fn list(script_id: i64) -> impl Future<Output = Result<Vec<Schedule>, Failure>> + Send + 'static {
     get(&format!("/api/scripts/{script_id}/schedules"))
+}
+
+/// Every active schedule whose inputs no longer fit its script (the dashboard's warning).
+pub fn unfit() -> impl Future<Output = Result<Vec<UnfitSchedule>, Failure>> + Send + 'static {
+    get("/api/schedules/unfit")
 }
 
 pub fn create(script_id: i64, new: &NewSchedule) -> impl Future<Output = Result<Schedule, Failure>> + Send + 'static {

@@ -13,8 +13,7 @@ use crate::api::Failure;
 use crate::components::env_panel::LockIcon;
 use crate::model::{InputError, InputKind, InputNotice, InputSpec, InputsReport};
 
-/// How the server shows a secret input's value of a past run.
-pub const MASK: &str = "***";
+pub use crate::model::inputs::MASK;
 
 /// What a form holds, for the page that sends it: the values typed, and which errors show.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +26,8 @@ pub struct FormValues {
     submitted: RwSignal<bool>,
     /// The secrets a past run had, which the server never gives back: typed again or empty.
     retype: StoredValue<BTreeSet<String>>,
+    /// Those left empty keep the stored value (a schedule's), rather than being typed again.
+    keeps_secrets: bool,
 }
 
 impl FormValues {
@@ -39,7 +40,13 @@ impl FormValues {
             touched: RwSignal::new(BTreeSet::new()),
             submitted: RwSignal::new(false),
             retype: StoredValue::new(retype),
+            keeps_secrets: false,
         }
+    }
+
+    /// As `new`, for a form whose stored secrets are kept when left empty (a schedule's).
+    pub fn keeping_secrets(report: &InputsReport, past: Option<&Map<String, Value>>) -> Self {
+        Self { keeps_secrets: true, ..Self::new(report, past) }
     }
 
     /// The values to send, checked as the server will check them; refused, every input's error
@@ -48,6 +55,26 @@ impl FormValues {
         self.submitted.set(true);
         let values = self.values.get_untracked();
         report.resolve(&values).map(|_| values)
+    }
+
+    /// As `checked`, for a schedule's form: each of `kept` (its stored secrets) left empty is
+    /// sent as `***`, which the server reads as "keep the stored value".
+    pub fn checked_keeping(&self, report: &InputsReport, kept: &[String]) -> Result<Map<String, Value>, InputError> {
+        self.submitted.set(true);
+        let mut values = self.values.get_untracked();
+        let keeping: Vec<&String> =
+            kept.iter().filter(|name| values.get(*name).is_none_or(|value| value.is_null() || value.as_str() == Some(""))).collect();
+        // What is typed is checked; a kept secret, whatever its kind, is the server's to check.
+        let mut typed = report.clone();
+        typed.inputs.retain(|spec| !keeping.contains(&&spec.name));
+        for name in &keeping {
+            values.remove(name.as_str());
+        }
+        typed.resolve(&values)?;
+        for name in keeping {
+            values.insert(name.clone(), Value::from(MASK));
+        }
+        Ok(values)
     }
 }
 
@@ -190,7 +217,15 @@ fn InputRow(
             <span class="input-about" id=hint_id>
                 <span class="input-kind">{about}</span>
                 {description.map(|text| view! { <span class="field-hint">{text}</span> })}
-                {(retype && !read_only).then(|| view! { <span class="field-hint retype">"A secret is never shown back: type it again."</span> })}
+                {(retype && !read_only).then(|| view! {
+                    <span class="field-hint retype">
+                        {if form.keeps_secrets {
+                            "A secret is never shown back: leave it empty to keep the stored one, or type a new one."
+                        } else {
+                            "A secret is never shown back: type it again."
+                        }}
+                    </span>
+                })}
             </span>
             {move || error.get().map(|message| view! { <span class="field-error" role="alert">{message}</span> })}
         </div>

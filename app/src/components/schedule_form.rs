@@ -59,8 +59,8 @@ struct ScheduleInputs {
     /// The values the form started with: unchanged, a save leaves the stored inputs (and their
     /// secrets) as they are.
     start: StoredValue<Map<String, Value>>,
-    /// The stored secrets (shown as `***`): changed inputs replace the stored ones whole, so
-    /// these must be typed again.
+    /// The stored secrets (shown as `***`): left empty, each is sent as `***`, which the server
+    /// reads as "keep the stored value".
     hidden: StoredValue<Vec<String>>,
     new: bool,
     /// The stored ones no longer fit the script: the form's, cleaned of what it no longer
@@ -71,7 +71,7 @@ struct ScheduleInputs {
 impl ScheduleInputs {
     fn new(report: InputsReport, schedule: Option<&Schedule>) -> Self {
         let past = schedule.map(|s| &s.inputs);
-        let form = FormValues::new(&report, past);
+        let form = FormValues::keeping_secrets(&report, past);
         let hidden = past
             .map(|past| {
                 report.secret_names().filter(|name| past.get(*name).and_then(Value::as_str) == Some(MASK)).map(str::to_owned).collect()
@@ -99,14 +99,8 @@ impl ScheduleInputs {
             return Ok(None);
         }
         let refused = |input: &str, message: String| Failure { status: 422, message, field: Some(format!("inputs.{input}")) };
-        let values = self.form.values.get_untracked();
-        let retyped = |name: &&String| values.get(*name).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
-        if let Some(name) = self.hidden.with_value(|hidden| hidden.iter().find(|name| !retyped(name)).cloned()) {
-            let message = "Type it again: changed inputs replace the stored ones, and a secret is never shown back.".to_string();
-            return Err(refused(&name, message));
-        }
-        self.report.with_value(|report| self.form.checked(report)).map_err(|err| refused(&err.input, err.to_string()))?;
-        Ok(Some(values))
+        let values = self.report.with_value(|report| self.hidden.with_value(|hidden| self.form.checked_keeping(report, hidden)));
+        values.map(Some).map_err(|err| refused(&err.input, err.to_string()))
     }
 }
 
@@ -378,7 +372,7 @@ fn InputsFields(inputs: ScheduleInputs, #[prop(into)] refused: Signal<Option<Fai
     let hidden_note = inputs.hidden.with_value(|hidden| {
         (!hidden.is_empty()).then(|| {
             let names = hidden.join(", ");
-            format!("Stored secrets ({names}) are kept while no input changes; to change any input, type them again too.")
+            format!("Stored secrets ({names}) are kept unless you type new values.")
         })
     });
     // A refusal naming no input of the form (the script changed since): said under it.

@@ -152,6 +152,10 @@ fn is_date_time(text: &str) -> bool {
     FORMATS.iter().any(|format| chrono::NaiveDateTime::parse_from_str(text, format).is_ok())
 }
 
+/// How a secret input's value is shown (a run's or schedule's inputs). Sent back for a
+/// schedule's input, it keeps the value stored.
+pub const MASK: &str = "***";
+
 /// Text inputs may not carry NUL (argv cannot) and are bounded like the rest of a request.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 /// Values in one list input.
@@ -178,7 +182,9 @@ impl InputSpec {
     /// Whether `value` fits this input (one value of a list input).
     fn check_one(&self, value: &Value) -> Result<(), InputError> {
         let name = &self.name;
-        let wrong = || refuse(name, format!("must be {}, not {}", self.kind.noun(), describe(value)));
+        // A secret's value is never quoted: the error may reach a log or a run's page.
+        let given = || if self.secret { describe_kind(value) } else { describe(value) };
+        let wrong = || refuse(name, format!("must be {}, not {}", self.kind.noun(), given()));
         match self.kind {
             InputKind::Integer => {
                 if !value.is_i64() {
@@ -255,6 +261,19 @@ fn same(a: &Value, b: &Value) -> bool {
         (Some(x), Some(y)) => x == y,
         _ => a == b,
     }
+}
+
+/// What a value is, without what it says.
+fn describe_kind(value: &Value) -> String {
+    match value {
+        Value::Null => "empty",
+        Value::Bool(_) => "true or false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+    .into()
 }
 
 fn describe(value: &Value) -> String {
@@ -469,6 +488,14 @@ mod tests {
         assert_eq!(refused(json!({"day": "2026-12-05\u{0}"})), "input `day`: may not contain a NUL character");
         let none = InputsReport::default();
         assert_eq!(none.resolve(&given(json!({"x": 1}))).unwrap_err().to_string(), "input `x`: the script takes no inputs");
+        // A secret's value is never quoted in an error.
+        let secret = InputsReport {
+            style: InputStyle::Main,
+            inputs: vec![InputSpec { secret: true, ..input("api_token", InputKind::Integer) }],
+            notices: vec![],
+        };
+        let error = secret.resolve(&given(json!({"api_token": "tok-31337-secret"}))).unwrap_err().to_string();
+        assert_eq!(error, "input `api_token`: must be a whole number, not a text");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use health::Health;
 pub use hook::{CreatedHook, Hook, HookFired, NewHook};
 pub use inputs::{ArgAction, ArgvSpec, InputError, InputKind, InputNotice, InputSpec, InputsReport};
 pub use sandbox::{ResourceUsage, SandboxMode, SandboxStatus};
-pub use schedule::{CronDescription, DstShift, FireTime, NewSchedule, Schedule, ScheduleUpdate, ScheduledRun};
+pub use schedule::{CronDescription, DstShift, FireTime, NewSchedule, Schedule, ScheduleUpdate, ScheduledRun, UnfitSchedule};
 pub use script::{LastExecution, NewScript, Script, ScriptSummary, ScriptUpdate, TagCount};
 pub use status::{ExecutionStatus, InputStyle, LogStream, Role, Trigger};
 pub use user::{CreatedToken, Credentials, FirstAdmin, NewToken, NewUser, PasswordChange, SetupStatus, TokenInfo, UserInfo, UserUpdate};

@@ -34,6 +34,21 @@ pub struct Schedule {
     pub updated_at: DateTime<Utc>,
 }
 
+/// An active schedule whose inputs no longer fit its script's saved code (`GET
+/// /api/schedules/unfit`, for the dashboard): its fires fail until the schedule or the script is
+/// changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UnfitSchedule {
+    pub script_id: i64,
+    pub script_name: String,
+    pub schedule_id: i64,
+    /// The schedule in words, e.g. "At 09:30, on Monday through Friday."
+    pub description: String,
+    /// "input `day`: is required".
+    pub problem: String,
+}
+
 /// The newest run a schedule started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -76,7 +91,8 @@ pub struct ScheduleUpdate {
     pub timezone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
-    /// Replaces the inputs as a whole.
+    /// Replaces the inputs as a whole; a secret input given as `***` (as shown) keeps its stored
+    /// value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub inputs: Option<serde_json::Map<String, serde_json::Value>>,

@@ -1,6 +1,7 @@
 //! `/`: the scripts of the team, with search by name and filter by tags (both in the URL, so a
 //! shared link opens the same view), the active switch, and quick actions (a script that takes
-//! inputs is run through its form); a page at a time.
+//! inputs is run through its form); a page at a time. Above the list, a warning for each
+//! schedule an edit of its script left with inputs that no longer fit: its fires would fail.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,7 +14,7 @@ use crate::components::layout::ErrorBox;
 use crate::components::loaded::Loaded;
 use crate::components::status_badge::StatusBadge;
 use crate::hooks::{Change, ChangeState};
-use crate::model::{Execution, Script, ScriptSummary, ScriptUpdate};
+use crate::model::{Execution, Script, ScriptSummary, ScriptUpdate, UnfitSchedule};
 use crate::session::use_current_user;
 
 /// Scripts on one page of the list.
@@ -119,6 +120,7 @@ pub fn ScriptsPage() -> impl IntoView {
             }).collect_view()}
         </div>
         <ErrorBox error=action_error />
+        <UnfitSchedules />
         <Loaded data=scripts loading="Loading scripts…" show={move |list: Vec<ScriptSummary>| {
                 let filtered = !q.get_untracked().is_empty() || !tags.get_untracked().is_empty();
                 match list {
@@ -159,6 +161,38 @@ pub fn ScriptsPage() -> impl IntoView {
             title={|script: &ScriptSummary| format!("Delete “{}”?", script.name)} input={|script: &ScriptSummary| script.id}
             body="The script goes with its runs, logs, schedules and environment. This cannot be undone." />
     }
+}
+
+/// The schedules whose inputs no longer fit their scripts, each with a link to mend it; nothing
+/// when there are none (or they cannot be read now: the schedules page says so too).
+#[component]
+fn UnfitSchedules() -> impl IntoView {
+    let unfit = Resource::new(|| (), |_| api::schedules::unfit());
+    let warning = move || {
+        let list: Vec<UnfitSchedule> = unfit.get().and_then(Result::ok).unwrap_or_default();
+        (!list.is_empty()).then(|| {
+            let count = list.len();
+            let heading = if count == 1 {
+                "⚠ 1 schedule will fail: its inputs no longer fit its script".to_string()
+            } else {
+                format!("⚠ {count} schedules will fail: their inputs no longer fit their scripts")
+            };
+            view! {
+                <section class="inputs-problem unfit-schedules" role="alert" aria-label="Schedules whose inputs no longer fit">
+                    <strong>{heading}</strong>
+                    <ul>
+                        {list.into_iter().map(|unfit| view! {
+                            <li>
+                                <a href=format!("/scripts/{}/schedules", unfit.script_id)>{unfit.script_name}</a>
+                                " · "{unfit.description}": "{unfit.problem}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </section>
+            }
+        })
+    };
+    view! { <Suspense fallback=|| ()>{warning}</Suspense> }
 }
 
 #[component]

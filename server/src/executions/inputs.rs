@@ -15,6 +15,7 @@
 //! and calls `main(**inputs)` from `PYTASK_INPUTS`, and writes what it returns (if JSON can
 //! hold it) to `RESULT_FILE` in the working directory. Secret values are masked in the log.
 
+use app::model::inputs::MASK;
 use app::model::{InputError, InputKind, InputStyle, InputsReport};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -92,10 +93,37 @@ fn shown(report: &InputsReport, values: &Map<String, Value>) -> Map<String, Valu
     let mut shown = values.clone();
     for name in report.secret_names() {
         if let Some(value) = shown.get_mut(name).filter(|v| !v.is_null()) {
-            *value = Value::from("***");
+            *value = Value::from(MASK);
         }
     }
     shown
+}
+
+/// A secret input given as `***`, as a schedule shows it, keeps the value stored behind it
+/// (`stored`: the schedule's sealed inputs, opened), so a form can send a schedule back without
+/// the secrets it never sees. With nothing stored behind it, `***` is refused, never taken as
+/// the value.
+pub fn keep_secrets(
+    report: Option<&InputsReport>,
+    given: &mut Map<String, Value>,
+    stored: Option<&Map<String, Value>>,
+) -> Result<(), InputsError> {
+    let Some(report) = report else { return Ok(()) };
+    for name in report.secret_names() {
+        if given.get(name).and_then(Value::as_str) != Some(MASK) {
+            continue;
+        }
+        match stored.and_then(|stored| stored.get(name)).filter(|value| !value.is_null()) {
+            Some(value) => {
+                given.insert(name.to_owned(), value.clone());
+            }
+            None => {
+                let rule = format!("`{MASK}` stands for a stored secret and none is stored: type its value");
+                return Err(InputError { input: name.to_owned(), rule }.into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What the sealed copy is bound to: the run's script.
@@ -200,29 +228,38 @@ fn kind_word(kind: InputKind) -> &'static str {
 }
 
 /// `main()`'s result as the runner left it in `workdir`, read and removed: `Ok(None)` when there
-/// is none, `Err` with a note for the log when it cannot be kept.
+/// is none, `Err` with a note for the log when it cannot be kept. The script could have put
+/// anything under that name, a link to a host file or a FIFO among them: it is read as
+/// [`untrusted`](crate::sandbox::untrusted) and blocks (a thread of its own is the caller's).
 pub fn take_result(workdir: &std::path::Path) -> Result<Option<String>, String> {
-    use std::io::Read;
+    use crate::sandbox::untrusted::{read_file, Found};
     let path = workdir.join(RESULT_FILE);
-    let file = match std::fs::File::open(&path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    let found = read_file(&path, MAX_RESULT_BYTES);
+    let _ = std::fs::remove_file(&path);
+    let bytes = match found {
+        Ok(Found::Missing) => return Ok(None),
+        Ok(Found::Read(bytes)) => bytes,
+        Ok(Found::NotAFile) => return Err(format!("main()'s result file {RESULT_FILE} is not a plain file; it is not read")),
+        Ok(Found::TooLarge) => return Err(format!("main()'s result is larger than {} KiB; it is not kept", MAX_RESULT_BYTES / 1024)),
         Err(err) => return Err(format!("main()'s result could not be read: {err}")),
     };
-    let mut text = String::new();
-    let read = file.take(MAX_RESULT_BYTES + 1).read_to_string(&mut text);
-    let _ = std::fs::remove_file(&path);
-    match read {
-        Err(_) => Err("main()'s result is not valid UTF-8 JSON; it is not kept".into()),
-        Ok(n) if n as u64 > MAX_RESULT_BYTES => {
-            Err(format!("main()'s result is larger than {} KiB; it is not kept", MAX_RESULT_BYTES / 1024))
-        }
-        // Written by the script's own process: checked, not trusted.
-        Ok(_) => match serde_json::from_str::<Value>(&text) {
-            Ok(_) => Ok(Some(text)),
-            Err(_) => Err("main()'s result is not valid JSON; it is not kept".into()),
-        },
+    // Written by the script's own process: checked, not trusted.
+    let Ok(text) = String::from_utf8(bytes) else { return Err("main()'s result is not valid UTF-8 JSON; it is not kept".into()) };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(_) => Ok(Some(text)),
+        Err(_) => Err("main()'s result is not valid JSON; it is not kept".into()),
     }
+}
+
+/// Masks the secrets `masker` knows in a kept result; how many it replaced. A result that masking
+/// would leave broken (a secret spanning two of its strings) is dropped rather than shown.
+pub fn mask_result(result: &mut Option<String>, masker: &crate::env::Masker) -> usize {
+    let Some(text) = result.as_mut() else { return 0 };
+    let masked = masker.mask(text);
+    if masked > 0 && serde_json::from_str::<Value>(text).is_err() {
+        *result = None;
+    }
+    masked
 }
 
 #[cfg(test)]
@@ -284,5 +321,11 @@ mod tests {
         assert!(take_result(dir.path()).unwrap_err().contains("not valid JSON"));
         std::fs::write(dir.path().join(RESULT_FILE), vec![b' '; MAX_RESULT_BYTES as usize + 2]).unwrap();
         assert!(take_result(dir.path()).unwrap_err().contains("larger than 1024 KiB"));
+        // A link the script left to a file of the host is not followed.
+        let host = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(host.path(), r#"{"key": "of the host"}"#).unwrap();
+        std::os::unix::fs::symlink(host.path(), dir.path().join(RESULT_FILE)).unwrap();
+        assert!(take_result(dir.path()).unwrap_err().contains("not a plain file"));
+        assert!(!dir.path().join(RESULT_FILE).exists(), "the link is removed");
     }
 }

@@ -150,6 +150,7 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(deps::validate))
                 .routes(routes!(schedules::list, schedules::create))
                 .routes(routes!(schedules::update, schedules::delete))
+                .routes(routes!(schedules::unfit))
                 .routes(routes!(schedules::describe))
                 .routes(routes!(schedules::timezones))
                 .routes(routes!(env::list_global))

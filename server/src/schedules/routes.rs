@@ -2,7 +2,7 @@
 
 use app::error::ErrorBody;
 use app::model::schedule::{PREVIEW_COUNT_DEFAULT, PREVIEW_COUNT_MAX};
-use app::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate};
+use app::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate, UnfitSchedule};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -33,7 +33,16 @@ pub async fn list(
     _identity: Identity,
     ApiPath(IdPath { id }): ApiPath<IdPath>,
 ) -> Result<Json<Vec<Schedule>>, ApiError> {
-    Ok(Json(service::list(&state.db, id).await?))
+    Ok(Json(service::list(&state.db, &state.secret_key, id).await?))
+}
+
+/// Every active schedule whose inputs an edit of its script made unfit: its fires fail, with the
+/// reason in the run's error, until the schedule or the script is changed.
+#[utoipa::path(get, path = "/schedules/unfit", tag = "schedules", responses(
+    (status = 200, body = Vec<UnfitSchedule>),
+))]
+pub async fn unfit(State(state): State<AppState>, _identity: Identity) -> Result<Json<Vec<UnfitSchedule>>, ApiError> {
+    Ok(Json(service::unfit(&state.db, &state.secret_key).await?))
 }
 
 /// Add a schedule; it fires from its next due time on (none while inactive).

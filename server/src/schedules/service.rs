@@ -1,9 +1,9 @@
 //! Schedules of a script: list, create, change, delete. Every write that can move a due time
 //! computes `next_run_at` itself; the caller wakes the scheduler.
 
-use app::model::{InputsReport, NewSchedule, Schedule, ScheduleUpdate, ScheduledRun};
+use app::model::{InputsReport, NewSchedule, Schedule, ScheduleUpdate, ScheduledRun, UnfitSchedule};
 use app::validate::Invalid;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::cron::{Cron, CronError};
 use super::ScheduleError;
@@ -23,20 +23,79 @@ fn checked(expression: &str, zone: &str) -> Result<Cron, Invalid> {
     })
 }
 
-pub async fn list(db: &impl ConnectionTrait, script_id: i64) -> Result<Vec<Schedule>, ScheduleError> {
+pub async fn list(db: &impl ConnectionTrait, key: &SecretKey, script_id: i64) -> Result<Vec<Schedule>, ScheduleError> {
     let script = find_script(db, script_id).await?;
     let rows = schedule::Entity::find().filter(schedule::Column::ScriptId.eq(script_id)).order_by_asc(schedule::Column::Id).all(db).await?;
     let mut schedules = Vec::with_capacity(rows.len());
     for row in rows {
-        schedules.push(to_api(db, row, &script).await?);
+        schedules.push(to_api(db, key, row, &script).await?);
     }
     Ok(schedules)
+}
+
+/// Every active schedule whose inputs no longer fit its script's saved code, by script name: the
+/// dashboard's warning. Reads the schedules and only the names and inputs of their scripts.
+pub async fn unfit(db: &impl ConnectionTrait, key: &SecretKey) -> Result<Vec<UnfitSchedule>, ScheduleError> {
+    let rows = schedule::Entity::find().filter(schedule::Column::IsActive.eq(true)).order_by_asc(schedule::Column::Id).all(db).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<i64> = rows.iter().map(|row| row.script_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut scripts = std::collections::HashMap::with_capacity(ids.len());
+    // In chunks: a statement's parameters are bounded (SQLite's 32766).
+    for chunk in ids.chunks(1000) {
+        // A paused script's schedules fire nothing: nothing of them can fail.
+        let found: Vec<(i64, String, Option<String>)> = script::Entity::find()
+            .select_only()
+            .columns([script::Column::Id, script::Column::Name, script::Column::Inputs])
+            .filter(script::Column::Id.is_in(chunk.iter().copied()))
+            .filter(script::Column::IsActive.eq(true))
+            .into_tuple()
+            .all(db)
+            .await?;
+        scripts.extend(found.into_iter().map(|(id, name, inputs)| (id, (name, inputs))));
+    }
+    let mut unfit: Vec<UnfitSchedule> = rows
+        .into_iter()
+        .filter_map(|row| {
+            let (name, stored) = scripts.get(&row.script_id)?;
+            let problem = inputs_problem(key, &row, name, stored.as_deref())?;
+            Some(UnfitSchedule {
+                script_id: row.script_id,
+                script_name: name.clone(),
+                schedule_id: row.id,
+                description: row.description,
+                problem,
+            })
+        })
+        .collect();
+    unfit.sort_by(|a, b| a.script_name.cmp(&b.script_name).then(a.schedule_id.cmp(&b.schedule_id)));
+    Ok(unfit)
+}
+
+/// Why a schedule's stored inputs no longer fit its script's saved inputs, checked as a fire
+/// checks them: the sealed values, secrets included (an error never quotes a secret's value);
+/// `None` when they fit.
+fn inputs_problem(key: &SecretKey, row: &schedule::Model, script_name: &str, script_inputs: Option<&str>) -> Option<String> {
+    let given: serde_json::Map<String, serde_json::Value> = match &row.inputs_sealed {
+        Some(sealed) => inputs::open_for_schedule(key, row.script_id, sealed).unwrap_or_default(),
+        None => row.inputs.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default(),
+    };
+    match inputs::stored_report(script_inputs) {
+        Some(report) => report.resolve(&given).err().map(|err| err.to_string()),
+        None if given.is_empty() => None,
+        None => Some(inputs::InputsError::Unknown(script_name.to_string()).to_string()),
+    }
 }
 
 pub async fn create(db: &impl ConnectionTrait, key: &SecretKey, script_id: i64, new: NewSchedule) -> Result<Schedule, ScheduleError> {
     let script = find_script(db, script_id).await?;
     let cron = checked(&new.cron_expression, new.timezone.as_deref().unwrap_or(DEFAULT_ZONE))?;
-    let (shown, sealed) = sealed_inputs(key, &script, &new.inputs)?;
+    let mut given = new.inputs;
+    inputs::keep_secrets(report_of(&script).as_ref(), &mut given, None)?;
+    let (shown, sealed) = sealed_inputs(key, &script, &given)?;
     let at = now();
     let row = schedule::ActiveModel {
         script_id: Set(script_id),
@@ -53,7 +112,7 @@ pub async fn create(db: &impl ConnectionTrait, key: &SecretKey, script_id: i64, 
     }
     .insert(db)
     .await?;
-    to_api(db, row, &script).await
+    to_api(db, key, row, &script).await
 }
 
 /// A schedule's inputs checked against the script's saved code, as stored: shown and sealed;
@@ -84,7 +143,14 @@ pub async fn update(
 ) -> Result<Schedule, ScheduleError> {
     let script = find_script(db, script_id).await?;
     let row = find(db, script_id, id).await?;
-    let inputs = change.inputs.as_ref().map(|given| sealed_inputs(key, &script, given)).transpose()?;
+    let inputs = match change.inputs {
+        Some(mut given) => {
+            let stored = row.inputs_sealed.as_deref().and_then(|sealed| inputs::open_for_schedule(key, script_id, sealed));
+            inputs::keep_secrets(report_of(&script).as_ref(), &mut given, stored.as_ref())?;
+            Some(sealed_inputs(key, &script, &given)?)
+        }
+        None => None,
+    };
     let expression = change.cron_expression.as_deref().unwrap_or(&row.cron_expression);
     let zone = change.timezone.as_deref().unwrap_or(&row.timezone);
     let cron = checked(expression, zone)?;
@@ -105,7 +171,7 @@ pub async fn update(
     }
     active.updated_at = Set(at);
     let row = active.update(db).await?;
-    to_api(db, row, &script).await
+    to_api(db, key, row, &script).await
 }
 
 pub async fn delete(db: &impl ConnectionTrait, script_id: i64, id: i64) -> Result<(), ScheduleError> {
@@ -135,15 +201,15 @@ async fn find(db: &impl ConnectionTrait, script_id: i64, id: i64) -> Result<sche
         .ok_or(ScheduleError::NotFound { script_id, id })
 }
 
-async fn to_api(db: &impl ConnectionTrait, row: schedule::Model, script: &script::Model) -> Result<Schedule, ScheduleError> {
+async fn to_api(
+    db: &impl ConnectionTrait,
+    key: &SecretKey,
+    row: schedule::Model,
+    script: &script::Model,
+) -> Result<Schedule, ScheduleError> {
+    let inputs_problem = inputs_problem(key, &row, &script.name, script.inputs.as_deref());
     let shown: serde_json::Map<String, serde_json::Value> =
         row.inputs.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
-    // Checked as a fire will check them (the shown `***` stands for a secret's text).
-    let inputs_problem = match report_of(script) {
-        Some(report) => report.resolve(&shown).err().map(|err| err.to_string()),
-        None if shown.is_empty() => None,
-        None => Some(inputs::InputsError::Unknown(script.name.clone()).to_string()),
-    };
     let last_run = execution::Entity::find()
         .filter(execution::Column::ScheduleId.eq(row.id))
         .order_by_desc(execution::Column::Id)

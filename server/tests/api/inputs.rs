@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use app::model::{
     CreatedHook, ExecutionPage, ExecutionStatus, Hook, HookFired, InputKind, InputStyle, InputsReport, LogStream, Role, Schedule, Trigger,
+    UnfitSchedule,
 };
 use reqwest::Method;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
@@ -34,6 +35,7 @@ args = parser.parse_args()
 print("customer", args.customer, type(args.customer).__name__)
 print("day", args.day, "dry", args.dry_run, "mode", args.mode)
 print("token", args.api_token)
+print("token length", len(args.api_token or ""))
 "#;
 
 /// The saved script's inputs come from its argparse calls; a run's inputs reach it as argv
@@ -58,7 +60,7 @@ async fn argparse_inputs_become_argv(backend: Backend) {
     let run = app.finished(&admin, run.id).await;
     let log = app.log_of(&admin, run.id).await;
     let out = lines_of(&log, LogStream::Stdout);
-    assert_eq!(out, ["customer 42 int", "day -1 day dry True mode fast", "token ***"], "{log:?}");
+    assert_eq!(out, ["customer 42 int", "day -1 day dry True mode fast", "token ***", "token length 10"], "{log:?}");
     assert_eq!(
         run.inputs,
         json!({"customer": 42, "day": "-1 day", "dry_run": true, "mode": "fast", "api_token": "***"}).as_object().cloned()
@@ -71,14 +73,14 @@ async fn argparse_inputs_become_argv(backend: Backend) {
 const MAIN: &str = r#"import datetime
 from typing import Literal
 
-def main(day: datetime.date, ids: list[int], mode: Literal["a", "b"] = "a", note: str | None = None):
+def main(day: datetime.date, ids: list[int], mode: Literal["a", "b"] = "a", note: str | None = None, api_token: str = ""):
     """Sums the ids.
 
     Args:
         day: the day to look at.
     """
     print(type(day).__name__, day.isoformat(), mode, note)
-    return {"day": day.isoformat(), "total": sum(ids)}
+    return {"day": day.isoformat(), "total": sum(ids), "echo": [api_token]}
 
 if __name__ == "__main__":
     print("this block must not run: the script is imported")
@@ -91,7 +93,7 @@ async fn main_is_called_with_typed_inputs_and_its_result_kept(backend: Backend) 
     let report: InputsReport = script.inputs.clone().unwrap();
     assert_eq!(report.style, InputStyle::Main);
     assert_eq!(report.inputs[0].description.as_deref(), Some("the day to look at."));
-    let body = json!({"inputs": {"day": "2026-12-05", "ids": [1, 2, 39]}});
+    let body = json!({"inputs": {"day": "2026-12-05", "ids": [1, 2, 39], "api_token": "tok-5b1c9e77"}});
     let started = app.send_json(Method::POST, &admin, &format!("/api/scripts/{}/execute", script.id), &body).await;
     assert_eq!(started.status(), 201);
     let run: app::model::Execution = started.json().await.unwrap();
@@ -99,7 +101,9 @@ async fn main_is_called_with_typed_inputs_and_its_result_kept(backend: Backend) 
     let log = app.log_of(&admin, run.id).await;
     assert_eq!(run.status, app::model::ExecutionStatus::Succeeded, "{log:?}");
     assert_eq!(lines_of(&log, LogStream::Stdout), ["date 2026-12-05 a None"]);
-    assert_eq!(run.result, Some(json!({"day": "2026-12-05", "total": 42})));
+    // A secret input returned is masked in the result as in the log.
+    assert_eq!(run.result, Some(json!({"day": "2026-12-05", "total": 42, "echo": ["***"]})));
+    assert!(run.masked >= 1, "{run:?}");
 
     // Saved without `main()`'s parameters, the script runs as a file again.
     let plain = app.update_script(&admin, script.id, json!({"content": "print('plain')\n", "updated_at": script.updated_at})).await;
@@ -191,6 +195,8 @@ async fn schedules_give_their_inputs_and_fail_when_they_no_longer_fit(backend: B
     let made: Schedule = made.json().await.unwrap();
     assert_eq!(made.inputs, json!({"customer": 7, "api_token": "***"}).as_object().cloned().unwrap());
     assert_eq!(made.inputs_problem, None);
+    let unfit: Vec<UnfitSchedule> = app.json_of(&admin, "/api/schedules/unfit").await;
+    assert!(unfit.is_empty(), "{unfit:?}");
 
     let run = fire(&app, &admin, made.id).await;
     let log = app.log_of(&admin, run.id).await;
@@ -199,11 +205,32 @@ async fn schedules_give_their_inputs_and_fail_when_they_no_longer_fit(backend: B
     assert_eq!(lines_of(&log, LogStream::Stdout)[2], "token ***");
     assert_eq!(run.inputs.as_ref().unwrap()["api_token"], json!("***"));
 
+    // An edit that sends the secret back as shown keeps the stored one; a new schedule cannot
+    // pass `***` off as a value.
+    let kept = json!({"inputs": {"customer": 8, "api_token": "***"}});
+    let edited = app.send_json(Method::PUT, &admin, &format!("{path}/{}", made.id), &kept).await;
+    assert_eq!(edited.status(), 200);
+    let run = fire(&app, &admin, made.id).await;
+    let log = app.log_of(&admin, run.id).await;
+    let out = lines_of(&log, LogStream::Stdout);
+    assert_eq!((out[0], out[3]), ("customer 8 int", "token length 12"), "sched-9d2e4b kept");
+    let masked = app
+        .send_json(Method::POST, &admin, &path, &json!({"cron_expression": "0 4 * * *", "inputs": {"customer": 1, "api_token": "***"}}))
+        .await;
+    assert_eq!(masked.status(), 422);
+    assert_eq!(error_of(masked).await.field.as_deref(), Some("inputs.api_token"));
+
     // The script now requires a `region` the schedule does not give.
     let content = ARGPARSE.replace("args = parser", "parser.add_argument(\"region\")\nargs = parser");
     app.update_script(&admin, script.id, json!({"content": content, "updated_at": script.updated_at})).await;
     let schedules: Vec<Schedule> = app.json_of(&admin, &path).await;
     assert_eq!(schedules[0].inputs_problem.as_deref(), Some("input `region`: is required"));
+    // The dashboard's warning names it, for anyone signed in.
+    let viewer = app.add_user(&admin, "vera", Role::Viewer).await;
+    let unfit: Vec<UnfitSchedule> = app.json_of(&viewer, "/api/schedules/unfit").await;
+    assert_eq!(unfit.len(), 1, "{unfit:?}");
+    assert_eq!((unfit[0].schedule_id, unfit[0].script_name.as_str()), (made.id, "invoices"));
+    assert_eq!(unfit[0].problem, "input `region`: is required");
     let run = fire(&app, &admin, made.id).await;
     assert_eq!(run.status, ExecutionStatus::Failed);
     let error = run.error.unwrap();

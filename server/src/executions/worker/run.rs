@@ -126,7 +126,9 @@ impl Runner {
         (outcome.usage, outcome.sandboxed) = (trace.usage, trace.sandboxed);
         // An install's or the script's error may quote a secret too.
         let in_error = outcome.error.as_mut().map_or(0, |error| masker.mask(error));
-        outcome.masked = i64::try_from(collected.masked + in_error).unwrap_or(i64::MAX);
+        // So may what `main()` returned: it is shown on the run's page.
+        let in_result = inputs::mask_result(&mut outcome.result, &masker);
+        outcome.masked = i64::try_from(collected.masked + in_error + in_result).unwrap_or(i64::MAX);
         outcome
     }
 
@@ -243,9 +245,11 @@ impl Runner {
         let status = if sandboxed { process::unwrap_sandbox_status(status) } else { status };
         let mut outcome = outcome_of(status, ended, &self.settings.limits);
         if claimed.input_style == Some(InputStyle::Main) {
-            match inputs::take_result(workdir.path()) {
-                Ok(result) => outcome.result = result,
-                Err(note) => log.say(note).await,
+            let dir = workdir.path().to_path_buf();
+            match tokio::task::spawn_blocking(move || inputs::take_result(&dir)).await {
+                Ok(Ok(result)) => outcome.result = result,
+                Ok(Err(note)) => log.say(note).await,
+                Err(_) => log.say("main()'s result could not be read".into()).await,
             }
         }
         Ok(outcome)
