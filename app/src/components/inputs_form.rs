@@ -118,7 +118,11 @@ pub fn InputsForm(
     /// The editor's preview: the form as a run will show it, not to be filled.
     #[prop(optional)]
     read_only: bool,
+    /// Starts each control's id: a page with several forms (the schedules page) gives each its own.
+    #[prop(optional, into)]
+    id_prefix: Option<String>,
 ) -> impl IntoView {
+    let id_prefix = StoredValue::new(id_prefix.unwrap_or_else(|| "run-input".into()));
     // Inputs changed since the server's last refusal: its words there are out of date.
     let changed_since = RwSignal::new(BTreeSet::<String>::new());
     Effect::new(move |_| {
@@ -134,7 +138,8 @@ pub fn InputsForm(
             let named = report.with_value(|r| refused_input(&failure, r).map(str::to_owned))?;
             (named == name && !changed_since.with(|c| c.contains(&name))).then(|| rule_of(&failure.message))
         });
-        view! { <InputRow spec form server_says changed_since read_only /> }
+        let id = format!("{}-{}", id_prefix.get_value(), spec.name);
+        view! { <InputRow spec id form server_says changed_since read_only /> }
     });
     let empty = report.with_value(|r| r.inputs.is_empty());
     view! {
@@ -163,12 +168,13 @@ fn Notices(notices: Vec<InputNotice>) -> impl IntoView {
 #[component]
 fn InputRow(
     spec: InputSpec,
+    /// The control's id; its label, hint and error ids are made from it.
+    id: String,
     form: FormValues,
     server_says: Signal<Option<String>>,
     changed_since: RwSignal<BTreeSet<String>>,
     read_only: bool,
 ) -> impl IntoView {
-    let id = format!("run-input-{}", spec.name);
     let hint_id = format!("{id}-hint");
     let retype = form.retype.with_value(|r| r.contains(&spec.name));
     let (name, required, secret, checkbox) = (spec.name.clone(), spec.required && !spec.nullable, spec.secret, is_checkbox(&spec));

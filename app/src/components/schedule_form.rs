@@ -284,7 +284,7 @@ pub fn ScheduleForm(
                 })}
             </div>
             <CronPreview preview checking />
-            {inputs.map(|inputs| view! { <InputsFields inputs refused=inputs_refusal /> })}
+            {inputs.map(|inputs| view! { <InputsFields inputs refused=inputs_refusal id_prefix=format!("schedule-{key}-input") /> })}
             <ErrorBox error=Signal::derive(move || {
                 failure.get().filter(|f| !f.field.as_deref().is_some_and(|f| matches!(f, "cron_expression" | "timezone") || f.starts_with("inputs."))).map(|f| f.message)
             }) />
@@ -364,7 +364,7 @@ fn FireTimes(description: CronDescription) -> impl IntoView {
 
 /// The inputs each fire gives the run, when the script takes any.
 #[component]
-fn InputsFields(inputs: ScheduleInputs, #[prop(into)] refused: Signal<Option<Failure>>) -> impl IntoView {
+fn InputsFields(inputs: ScheduleInputs, #[prop(into)] refused: Signal<Option<Failure>>, id_prefix: String) -> impl IntoView {
     let report = inputs.report.get_value();
     if report.inputs.is_empty() {
         return ().into_any();
@@ -383,7 +383,7 @@ fn InputsFields(inputs: ScheduleInputs, #[prop(into)] refused: Signal<Option<Fai
             <legend class="field-label">"Inputs each run gets"</legend>
             <p class="muted small">"Checked against the script's code now, and again at every run."</p>
             {hidden_note.map(|note| view! { <p class="small secret-note">{note}</p> })}
-            <InputsForm report form=inputs.form refused />
+            <InputsForm report form=inputs.form refused id_prefix />
             {move || elsewhere.get().map(|message| view! { <span class="field-error" role="alert">{message}</span> })}
         </fieldset>
     }

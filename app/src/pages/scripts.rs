@@ -181,11 +181,16 @@ fn UnfitSchedules() -> impl IntoView {
                 <section class="inputs-problem unfit-schedules" role="alert" aria-label="Schedules whose inputs no longer fit">
                     <strong>{heading}</strong>
                     <ul>
-                        {list.into_iter().map(|unfit| view! {
-                            <li>
-                                <a href=format!("/scripts/{}/schedules", unfit.script_id)>{unfit.script_name}</a>
-                                " · "{unfit.description}": "{unfit.problem}
-                            </li>
+                        {list.into_iter().map(|unfit| {
+                            // A schedule's description is a sentence ("At 09:00."): its stop would
+                            // stand before the colon.
+                            let when = unfit.description.trim_end_matches('.').to_string();
+                            view! {
+                                <li>
+                                    <a href=format!("/scripts/{}/schedules", unfit.script_id)>{unfit.script_name}</a>
+                                    " · "{when}": "{unfit.problem}
+                                </li>
+                            }
                         }).collect_view()}
                     </ul>
                 </section>
