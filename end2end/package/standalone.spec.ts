@@ -1,7 +1,7 @@
 import { test, expect } from '@playwright/test';
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createSchedule, createScript, editor, failOnPageErrors, openHydrated, signIn, startRun } from '../tests/helpers';
+import { createSchedule, createScript, editor, failOnPageErrors, hydrated, openHydrated, signIn, startRun } from '../tests/helpers';
 
 failOnPageErrors();
 
@@ -18,12 +18,12 @@ test('started from / without a site root, every page loads and hydrates', async 
     const response = await page.goto(path);
     expect(response?.status(), path).toBe(200);
     await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
-    await openHydrated(page, path);
+    await hydrated(page);
   }
   const missing = await page.goto('/no/such/page');
   expect(missing?.status()).toBe(404);
   await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
-  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await hydrated(page);
 });
 
 test('Monaco comes from the program', async ({ page }) => {

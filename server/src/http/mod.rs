@@ -146,9 +146,12 @@ async fn fallback(site: std::sync::Arc<site::Site>, state: AppState, req: Reques
     if is_api(req.uri()) {
         return ApiError::NotFound(format!("there is no API route {}", req.uri().path())).into_response();
     }
-    if let Some(file) = site.serve(&req).await {
+    // The head alone crosses the await: a request's body is not `Sync`.
+    let (head, body) = req.into_parts();
+    if let Some(file) = site.serve(&head).await {
         return file;
     }
+    let req = Request::from_parts(head, body);
     // The 404 page is a page like the others: its scripts need the nonce of its policy.
     let options = state.leptos.clone();
     let render = leptos_axum::render_app_to_stream_in_order_with_context(

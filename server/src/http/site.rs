@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower_http::services::ServeDir;
@@ -80,10 +81,10 @@ impl Site {
         }
     }
 
-    /// The file the request asks for, or `None` when there is none (the caller renders the
-    /// not-found page). Only `GET` and `HEAD` read files.
-    pub async fn serve(&self, req: &Request) -> Option<Response> {
-        if req.method() != Method::GET && req.method() != Method::HEAD {
+    /// The file the request (its head) asks for, or `None` when there is none (the caller
+    /// renders the not-found page). Only `GET` and `HEAD` read files.
+    pub async fn serve(&self, req: &Parts) -> Option<Response> {
+        if req.method != Method::GET && req.method != Method::HEAD {
             return None;
         }
         match self {
@@ -94,10 +95,10 @@ impl Site {
     }
 }
 
-async fn serve_dir(dir: &Path, req: &Request) -> Option<Response> {
-    let mut copy = Request::builder().method(req.method().clone()).uri(req.uri().clone());
+async fn serve_dir(dir: &Path, req: &Parts) -> Option<Response> {
+    let mut copy = Request::builder().method(req.method.clone()).uri(req.uri.clone());
     if let Some(headers) = copy.headers_mut() {
-        headers.clone_from(req.headers());
+        headers.clone_from(&req.headers);
     }
     let copy = copy.body(Body::empty()).ok()?;
     let service = ServeDir::new(dir).precompressed_gzip().precompressed_br();
@@ -148,8 +149,8 @@ mod built_in {
     //! site of `scripts/build` with compressed copies beside its files).
 
     use axum::body::{Body, Bytes};
-    use axum::extract::Request;
     use axum::http::header::{self, HeaderValue};
+    use axum::http::request::Parts;
     use axum::http::{Method, StatusCode};
     use axum::response::Response;
 
@@ -167,39 +168,48 @@ mod built_in {
     const IMMUTABLE: &str = "public, max-age=31536000, immutable";
     const REVALIDATE: &str = "no-cache";
 
-    pub fn serve(req: &Request) -> Option<Response> {
-        let path = percent_encoding::percent_decode_str(req.uri().path()).decode_utf8().ok()?;
-        let name = path.strip_prefix('/')?;
+    /// The copy of a file to send: the smallest the client accepts, and whether the file has
+    /// compressed copies at all (its answers then vary with `Accept-Encoding`).
+    struct Chosen {
+        file: rust_embed::EmbeddedFile,
+        encoding: Option<&'static str>,
+        varies: bool,
+    }
+
+    fn choose(name: &str, accept_encoding: &str) -> Option<Chosen> {
         let original = Files::get(name)?;
-        let accept = req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let mut compressed = false;
-        let mut chosen = None;
-        for (encoding, suffix) in ENCODINGS {
+        let mut chosen = Chosen { file: original, encoding: None, varies: false };
+        for &(encoding, suffix) in ENCODINGS.iter().rev() {
             if let Some(copy) = Files::get(&format!("{name}{suffix}")) {
-                compressed = true;
-                if chosen.is_none() && accepts(accept, encoding) {
-                    chosen = Some((encoding, copy));
+                chosen.varies = true;
+                // The best encoding is first in ENCODINGS: walked backwards, it is taken last.
+                if accepts(accept_encoding, encoding) {
+                    chosen.file = copy;
+                    chosen.encoding = Some(encoding);
                 }
             }
         }
-        let (encoding, file) = match chosen {
-            Some((encoding, copy)) => (Some(encoding), copy),
-            None => (None, original),
-        };
+        Some(chosen)
+    }
+
+    pub fn serve(req: &Parts) -> Option<Response> {
+        let path = percent_encoding::percent_decode_str(req.uri.path()).decode_utf8().ok()?;
+        let name = path.strip_prefix('/')?;
+        let accept = req.headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let Chosen { file, encoding, varies } = choose(name, accept)?;
         let digest = file.metadata.sha256_hash();
         let etag = format!("\"{}\"", digest[..16].iter().map(|b| format!("{b:02x}")).collect::<String>());
-        let cache = if is_content_hashed(name) { IMMUTABLE } else { REVALIDATE };
         let not_modified = req
-            .headers()
+            .headers
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|tags| tags.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag || tag.trim() == "*"));
 
         let mut response = Response::builder()
             .header(header::ETAG, &etag)
-            .header(header::CACHE_CONTROL, cache)
+            .header(header::CACHE_CONTROL, if is_content_hashed(name) { IMMUTABLE } else { REVALIDATE })
             .header(header::CONTENT_TYPE, mime_guess::from_path(name).first_or_octet_stream().as_ref());
-        if compressed {
+        if varies {
             response = response.header(header::VARY, HeaderValue::from_static("accept-encoding"));
         }
         if not_modified {
@@ -209,13 +219,10 @@ mod built_in {
             response = response.header(header::CONTENT_ENCODING, encoding);
         }
         let length = file.data.len();
-        let body = if req.method() == Method::HEAD {
-            Body::empty()
-        } else {
-            match file.data {
-                std::borrow::Cow::Borrowed(bytes) => Body::from(Bytes::from_static(bytes)),
-                std::borrow::Cow::Owned(bytes) => Body::from(bytes),
-            }
+        let body = match (req.method == Method::HEAD, file.data) {
+            (true, _) => Body::empty(),
+            (false, std::borrow::Cow::Borrowed(bytes)) => Body::from(Bytes::from_static(bytes)),
+            (false, std::borrow::Cow::Owned(bytes)) => Body::from(bytes),
         };
         response.header(header::CONTENT_LENGTH, length).body(body).ok()
     }
@@ -270,13 +277,13 @@ mod tests {
         std::fs::create_dir(dir.path().join("pkg")).unwrap();
         std::fs::write(dir.path().join("pkg/pytask.js"), "export {}").unwrap();
         let site = Site::new(Some(dir.path()));
-        let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+        let get = |path: &str| Request::get(path).body(Body::empty()).unwrap().into_parts().0;
         let found = site.serve(&get("/pkg/pytask.js")).await.expect("the file is served");
         assert_eq!(found.status(), StatusCode::OK);
         assert!(found.headers()["content-type"].to_str().unwrap().contains("javascript"));
         assert!(site.serve(&get("/pkg/missing.js")).await.is_none());
         assert!(site.serve(&get("/pkg/../../etc/passwd")).await.is_none());
-        let post = Request::post("/pkg/pytask.js").body(Body::empty()).unwrap();
+        let post = Request::post("/pkg/pytask.js").body(Body::empty()).unwrap().into_parts().0;
         assert!(site.serve(&post).await.is_none(), "only GET and HEAD read files");
     }
 }
