@@ -21,9 +21,6 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower_http::services::ServeDir;
 
-/// Where `scripts/build` puts the site, relative to the directory the server starts in.
-const BUILD_DIR: &str = "target/site";
-
 /// Where the site's files come from (see the module's documentation).
 #[derive(Debug, Clone)]
 pub enum Site {
@@ -46,9 +43,10 @@ impl Site {
         Site::BuiltIn
     }
 
+    /// Where `scripts/build` puts the site, relative to the directory the server starts in.
     #[cfg(not(feature = "embed-site"))]
     fn unconfigured() -> Site {
-        Site::Dir(PathBuf::from(BUILD_DIR))
+        Site::Dir(PathBuf::from("target/site"))
     }
 
     /// The directory Leptos is told the site is in. Leptos reads only an optional wasm-split
