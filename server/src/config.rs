@@ -172,9 +172,10 @@ pub struct Config {
     #[arg(long, env = "PYTASK_ROLE", value_enum, default_value_t = InstanceRole::All, global = true)]
     pub role: InstanceRole,
 
-    /// Directory of the built web assets (wasm, JS, CSS) made by `scripts/build`.
-    #[arg(long, env = "PYTASK_SITE_ROOT", default_value = "target/site", global = true)]
-    pub site_root: PathBuf,
+    /// Directory of the built web assets (wasm, JS, CSS, Monaco) made by `scripts/build`. Unset:
+    /// the assets built into the program (a packaged `pytask`), or else `target/site`.
+    #[arg(long, env = "PYTASK_SITE_ROOT", value_name = "PATH", global = true)]
+    pub site_root: Option<PathBuf>,
 
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "PYTASK_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024), global = true)]
@@ -599,6 +600,70 @@ mod tests {
         ] {
             assert!(help.contains(wanted), "{wanted} is missing from --help");
         }
+    }
+
+    /// `/etc/pytask/pytask.env` as the Debian package must ship it: every setting that has an
+    /// environment variable, commented out, with its default, or with the value the packaged
+    /// unit gives it (`Environment=` in `pytask.service`).
+    fn packaged_settings_file(unit: &str) -> String {
+        let unit_values: Vec<(&str, &str)> = unit.lines().filter_map(|line| line.strip_prefix("Environment=")?.split_once('=')).collect();
+        let mut file = String::from(
+            "# PyTask Manager's settings, read by pytask.service after its own Environment= lines (a value\n\
+             # here wins). Each setting is shown commented out with the value it has now: remove the `#`\n\
+             # and change the value to set it, then `systemctl restart pytask`. `pytask --help` says more.\n\
+             # A secret is better kept in a file of its own named by a `..._FILE` setting (0640 root:pytask).\n\
+             # A data directory elsewhere than /var/lib/pytask must also be made writable for the\n\
+             # service: `systemctl edit pytask`, then [Service] and ReadWritePaths=<the directory>.\n\
+             # This file is generated from server/src/config.rs (its test says how).\n",
+        );
+        for arg in <Cli as clap::CommandFactory>::command().get_arguments() {
+            let Some(name) = arg.get_env().and_then(|name| name.to_str()) else { continue };
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            file.push('\n');
+            let mut line = String::from("#");
+            for word in help.split_whitespace() {
+                if line.len() + 1 + word.len() > 100 {
+                    file.push_str(&line);
+                    file.push('\n');
+                    line = String::from("#");
+                }
+                line.push(' ');
+                line.push_str(word);
+            }
+            file.push_str(&line);
+            file.push('\n');
+            let default: Vec<String> = arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
+            let default = default.join(",");
+            match unit_values.iter().find(|(unit_name, _)| *unit_name == name) {
+                Some((_, value)) => {
+                    let own = if default.is_empty() { "unset".to_string() } else { default };
+                    file.push_str(&format!("# (set by pytask.service; the program's own default: {own})\n#{name}={value}\n"));
+                }
+                None => file.push_str(&format!("#{name}={default}\n")),
+            }
+        }
+        file
+    }
+
+    /// The settings file the package installs lists every setting with its true default. After a
+    /// change to the settings: `UPDATE_EXPECT=1 cargo test --release -p server --lib
+    /// packaged_settings` rewrites it, and the diff is reviewed like code.
+    #[test]
+    fn the_packaged_settings_file_lists_every_setting() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../packaging/debian");
+        let unit = std::fs::read_to_string(format!("{dir}/pytask.service")).unwrap();
+        let expected = packaged_settings_file(&unit);
+        let path = format!("{dir}/pytask.env");
+        if std::env::var_os("UPDATE_EXPECT").is_some() {
+            std::fs::write(&path, &expected).unwrap();
+        }
+        let shipped = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(shipped == expected, "{path} differs from the settings in config.rs: run with UPDATE_EXPECT=1 to rewrite it");
+        for name in ["PYTASK_SITE_ROOT", "DATABASE_URL", "PYTASK_SANDBOX", "PYTASK_SECRET_KEY_FILE"] {
+            assert!(shipped.contains(&format!("\n#{name}=")), "{name} is missing");
+        }
+        assert!(shipped.contains("\n#PYTASK_DATA_DIR=/var/lib/pytask\n") && shipped.contains("\n#PYTASK_WORKERS=4\n"), "{shipped}");
+        assert!(!shipped.lines().any(|line| !line.is_empty() && !line.starts_with('#')), "every setting stays commented out");
     }
 
     #[test]

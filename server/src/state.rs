@@ -65,7 +65,7 @@ impl AppState {
     pub fn new(config: Config, db: DatabaseConnection, secret_key: Arc<SecretKey>) -> AppState {
         let leptos = LeptosOptions::builder()
             .output_name("pytask")
-            .site_root(config.site_root.to_string_lossy().as_ref())
+            .site_root(crate::http::site::Site::new(config.site_root.as_deref()).leptos_root())
             .site_pkg_dir("pkg")
             .site_addr(config.bind)
             .build();

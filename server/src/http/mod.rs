@@ -12,6 +12,7 @@ pub mod host;
 pub mod metrics;
 pub mod openapi;
 pub mod serve;
+pub mod site;
 pub mod ws;
 pub mod ws_limit;
 
@@ -41,6 +42,8 @@ pub fn router(state: AppState) -> Router {
     let loopback = loopback(api.clone(), state.clone());
     // Read at each render, as `/api/health` does; the page shows it to admins only.
     let sandbox = state.runner.settings.sandbox.clone();
+    let site = std::sync::Arc::new(site::Site::new(state.config.site_root.as_deref()));
+    site.announce();
     Router::new()
         .merge(api)
         .route("/ws/scripts/{id}", axum::routing::get(ws::script_events))
@@ -56,7 +59,7 @@ pub fn router(state: AppState) -> Router {
             },
             move || app::shell(shell_options.clone()),
         )
-        .fallback(fallback)
+        .fallback(move |State(state): State<AppState>, req: Request<Body>| fallback(site.clone(), state, req))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::middleware::gate))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -139,12 +142,31 @@ pub fn page_paths() -> Vec<String> {
 }
 
 /// Anything no route matched: a JSON 404 under `/api`, else a static file or the app's 404 page.
-async fn fallback(uri: Uri, State(state): State<AppState>, req: Request<Body>) -> Response {
-    if is_api(&uri) {
-        return ApiError::NotFound(format!("there is no API route {}", uri.path())).into_response();
+async fn fallback(site: std::sync::Arc<site::Site>, state: AppState, req: Request<Body>) -> Response {
+    if is_api(req.uri()) {
+        return ApiError::NotFound(format!("there is no API route {}", req.uri().path())).into_response();
     }
+    // The head alone crosses the await: a request's body is not `Sync`.
+    let (head, body) = req.into_parts();
+    if let Some(file) = site.serve(&head).await {
+        return file;
+    }
+    let req = Request::from_parts(head, body);
     // The 404 page is a page like the others: its scripts need the nonce of its policy.
-    leptos_axum::file_and_error_handler_with_context::<AppState, _>(headers::provide_page_nonce, app::shell)(uri, State(state), req).await
+    let options = state.leptos.clone();
+    let render = leptos_axum::render_app_to_stream_in_order_with_context(
+        move || {
+            leptos::prelude::provide_context(state.clone());
+            headers::provide_page_nonce();
+        },
+        move || app::shell(options.clone()),
+    );
+    let mut response = render(req).await;
+    // The page may have set a status of its own (a redirect); otherwise no page matched.
+    if response.status() == axum::http::StatusCode::OK {
+        *response.status_mut() = axum::http::StatusCode::NOT_FOUND;
+    }
+    response
 }
 
 async fn method_not_allowed(req: Request<Body>) -> Response {

@@ -179,12 +179,13 @@ impl Sandbox {
         find_program(program).and_then(|p| p.canonicalize().ok())
     }
 
-    /// Gives `dirs` (and all in them) to the sandbox's user, so it can write them; a directory
-    /// it owns already is taken to be its own throughout (it made what is in it).
+    /// Makes `dirs` (bubblewrap binds only what exists) and gives them (and all in them) to the
+    /// sandbox's user, so it can write them; a directory it owns already is taken to be its own
+    /// throughout (it made what is in it). A server not run as root is that user itself.
     pub fn prepare_writable(&self, dirs: &[&Path]) -> std::io::Result<()> {
-        let Some((uid, gid)) = self.run_as else { return Ok(()) };
         for dir in dirs {
             std::fs::create_dir_all(dir)?;
+            let Some((uid, gid)) = self.run_as else { continue };
             if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir)?) != uid {
                 chown_tree(dir, uid, gid)?;
             }
