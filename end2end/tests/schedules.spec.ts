@@ -200,6 +200,38 @@ test('a schedule fires, and its past runs are one click away', async ({ page }) 
   await expect(runs.filter({ hasText: 'manual' }).first()).toBeVisible();
 });
 
+test('what a schedule does when its runs collide or the server was down is chosen on its form', async ({ page }) => {
+  await signIn(page);
+  const id = await createScript(page, `Slow job ${Date.now()}`);
+  await openHydrated(page, `/scripts/${id}/schedules`);
+  await page.getByLabel('Cron expression').fill('*/5 * * * *');
+  await expect(fireTimes(preview(page))).toHaveCount(5);
+  // A new schedule skips a time while its last run is still going, and passes missed times over.
+  const overlap = page.getByLabel('If its last run is still going');
+  const catchUp = page.getByLabel('Times missed while the server was down');
+  await expect(overlap).toHaveValue('skip');
+  await expect(catchUp).toHaveValue('none');
+  await overlap.selectOption({ label: 'Queue one run after it' });
+  await catchUp.selectOption({ label: 'Run once for them all' });
+  await page.getByRole('button', { name: 'Create schedule' }).click();
+  const row = scheduleRow(page, '*/5 * * * *');
+  await expect(row).toContainText('It queues one run behind a run still going; it runs once for times missed while down.');
+  const stored = (await (await page.request.get(`/api/scripts/${id}/schedules`)).json())[0];
+  expect([stored.overlap, stored.catch_up]).toEqual(['queue', 'last']);
+
+  // Changed from the row's edit form.
+  await row.getByRole('button', { name: 'Edit schedule */5 * * * *' }).click();
+  const editor = page.getByRole('group', { name: 'Edit schedule */5 * * * *' });
+  await editor.getByLabel('If its last run is still going').selectOption({ label: 'Stop it and start anew' });
+  await editor.getByRole('button', { name: 'Save changes' }).click();
+  await expect(row).toContainText('It stops a run still going to start anew;');
+
+  // Nothing skipped yet, and the page says so.
+  await row.getByText('Skipped times').click();
+  await expect(row.getByText('None: every time has started a run.')).toBeVisible();
+  await page.screenshot({ path: 'end2end/screenshots/schedules-policies.png', fullPage: true });
+});
+
 test('a viewer sees the schedules but no control to change them', async ({ page }) => {
   await signIn(page);
   const name = `Watched ${Date.now()}`;

@@ -10,6 +10,7 @@ mod m20261125_000004_log_chunks_lz4;
 mod m20261204_000005_run_isolation;
 mod m20261205_000006_env_vars;
 mod m20261205_000007_run_inputs;
+mod m20261206_000008_schedule_policies;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000005_run_isolation::Migration),
             Box::new(m20261205_000006_env_vars::Migration),
             Box::new(m20261205_000007_run_inputs::Migration),
+            Box::new(m20261206_000008_schedule_policies::Migration),
         ]
     }
 }

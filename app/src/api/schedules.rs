@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use super::{call, call_empty, encode, get, Failure, Method};
-use crate::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate, UnfitSchedule};
+use crate::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate, SkippedTime, UnfitSchedule};
 
 pub fn list(script_id: i64) -> impl Future<Output = Result<Vec<Schedule>, Failure>> + Send + 'static {
     get(&format!("/api/scripts/{script_id}/schedules"))
@@ -12,6 +12,11 @@ pub fn list(script_id: i64) -> impl Future<Output = Result<Vec<Schedule>, Failur
 /// Every active schedule whose inputs no longer fit its script (the dashboard's warning).
 pub fn unfit() -> impl Future<Output = Result<Vec<UnfitSchedule>, Failure>> + Send + 'static {
     get("/api/schedules/unfit")
+}
+
+/// The due times the schedule passed over, newest first, with why.
+pub fn skipped(script_id: i64, schedule_id: i64) -> impl Future<Output = Result<Vec<SkippedTime>, Failure>> + Send + 'static {
+    get(&format!("/api/scripts/{script_id}/schedules/{schedule_id}/skipped"))
 }
 
 pub fn create(script_id: i64, new: &NewSchedule) -> impl Future<Output = Result<Schedule, Failure>> + Send + 'static {

@@ -16,7 +16,7 @@ use crate::components::zone_picker::ZonePicker;
 use crate::components::zoned_time::{browser_zone, local_text, offset_text, relative_text};
 use crate::hooks::{use_debounced, Change, ChangeState};
 use crate::model::schedule::PREVIEW_COUNT_DEFAULT;
-use crate::model::{CronDescription, InputsReport, NewSchedule, Schedule, ScheduleUpdate};
+use crate::model::{CatchUp, CronDescription, InputsReport, NewSchedule, OverlapPolicy, Schedule, ScheduleUpdate};
 
 /// Common schedules, one click away: (label, expression).
 pub const PRESETS: [(&str, &str); 5] = [
@@ -48,7 +48,20 @@ struct Asked {
     active: bool,
     /// The inputs to store; `None` keeps those stored.
     inputs: Option<Map<String, Value>>,
+    overlap: OverlapPolicy,
+    catch_up: CatchUp,
 }
+
+/// The overlap policies as the form offers them, the default first.
+const OVERLAP_CHOICES: [(OverlapPolicy, &str); 4] = [
+    (OverlapPolicy::Skip, "Skip this time"),
+    (OverlapPolicy::Queue, "Queue one run after it"),
+    (OverlapPolicy::CancelPrevious, "Stop it and start anew"),
+    (OverlapPolicy::Allow, "Start another beside it"),
+];
+
+const CATCH_UP_CHOICES: [(CatchUp, &str); 3] =
+    [(CatchUp::None, "Pass them over"), (CatchUp::Last, "Run once for them all"), (CatchUp::All, "Run once for each (at most 100)")];
 
 /// A schedule's inputs in its form: the values typed, what they started as, and the stored
 /// secrets, which the server never shows back.
@@ -125,12 +138,14 @@ pub fn ScheduleForm(
     let expr = RwSignal::new(original.with_value(|s| s.as_ref().map(|s| s.cron_expression.clone()).unwrap_or_default()));
     let zone = RwSignal::new(original.with_value(|s| s.as_ref().map(|s| s.timezone.clone()).unwrap_or_else(|| "UTC".into())));
     let active = RwSignal::new(true);
+    let overlap = RwSignal::new(original.with_value(|s| s.as_ref().map_or(OverlapPolicy::Skip, |s| s.overlap)));
+    let catch_up = RwSignal::new(original.with_value(|s| s.as_ref().map_or(CatchUp::None, |s| s.catch_up)));
     let preview = RwSignal::new(Preview::Empty);
     // The inputs' refusal found here, before asking the server.
     let inputs_refused = RwSignal::new(None::<Failure>);
     let checking = RwSignal::new(false);
     let save: Change<Asked, Schedule> = Action::new(move |asked: &Asked| {
-        let Asked { before, expression, timezone, active, inputs } = asked.clone();
+        let Asked { before, expression, timezone, active, inputs, overlap, catch_up } = asked.clone();
         async move {
             if expression.is_empty() {
                 let message = "Type a cron expression, or pick one of the presets below.".into();
@@ -145,6 +160,8 @@ pub fn ScheduleForm(
                             timezone: Some(timezone),
                             is_active: active,
                             inputs: inputs.unwrap_or_default(),
+                            overlap,
+                            catch_up,
                         },
                     )
                     .await
@@ -155,6 +172,8 @@ pub fn ScheduleForm(
                         timezone: (timezone != before.timezone).then_some(timezone),
                         is_active: None,
                         inputs,
+                        overlap: (overlap != before.overlap).then_some(overlap),
+                        catch_up: (catch_up != before.catch_up).then_some(catch_up),
                     };
                     api::schedules::update(script_id, before.id, &change).await
                 }
@@ -216,6 +235,8 @@ pub fn ScheduleForm(
             Some(s) => {
                 expr.with(|e| e.trim() != s.cron_expression)
                     || zone.with(|z| *z != s.timezone)
+                    || overlap.get() != s.overlap
+                    || catch_up.get() != s.catch_up
                     || inputs.is_some_and(ScheduleInputs::changed)
             }
         })
@@ -240,12 +261,16 @@ pub fn ScheduleForm(
             timezone: zone.get_untracked(),
             active: active.get_untracked(),
             inputs,
+            overlap: overlap.get_untracked(),
+            catch_up: catch_up.get_untracked(),
         });
     };
 
     let expr_id = format!("cron-{key}");
     let zone_id = format!("zone-{key}");
     let hint_id = format!("cron-hint-{key}");
+    let overlap_id = format!("overlap-{key}");
+    let catch_up_id = format!("catch-up-{key}");
     view! {
         <form class="schedule-form" on:submit=submit novalidate>
             <div class="schedule-fields">
@@ -284,6 +309,28 @@ pub fn ScheduleForm(
                 })}
             </div>
             <CronPreview preview checking />
+            <div class="schedule-fields schedule-policies">
+                <div class="field">
+                    <label class="field-label" for=overlap_id.clone()>"If its last run is still going"</label>
+                    <select id=overlap_id on:change=move |ev| {
+                        if let Ok(chosen) = event_target_value(&ev).parse() { overlap.set(chosen); save.clear(); }
+                    }>
+                        {OVERLAP_CHOICES.iter().map(|(policy, label)| view! {
+                            <option value=policy.as_str() selected=move || overlap.get() == *policy>{*label}</option>
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label class="field-label" for=catch_up_id.clone()>"Times missed while the server was down"</label>
+                    <select id=catch_up_id on:change=move |ev| {
+                        if let Ok(chosen) = event_target_value(&ev).parse() { catch_up.set(chosen); save.clear(); }
+                    }>
+                        {CATCH_UP_CHOICES.iter().map(|(policy, label)| view! {
+                            <option value=policy.as_str() selected=move || catch_up.get() == *policy>{*label}</option>
+                        }).collect_view()}
+                    </select>
+                </div>
+            </div>
             {inputs.map(|inputs| view! { <InputsFields inputs refused=inputs_refusal id_prefix=format!("schedule-{key}-input") /> })}
             <ErrorBox error=Signal::derive(move || {
                 failure.get().filter(|f| !f.field.as_deref().is_some_and(|f| matches!(f, "cron_expression" | "timezone") || f.starts_with("inputs."))).map(|f| f.message)

@@ -46,6 +46,12 @@ pub struct Execution {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub result: Option<serde_json::Value>,
+    /// The due time a schedule fired it for.
+    #[serde(default)]
+    pub due_at: Option<DateTime<Utc>>,
+    /// Fired late, for a time missed while no instance ran (the schedule's catch-up policy).
+    #[serde(default)]
+    pub caught_up: bool,
 }
 
 /// `POST /api/scripts/{id}/execute`: the body may be left out for a script without inputs.

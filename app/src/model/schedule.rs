@@ -3,7 +3,7 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::ExecutionStatus;
+use super::{CatchUp, ExecutionStatus, OverlapPolicy};
 
 /// A cron schedule of one script.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +30,10 @@ pub struct Schedule {
     /// they do not: "input `day`: is required".
     #[serde(default)]
     pub inputs_problem: Option<String>,
+    /// What its time does while a run it started is still going.
+    pub overlap: OverlapPolicy,
+    /// What it does with times missed while no instance ran.
+    pub catch_up: CatchUp,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -74,6 +78,20 @@ pub struct NewSchedule {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub inputs: serde_json::Map<String, serde_json::Value>,
+    /// Absent: `skip`, so a slow run is never joined by another unasked.
+    #[serde(default = "skip")]
+    pub overlap: OverlapPolicy,
+    /// Absent: `none`.
+    #[serde(default = "no_catch_up")]
+    pub catch_up: CatchUp,
+}
+
+fn skip() -> OverlapPolicy {
+    OverlapPolicy::Skip
+}
+
+fn no_catch_up() -> CatchUp {
+    CatchUp::None
 }
 
 fn yes() -> bool {
@@ -96,6 +114,20 @@ pub struct ScheduleUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub inputs: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap: Option<OverlapPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_up: Option<CatchUp>,
+}
+
+/// A due time a schedule passed over (`GET /api/scripts/{id}/schedules/{sid}/skipped`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SkippedTime {
+    pub due_at: DateTime<Utc>,
+    /// "the run started at 09:00 was still going (overlap: skip)".
+    pub reason: String,
+    pub recorded_at: DateTime<Utc>,
 }
 
 /// `GET /api/cron/describe`: what an expression means and when it fires next.

@@ -99,6 +99,36 @@ word_enum! {
 }
 
 word_enum! {
+    /// What a schedule does when its time comes while a run it started is still queued or
+    /// running (issue #26).
+    OverlapPolicy {
+        /// Start another beside it (schedules made before policies existed).
+        Allow = "allow",
+        /// Pass the time over, recorded as skipped (the default of a new schedule).
+        Skip = "skip",
+        /// Queue one run to start after it; a time that finds one waiting already is skipped.
+        Queue = "queue",
+        /// Stop the run still going (or waiting) and start the new one.
+        CancelPrevious = "cancel_previous",
+    }
+}
+
+word_enum! {
+    /// What a schedule does with the times missed while no instance ran (issue #26).
+    CatchUp {
+        /// Pass them over, each recorded as skipped; the next time after now fires.
+        None = "none",
+        /// One run for them all, for the latest of them.
+        Last = "last",
+        /// A run for each, up to `CATCH_UP_CAP`; the rest recorded as skipped.
+        All = "all",
+    }
+}
+
+/// The most runs `CatchUp::All` starts for one schedule's missed times.
+pub const CATCH_UP_CAP: usize = 100;
+
+word_enum! {
     /// What a user may do: `admin` everything, `editor` scripts, runs and schedules, `viewer` read.
     Role {
         Admin = "admin",

@@ -20,7 +20,7 @@ use crate::components::schedule_form::ScheduleForm;
 use crate::components::status_badge::StatusBadge;
 use crate::components::zoned_time::{relative_text, use_ticking_clock, ZonedTime};
 use crate::hooks::{Change, ChangeState};
-use crate::model::{InputsReport, Schedule, ScheduleUpdate, Script};
+use crate::model::{CatchUp, InputsReport, OverlapPolicy, Schedule, ScheduleUpdate, Script};
 use crate::session::use_current_user;
 
 /// How often relative times ("in 3 min") move on, and due schedules are read again.
@@ -265,6 +265,8 @@ fn ScheduleRow(id: i64, page: Page) -> impl IntoView {
                 <code class="cron">{expression}</code>
                 <div class="muted small">{field(|s| s.description.clone())}</div>
                 {move || current.with(|s| s.as_ref().and_then(|s| inputs_view(&s.inputs, takes_inputs)))}
+                <div class="muted small schedule-policies-line">{move || current.with(|s| s.as_ref().map(policies_text))}</div>
+                <SkippedTimes script_id=page.script_id schedule_id=id />
             </td>
             <td class="zone-cell">{field(|s| s.timezone.replace('_', " "))}</td>
             <td>{move || next_run(current.get(), page.clock)}</td>
@@ -325,6 +327,56 @@ fn ScheduleRow(id: i64, page: Page) -> impl IntoView {
     }
     // Erased: the row's type nests deep enough to pass the compiler's query depth in the table.
     .into_any()
+}
+
+/// What the schedule does when its runs collide and after a down time, in words.
+fn policies_text(schedule: &Schedule) -> String {
+    let overlap = match schedule.overlap {
+        OverlapPolicy::Skip => "skips a time while its last run is still going",
+        OverlapPolicy::Queue => "queues one run behind a run still going",
+        OverlapPolicy::CancelPrevious => "stops a run still going to start anew",
+        OverlapPolicy::Allow => "starts a run at every time, beside any still going",
+    };
+    let catch_up = match schedule.catch_up {
+        CatchUp::None => "passes over times missed while down",
+        CatchUp::Last => "runs once for times missed while down",
+        CatchUp::All => "runs each time missed while down (at most 100)",
+    };
+    format!("It {overlap}; it {catch_up}.")
+}
+
+/// The times a schedule passed over, read when opened.
+#[component]
+fn SkippedTimes(script_id: i64, schedule_id: i64) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let list = LocalResource::new(move || {
+        let wanted = open.get();
+        async move {
+            if wanted {
+                Some(api::schedules::skipped(script_id, schedule_id).await)
+            } else {
+                None
+            }
+        }
+    });
+    view! {
+        // A click on the summary (or Enter on it) opens and closes the details: read then.
+        <details class="skipped-times">
+            <summary class="small" on:click=move |_| open.update(|open| *open = !*open)>"Skipped times"</summary>
+            {move || match list.get().flatten() {
+                None => view! { <p class="muted small">{move || if open.get() { "Loading…" } else { "" }}</p> }.into_any(),
+                Some(Err(failure)) => view! { <p class="field-error" role="alert">{failure.message}</p> }.into_any(),
+                Some(Ok(times)) if times.is_empty() => view! { <p class="muted small">"None: every time has started a run."</p> }.into_any(),
+                Some(Ok(times)) => view! {
+                    <ul class="small">
+                        {times.into_iter().map(|time| view! {
+                            <li><time datetime=time.due_at.to_rfc3339()>{time.due_at.format("%Y-%m-%d %H:%M UTC").to_string()}</time>": "{time.reason}</li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+        </details>
+    }
 }
 
 /// The inputs a schedule gives its runs (secrets as the server shows them, `***`); none given,

@@ -86,6 +86,8 @@ pub async fn enqueue(
         inputs: inputs.map(|i| i.shown.clone()),
         inputs_sealed: inputs.map(|i| i.sealed.clone()),
         result: None,
+        due_at: None,
+        caught_up: false,
     })
 }
 
@@ -124,13 +126,28 @@ pub async fn starting(db: &impl ConnectionTrait, script_id: i64, reserve: bool) 
     Starting::find_by_statement(Statement::from_sql_and_values(backend, sql, [script_id.into()])).one(db).await
 }
 
-/// Adds many queued runs with one INSERT: `(script_id, schedule_id)` each.
-pub async fn enqueue_many(db: &impl ConnectionTrait, runs: &[(i64, Option<i64>)], trigger: Trigger) -> Result<(), sea_orm::DbErr> {
+/// A run a schedule fires: for which due time, and whether that time was missed while no
+/// instance ran.
+#[derive(Debug, Clone, Copy)]
+pub struct Fire {
+    pub script_id: i64,
+    pub schedule_id: i64,
+    pub due_at: DateTime<Utc>,
+    pub caught_up: bool,
+}
+
+/// Adds the runs schedules fire with one INSERT.
+pub async fn enqueue_fired(db: &impl ConnectionTrait, runs: &[Fire]) -> Result<(), sea_orm::DbErr> {
     if runs.is_empty() {
         return Ok(());
     }
     let queued_at = now();
-    let rows = runs.iter().map(|&(script_id, schedule_id)| queued(script_id, trigger, schedule_id, queued_at));
+    let rows = runs.iter().map(|fire| {
+        let mut row = queued(fire.script_id, Trigger::Schedule, Some(fire.schedule_id), queued_at);
+        row.due_at = Set(Some(fire.due_at));
+        row.caught_up = Set(fire.caught_up);
+        row
+    });
     execution::Entity::insert_many(rows).exec(db).await?;
     Ok(())
 }
@@ -144,6 +161,7 @@ fn queued(script_id: i64, trigger: Trigger, schedule_id: Option<i64>, queued_at:
         queued_at: Set(queued_at),
         log_lines: Set(0),
         cancel_requested: Set(false),
+        caught_up: Set(false),
         ..Default::default()
     }
 }

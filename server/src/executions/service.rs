@@ -83,6 +83,8 @@ fn to_api(run: execution::Model, script_name: Option<String>) -> Execution {
         // Written by this server as JSON objects; anything else is shown as nothing.
         inputs: run.inputs.as_deref().and_then(|json| serde_json::from_str(json).ok()),
         result: run.result.as_deref().and_then(|json| serde_json::from_str(json).ok()),
+        due_at: run.due_at,
+        caught_up: run.caught_up,
     }
 }
 

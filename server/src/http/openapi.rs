@@ -151,6 +151,7 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(schedules::list, schedules::create))
                 .routes(routes!(schedules::update, schedules::delete))
                 .routes(routes!(schedules::unfit))
+                .routes(routes!(schedules::skipped))
                 .routes(routes!(schedules::describe))
                 .routes(routes!(schedules::timezones))
                 .routes(routes!(env::list_global))

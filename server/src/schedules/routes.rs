@@ -2,7 +2,7 @@
 
 use app::error::ErrorBody;
 use app::model::schedule::{PREVIEW_COUNT_DEFAULT, PREVIEW_COUNT_MAX};
-use app::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate, UnfitSchedule};
+use app::model::{CronDescription, NewSchedule, Schedule, ScheduleUpdate, SkippedTime, UnfitSchedule};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -43,6 +43,20 @@ pub async fn list(
 ))]
 pub async fn unfit(State(state): State<AppState>, _identity: Identity) -> Result<Json<Vec<UnfitSchedule>>, ApiError> {
     Ok(Json(service::unfit(&state.db, &state.secret_key).await?))
+}
+
+/// The due times the schedule passed over, newest first, each with why: its run still going
+/// (its overlap policy), the script's queue full, or missed while no instance ran.
+#[utoipa::path(get, path = "/scripts/{id}/schedules/{sid}/skipped", tag = "schedules", params(("id" = i64, Path), ("sid" = i64, Path)), responses(
+    (status = 200, body = Vec<SkippedTime>),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn skipped(
+    State(state): State<AppState>,
+    _identity: Identity,
+    ApiPath(SchedulePath { id, sid }): ApiPath<SchedulePath>,
+) -> Result<Json<Vec<SkippedTime>>, ApiError> {
+    Ok(Json(service::skipped(&state.db, id, sid).await?))
 }
 
 /// Add a schedule; it fires from its next due time on (none while inactive).

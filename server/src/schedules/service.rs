@@ -1,13 +1,13 @@
 //! Schedules of a script: list, create, change, delete. Every write that can move a due time
 //! computes `next_run_at` itself; the caller wakes the scheduler.
 
-use app::model::{InputsReport, NewSchedule, Schedule, ScheduleUpdate, ScheduledRun, UnfitSchedule};
+use app::model::{InputsReport, NewSchedule, Schedule, ScheduleUpdate, ScheduledRun, SkippedTime, UnfitSchedule};
 use app::validate::Invalid;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::cron::{Cron, CronError};
 use super::ScheduleError;
-use crate::db::entities::{execution, schedule, script};
+use crate::db::entities::{execution, schedule, schedule_skip, script};
 use crate::env::SecretKey;
 use crate::executions::inputs;
 use crate::executions::queue::now;
@@ -106,6 +106,8 @@ pub async fn create(db: &impl ConnectionTrait, key: &SecretKey, script_id: i64, 
         next_run_at: Set(new.is_active.then(|| cron.next_after(at)).flatten()),
         inputs: Set(shown),
         inputs_sealed: Set(sealed),
+        overlap: Set(new.overlap),
+        catch_up: Set(new.catch_up),
         created_at: Set(at),
         updated_at: Set(at),
         ..Default::default()
@@ -169,9 +171,26 @@ pub async fn update(
         active.inputs = Set(shown);
         active.inputs_sealed = Set(sealed);
     }
+    if let Some(overlap) = change.overlap {
+        active.overlap = Set(overlap);
+    }
+    if let Some(catch_up) = change.catch_up {
+        active.catch_up = Set(catch_up);
+    }
     active.updated_at = Set(at);
     let row = active.update(db).await?;
     to_api(db, key, row, &script).await
+}
+
+/// The due times the schedule passed over, newest first (at most `SKIPS_KEPT` are kept).
+pub async fn skipped(db: &impl ConnectionTrait, script_id: i64, id: i64) -> Result<Vec<SkippedTime>, ScheduleError> {
+    find(db, script_id, id).await?;
+    let rows = schedule_skip::Entity::find()
+        .filter(schedule_skip::Column::ScheduleId.eq(id))
+        .order_by_desc(schedule_skip::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|row| SkippedTime { due_at: row.due_at, reason: row.reason, recorded_at: row.recorded_at }).collect())
 }
 
 pub async fn delete(db: &impl ConnectionTrait, script_id: i64, id: i64) -> Result<(), ScheduleError> {
@@ -227,6 +246,8 @@ async fn to_api(
         last_run,
         inputs: shown,
         inputs_problem,
+        overlap: row.overlap,
+        catch_up: row.catch_up,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

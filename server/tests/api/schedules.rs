@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use app::model::{CronDescription, DstShift, ExecutionPage, ExecutionStatus, Role, Schedule, Trigger};
+use app::model::{CatchUp, CronDescription, DstShift, ExecutionPage, ExecutionStatus, OverlapPolicy, Role, Schedule, SkippedTime, Trigger};
 use chrono::{DateTime, Duration as Span, DurationRound, Utc};
 use reqwest::Method;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::json;
-use server::db::entities::schedule;
+use server::db::entities::{execution, schedule};
 use server::schedules::realign::{realign, Realigned};
-use server::schedules::scheduler::{fire_due, Fired};
+use server::schedules::scheduler::{fire_due, Fired, SKIPS_KEPT};
 
 use crate::helpers::{error_of, spawn_app, spawn_app_with, Actor, Api, Backend, Server, TestApp, TestDb};
 use crate::on_both_backends;
@@ -181,14 +181,17 @@ async fn fires_each_due_time_once(backend: Backend) {
     let app = spawn_app_with(backend, &["--role", "web"]).await;
     let admin = app.setup_admin().await;
     let job = app.new_script(&admin, ticking("hourly job")).await;
-    let made: Schedule = create(&app, &admin, job.id, json!({ "cron_expression": "0 * * * *" })).await.json().await.unwrap();
+    // `allow`: with `--role web` no worker takes the runs, which stay queued; each due time must
+    // still fire (the overlap policies have tests of their own).
+    let made: Schedule =
+        create(&app, &admin, job.id, json!({ "cron_expression": "0 * * * *", "overlap": "allow" })).await.json().await.unwrap();
     let due = Utc::now().duration_trunc(Span::hours(1)).unwrap() + Span::hours(5);
     set_due(&app, made.id, due).await;
 
     assert!(fire_due(&app.db, due - Span::seconds(1), GRACE, 100).await.unwrap().fired.is_empty(), "not yet due");
     let pass = fire_due(&app.db, due + Span::milliseconds(200), GRACE, 100).await.unwrap();
     assert_eq!(pass.fired.len(), 1);
-    assert_eq!(pass.fired[0], Fired { schedule_id: made.id, script_id: job.id, due });
+    assert_eq!(pass.fired[0], Fired { schedule_id: made.id, script_id: job.id, due, caught_up: false });
     let queued: ExecutionPage = app.get_as(&admin, &format!("/api/executions?schedule_id={}", made.id)).await.json().await.unwrap();
     let run = &queued.items[0];
     assert_eq!(
@@ -207,7 +210,7 @@ async fn fires_each_due_time_once(backend: Backend) {
     // Down for three hours: the missed due times are not replayed; the next one counts from now.
     let after_down = due + Span::hours(4) + Span::minutes(10);
     let pass = fire_due(&app.db, after_down, GRACE, 100).await.unwrap();
-    assert_eq!((pass.fired.len(), pass.skipped), (0, 1));
+    assert_eq!((pass.fired.len(), pass.skipped.len()), (0, 1), "the missed times are one record");
     assert_eq!(due_of(&app, made.id).await, Some(due + Span::hours(5)));
     // Late within the grace period (a busy or restarting instance): still fired.
     assert_eq!(fire_due(&app.db, due + Span::hours(5) + Span::seconds(40), GRACE, 100).await.unwrap().fired.len(), 1);
@@ -222,7 +225,7 @@ async fn fires_each_due_time_once(backend: Backend) {
     app.update_script(&admin, job.id, json!({ "updated_at": job.updated_at, "is_active": false })).await;
     set_due(&app, made.id, due + Span::hours(7)).await;
     let pass = fire_due(&app.db, due + Span::hours(7), GRACE, 100).await.unwrap();
-    assert_eq!((pass.fired.len(), pass.skipped), (0, 1));
+    assert_eq!((pass.fired.len(), pass.skipped.len()), (0, 0), "a paused script's times pass unrecorded");
     assert_eq!(due_of(&app, made.id).await, Some(due + Span::hours(8)));
 
     let runs: ExecutionPage = app.get_as(&admin, &format!("/api/executions?schedule_id={}", made.id)).await.json().await.unwrap();
@@ -371,4 +374,165 @@ async fn set_description(app: &TestApp, id: i64, description: &str) {
     row.update(&app.db).await.unwrap();
 }
 
-on_both_backends!(crud_and_refusals, describe_and_zones, fires_each_due_time_once, many_due_at_once, stored_schedules_realigned);
+/// The runs a schedule started, newest first.
+async fn runs_of(app: &TestApp, actor: &Actor, schedule_id: i64) -> Vec<app::model::Execution> {
+    let page: ExecutionPage = app.json_of(actor, &format!("/api/executions?schedule_id={schedule_id}&per_page=100")).await;
+    page.items
+}
+
+async fn skipped_of(app: &TestApp, actor: &Actor, script_id: i64, schedule_id: i64) -> Vec<SkippedTime> {
+    app.json_of(actor, &format!("/api/scripts/{script_id}/schedules/{schedule_id}/skipped")).await
+}
+
+/// Sets a run's status by hand: with `--role web` no worker takes the runs, so "still running"
+/// is made so.
+async fn set_status(app: &TestApp, run_id: i64, status: ExecutionStatus) {
+    let row = execution::Entity::find_by_id(run_id).one(&app.db).await.unwrap().unwrap();
+    let mut row: execution::ActiveModel = row.into();
+    row.status = Set(status);
+    row.update(&app.db).await.unwrap();
+}
+
+/// Each overlap policy meets a run of its schedule still waiting or running, and each catch-up
+/// policy a down time of three hours, on a chosen clock; every time passed over is recorded with
+/// its reason and listed by the API.
+async fn overlap_and_catch_up_policies(backend: Backend) {
+    let app = spawn_app_with(backend, &["--role", "web"]).await;
+    let admin = app.setup_admin().await;
+    let viewer = app.add_user(&admin, "vera", Role::Viewer).await;
+    let job = app.new_script(&admin, ticking("policies")).await;
+    let due = Utc::now().duration_trunc(Span::hours(1)).unwrap() + Span::hours(5);
+    let hourly = |policies: serde_json::Value| {
+        let mut body = json!({ "cron_expression": "0 * * * *" });
+        body.as_object_mut().unwrap().extend(policies.as_object().unwrap().clone());
+        body
+    };
+    // One schedule at a time: made, its time set, fired on the test's clock, then deleted.
+    let made = async |policies: serde_json::Value| -> Schedule {
+        let schedule: Schedule = create(&app, &admin, job.id, hourly(policies)).await.json().await.unwrap();
+        set_due(&app, schedule.id, due).await;
+        schedule
+    };
+    let delete = async |schedule: &Schedule| {
+        let response =
+            app.request(Method::DELETE, &format!("/api/scripts/{}/schedules/{}", job.id, schedule.id), Some(&admin)).send().await;
+        assert_eq!(response.unwrap().status(), 204);
+    };
+    let at = |hours: i64| due + Span::hours(hours) + Span::seconds(1);
+
+    // A new schedule skips by default, and catches nothing up.
+    let skip = made(json!({})).await;
+    assert_eq!((skip.overlap, skip.catch_up), (OverlapPolicy::Skip, CatchUp::None));
+    assert_eq!(fire_due(&app.db, at(0), GRACE, 100).await.unwrap().fired.len(), 1);
+    let pass = fire_due(&app.db, at(1), GRACE, 100).await.unwrap();
+    assert!(pass.fired.is_empty(), "the first run still waits");
+    assert_eq!(pass.skipped.len(), 1);
+    let skipped = skipped_of(&app, &viewer, job.id, skip.id).await;
+    assert_eq!(skipped.len(), 1, "viewers see them too");
+    assert_eq!(skipped[0].due_at, due + Span::hours(1));
+    assert!(skipped[0].reason.contains("still going (overlap: skip)"), "{}", skipped[0].reason);
+    // Once it has run, the next time fires again.
+    let first = runs_of(&app, &admin, skip.id).await[0].id;
+    set_status(&app, first, ExecutionStatus::Succeeded).await;
+    assert_eq!(fire_due(&app.db, at(2), GRACE, 100).await.unwrap().fired.len(), 1);
+    delete(&skip).await;
+
+    // allow: every time starts a run, whatever is still going.
+    let allow = made(json!({ "overlap": "allow" })).await;
+    for hours in 0..3 {
+        assert_eq!(fire_due(&app.db, at(hours), GRACE, 100).await.unwrap().fired.len(), 1);
+    }
+    assert_eq!(runs_of(&app, &admin, allow.id).await.len(), 3);
+    assert!(skipped_of(&app, &admin, job.id, allow.id).await.is_empty());
+    delete(&allow).await;
+
+    // queue: behind a running run one more waits; a third time finds it waiting and is skipped.
+    let queue = made(json!({ "overlap": "queue" })).await;
+    assert_eq!(fire_due(&app.db, at(0), GRACE, 100).await.unwrap().fired.len(), 1);
+    let running = runs_of(&app, &admin, queue.id).await[0].id;
+    set_status(&app, running, ExecutionStatus::Running).await;
+    assert_eq!(fire_due(&app.db, at(1), GRACE, 100).await.unwrap().fired.len(), 1, "one waits behind the running one");
+    let pass = fire_due(&app.db, at(2), GRACE, 100).await.unwrap();
+    assert!(pass.fired.is_empty());
+    assert!(skipped_of(&app, &admin, job.id, queue.id).await[0].reason.contains("already waiting to start (overlap: queue)"));
+    set_status(&app, running, ExecutionStatus::Succeeded).await;
+    delete(&queue).await;
+
+    // cancel_previous: the waiting run is stopped, with the reason, and the new one queued.
+    let cancel = made(json!({ "overlap": "cancel_previous" })).await;
+    assert_eq!(fire_due(&app.db, at(0), GRACE, 100).await.unwrap().fired.len(), 1);
+    let previous = runs_of(&app, &admin, cancel.id).await[0].id;
+    let pass = fire_due(&app.db, at(1), GRACE, 100).await.unwrap();
+    assert_eq!((pass.fired.len(), pass.cancelled.as_slice()), (1, [previous].as_slice()));
+    let runs = runs_of(&app, &admin, cancel.id).await;
+    let stopped = runs.iter().find(|run| run.id == previous).unwrap();
+    assert_eq!(stopped.status, ExecutionStatus::Stopped);
+    assert!(stopped.error.as_deref().unwrap_or_default().contains("overlap: cancel_previous"), "{:?}", stopped.error);
+    assert_eq!(runs.iter().filter(|run| run.status == ExecutionStatus::Queued).count(), 1);
+    for run in &runs {
+        set_status(&app, run.id, ExecutionStatus::Succeeded).await;
+    }
+    delete(&cancel).await;
+
+    // Down from `due` until three hours and ten minutes later: four times missed.
+    let after_down = due + Span::hours(3) + Span::minutes(10);
+    let none = made(json!({ "overlap": "allow", "catch_up": "none" })).await;
+    let pass = fire_due(&app.db, after_down, GRACE, 100).await.unwrap();
+    assert!(pass.fired.is_empty());
+    let skipped = skipped_of(&app, &admin, job.id, none.id).await;
+    assert_eq!(skipped.len(), 1, "one record for the lot");
+    assert!(skipped[0].reason.starts_with("4 times missed while no instance was running"), "{}", skipped[0].reason);
+    assert_eq!(due_of(&app, none.id).await, Some(due + Span::hours(4)));
+    delete(&none).await;
+
+    let last = made(json!({ "overlap": "allow", "catch_up": "last" })).await;
+    let pass = fire_due(&app.db, after_down, GRACE, 100).await.unwrap();
+    assert_eq!(pass.fired, [Fired { schedule_id: last.id, script_id: job.id, due: due + Span::hours(3), caught_up: true }]);
+    let run = &runs_of(&app, &admin, last.id).await[0];
+    assert_eq!((run.caught_up, run.due_at), (true, Some(due + Span::hours(3))));
+    assert!(skipped_of(&app, &admin, job.id, last.id).await[0].reason.starts_with("3 times missed"));
+    delete(&last).await;
+
+    let all = made(json!({ "overlap": "allow", "catch_up": "all" })).await;
+    let pass = fire_due(&app.db, after_down, GRACE, 100).await.unwrap();
+    let times: Vec<_> = pass.fired.iter().map(|fired| (fired.due, fired.caught_up)).collect();
+    assert_eq!(times, (0..4).map(|hours| (due + Span::hours(hours), true)).collect::<Vec<_>>());
+    assert!(skipped_of(&app, &admin, job.id, all.id).await.is_empty());
+    assert_eq!(due_of(&app, all.id).await, Some(due + Span::hours(4)));
+
+    // The policies are changed like any field, and a word that is none of them is refused.
+    let response = change(&app, &admin, job.id, all.id, json!({ "overlap": "queue", "catch_up": "last" })).await;
+    let changed: Schedule = response.json().await.unwrap();
+    assert_eq!((changed.overlap, changed.catch_up), (OverlapPolicy::Queue, CatchUp::Last));
+    let response = change(&app, &admin, job.id, all.id, json!({ "overlap": "sometimes" })).await;
+    assert_eq!(response.status(), 422);
+    let schedule = list(&app, &admin, job.id).await.into_iter().find(|s| s.id == all.id).unwrap();
+    assert_eq!(schedule.overlap, OverlapPolicy::Queue, "a refused change stores nothing");
+}
+
+/// Skipped times are kept per schedule, the newest `SKIPS_KEPT`.
+async fn skipped_times_are_bounded(backend: Backend) {
+    let app = spawn_app_with(backend, &["--role", "web"]).await;
+    let admin = app.setup_admin().await;
+    let job = app.new_script(&admin, ticking("often")).await;
+    let schedule: Schedule = create(&app, &admin, job.id, json!({ "cron_expression": "* * * * *" })).await.json().await.unwrap();
+    let start = Utc::now().duration_trunc(Span::minutes(1)).unwrap() + Span::hours(1);
+    set_due(&app, schedule.id, start).await;
+    let passes = SKIPS_KEPT as i64 + 20;
+    for minute in 0..=passes {
+        fire_due(&app.db, start + Span::minutes(minute) + Span::seconds(1), GRACE, 1000).await.unwrap();
+    }
+    let skipped = skipped_of(&app, &admin, job.id, schedule.id).await;
+    assert_eq!(skipped.len() as u64, SKIPS_KEPT);
+    assert_eq!(skipped[0].due_at, start + Span::minutes(passes), "newest first");
+}
+
+on_both_backends!(
+    crud_and_refusals,
+    describe_and_zones,
+    fires_each_due_time_once,
+    many_due_at_once,
+    stored_schedules_realigned,
+    overlap_and_catch_up_policies,
+    skipped_times_are_bounded
+);

@@ -43,6 +43,10 @@ pub struct Model {
     /// `main()`'s return value (JSON).
     #[sea_orm(column_type = "Text", nullable)]
     pub result: Option<String>,
+    /// The due time a scheduled run was fired for.
+    pub due_at: Option<DateTimeUtc>,
+    /// Fired late, for a time missed while no instance ran (`CatchUp`).
+    pub caught_up: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

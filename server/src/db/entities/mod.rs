@@ -8,6 +8,7 @@ pub mod execution;
 pub mod execution_log_chunk;
 pub mod instance;
 pub mod schedule;
+pub mod schedule_skip;
 pub mod script;
 pub mod script_tag;
 pub mod session;

@@ -1,3 +1,4 @@
+use app::model::{CatchUp, OverlapPolicy};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -17,6 +18,10 @@ pub struct Model {
     pub inputs: Option<String>,
     /// The inputs as given, sealed (`executions::inputs::seal_for_schedule`).
     pub inputs_sealed: Option<Vec<u8>>,
+    /// What its time does while a run it started is still going.
+    pub overlap: OverlapPolicy,
+    /// What it does with times missed while no instance ran.
+    pub catch_up: CatchUp,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
